@@ -1,0 +1,14 @@
+DROP TABLE hardcover_sync_log;
+DROP TABLE upload_registry;
+DROP TABLE app_settings;
+DROP TABLE service_credentials;
+DROP TABLE reading_aggregate;
+DROP TABLE reading_progress_history;
+DROP TABLE reading_progress;
+DROP TABLE book_metadata_candidates;
+DROP TABLE book_files;
+DROP TABLE books;
+DROP TABLE api_keys;
+DROP FUNCTION libris_touch_updated_at();
+DROP TYPE reading_status;
+DROP TYPE book_status;

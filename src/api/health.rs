@@ -1,0 +1,48 @@
+use std::time::Instant;
+
+use actix_web::{web, HttpResponse};
+use diesel::sql_types::Text;
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use serde_json::json;
+
+use crate::{db, AppState};
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    server_version: String,
+}
+
+/// Readiness: 200 with the database's state, or 503 naming the cause. (`/healthcheck` is the
+/// KoSync liveness check and never touches the database.)
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    let checked = db::run(&state.pool, |conn| {
+        Ok(
+            sql_query("SELECT current_setting('server_version') AS server_version")
+                .get_result::<Version>(&mut **conn)?,
+        )
+    })
+    .await;
+    let pool = state.pool.state();
+    let pool = json!({ "connections": pool.connections, "idle": pool.idle_connections });
+    match checked {
+        Ok(v) => HttpResponse::Ok().json(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": {
+                "status": "ok",
+                "server_version": v.server_version,
+                "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
+                "pool": pool,
+            },
+            "auth": state.verifier.stats(),
+        })),
+        Err(e) => HttpResponse::ServiceUnavailable().json(json!({
+            "status": "unavailable",
+            "error": "database_unavailable",
+            "message": format!("database unreachable: {e}"),
+            "database": { "status": "down", "pool": pool },
+        })),
+    }
+}

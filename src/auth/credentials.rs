@@ -1,0 +1,112 @@
+//! Per-service usernames and password hashes (service_credentials).
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use uuid::Uuid;
+
+use super::{md5_hex, valid_username};
+use crate::db::schema::service_credentials as sc;
+use crate::error::Error;
+
+/// bcrypt's work factor: ~50–100 ms a verification on a small server. The verifier's cache
+/// keeps warm requests from paying it.
+pub const BCRYPT_COST: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    Kosync,
+    Opds,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Kosync => "kosync",
+            Service::Opds => "opds",
+        }
+    }
+
+    /// What gets bcrypt-hashed: KOReader only ever sends md5_hex(password) as its key, so
+    /// for KoSync the stored hash is over that.
+    pub fn hash_password(self, password: &str) -> Result<String, Error> {
+        let secret = match self {
+            Service::Kosync => md5_hex(password),
+            Service::Opds => password.to_owned(),
+        };
+        hash_secret(&secret)
+    }
+}
+
+pub fn hash_secret(secret: &str) -> Result<String, Error> {
+    bcrypt::hash(secret, BCRYPT_COST).map_err(|e| Error::Internal(format!("bcrypt: {e}")))
+}
+
+/// The credential behind a username, if any: (reader's key id, stored hash).
+pub fn lookup(
+    conn: &mut PgConnection,
+    service: &str,
+    username: &str,
+) -> Result<Option<(Uuid, String)>, Error> {
+    Ok(sc::table
+        .filter(sc::service.eq(service).and(sc::username.eq(username)))
+        .select((sc::api_key_id, sc::password_hash))
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets (inserts or replaces) a reader's credential for a service.
+pub fn set(
+    conn: &mut PgConnection,
+    service: &str,
+    key_id: Uuid,
+    username: &str,
+    password_hash: &str,
+) -> Result<(), Error> {
+    if !valid_username(username) {
+        return Err(Error::invalid(
+            "username",
+            "must be 1–255 characters without ':'",
+        ));
+    }
+    diesel::insert_into(sc::table)
+        .values((
+            sc::service.eq(service),
+            sc::api_key_id.eq(key_id),
+            sc::username.eq(username),
+            sc::password_hash.eq(password_hash),
+        ))
+        .on_conflict((sc::service, sc::api_key_id))
+        .do_update()
+        .set((
+            sc::username.eq(username),
+            sc::password_hash.eq(password_hash),
+        ))
+        .execute(conn)
+        .map_err(|e| username_taken(e, service, username))?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut PgConnection, service: &str, key_id: Uuid) -> Result<(), Error> {
+    match diesel::delete(sc::table.filter(sc::service.eq(service).and(sc::api_key_id.eq(key_id))))
+        .execute(conn)?
+    {
+        0 => Err(Error::NotFound(format!(
+            "no {service} credential for key {key_id}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Maps the unique violation on (service, username) to a conflict the caller can report.
+pub fn username_taken(e: DieselError, service: &str, username: &str) -> Error {
+    match &e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("service_credentials_service_username_key") =>
+        {
+            Error::Conflict(format!(
+                "the {service} username {username:?} is already taken"
+            ))
+        }
+        _ => Error::Database(e),
+    }
+}

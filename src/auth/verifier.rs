@@ -1,0 +1,146 @@
+//! Password verification with a cache of successes.
+//!
+//! bcrypt costs tens of milliseconds; KOReader authenticates every request. A success is
+//! cached under (username, stored hash, SHA-256 of the presented key): changing or deleting
+//! the credential changes or removes the stored hash, so the very next request misses the
+//! cache. Failures are never cached.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use super::credentials::hash_secret;
+use super::md5_hex;
+
+/// Bounds the cache; far above the number of readers of one server.
+const CACHE_CAPACITY: usize = 100_000;
+
+#[derive(Default)]
+pub struct Verifier {
+    verified: Mutex<HashSet<[u8; 32]>>,
+    bcrypt_runs: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct VerifierStats {
+    pub bcrypt_verifications: u64,
+    pub cache_hits: u64,
+}
+
+impl Verifier {
+    pub fn new() -> Verifier {
+        Verifier::default()
+    }
+
+    fn cache_key(username: &str, stored_hash: &str, presented: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(username.as_bytes());
+        h.update([0]);
+        h.update(stored_hash.as_bytes());
+        h.update([0]);
+        h.update(Sha256::digest(presented.as_bytes()));
+        h.finalize().into()
+    }
+
+    /// True when this exact (username, stored hash, key) was verified before. Cheap.
+    pub fn is_cached(&self, username: &str, stored_hash: &str, presented: &str) -> bool {
+        let key = Self::cache_key(username, stored_hash, presented);
+        let hit = self.verified.lock().expect("verifier cache").contains(&key);
+        if hit {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Verifies a KoSync key against the stored bcrypt(md5_hex(password)). The client may send
+    /// the md5 key (KOReader) or the plain password (other clients). An unknown user costs
+    /// the same bcrypt work as a wrong key, so timing does not reveal who exists.
+    pub fn verify_kosync(
+        &self,
+        username: &str,
+        stored_hash: Option<&str>,
+        presented: &str,
+    ) -> bool {
+        let hash = stored_hash.unwrap_or_else(|| dummy_hash());
+        let ok = self.bcrypt(presented, hash) || self.bcrypt(&md5_hex(presented), hash);
+        let ok = ok && stored_hash.is_some();
+        if ok {
+            self.remember(username, hash, presented);
+        }
+        ok
+    }
+
+    fn bcrypt(&self, secret: &str, hash: &str) -> bool {
+        self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+        bcrypt::verify(secret, hash).unwrap_or(false)
+    }
+
+    fn remember(&self, username: &str, stored_hash: &str, presented: &str) {
+        let key = Self::cache_key(username, stored_hash, presented);
+        let mut set = self.verified.lock().expect("verifier cache");
+        if set.len() >= CACHE_CAPACITY {
+            set.clear();
+        }
+        set.insert(key);
+    }
+
+    pub fn stats(&self) -> VerifierStats {
+        VerifierStats {
+            bcrypt_verifications: self.bcrypt_runs.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret("libris-dummy-secret").expect("bcrypt of a constant"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(password: &str) -> String {
+        hash_secret(&md5_hex(password)).unwrap()
+    }
+
+    #[test]
+    fn accepts_md5_key_and_plain_password() {
+        let v = Verifier::new();
+        let hash = stored("secret");
+        assert!(v.verify_kosync("ann", Some(&hash), &md5_hex("secret")));
+        assert!(v.verify_kosync("ann", Some(&hash), "secret"));
+        assert!(!v.verify_kosync("ann", Some(&hash), "wrong"));
+        assert!(!v.verify_kosync("ann", None, &md5_hex("secret")));
+    }
+
+    #[test]
+    fn caches_successes_only_and_keys_on_the_stored_hash() {
+        let v = Verifier::new();
+        let hash = stored("secret");
+        assert!(!v.verify_kosync("ann", Some(&hash), "wrong"));
+        assert!(!v.is_cached("ann", &hash, "wrong"));
+        assert!(v.verify_kosync("ann", Some(&hash), "secret"));
+        assert!(v.is_cached("ann", &hash, "secret"));
+        let changed = stored("secret");
+        assert!(
+            !v.is_cached("ann", &changed, "secret"),
+            "a new hash must miss the cache"
+        );
+        assert!(!v.is_cached("bob", &hash, "secret"));
+    }
+
+    #[test]
+    fn unknown_user_costs_as_much_bcrypt_as_a_wrong_key() {
+        let v = Verifier::new();
+        let hash = stored("secret");
+        v.verify_kosync("ann", Some(&hash), "wrong");
+        let wrong = v.stats().bcrypt_verifications;
+        v.verify_kosync("nobody", None, "wrong");
+        assert_eq!(v.stats().bcrypt_verifications - wrong, wrong);
+    }
+}

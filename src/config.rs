@@ -1,0 +1,158 @@
+//! Settings from the environment; `serve` flags may override them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub kosync_registration: bool,
+    pub kosync_strict_accept: bool,
+    pub db_wait: Duration,
+    pub db_pool_size: u32,
+}
+
+/// A setting that could not be read: names the variable, so the operator can fix it at once.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {name}={value:?}: {expected}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl Config {
+    /// Reads every setting through `get` (the process environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let database_url = get("DATABASE_URL").unwrap_or_default();
+        Ok(Config {
+            database_url,
+            bind: parse_or(&get, "LIBRIS_BIND", "127.0.0.1:8080", parse_bind)?,
+            data_dir: PathBuf::from(get("LIBRIS_DATA_DIR").unwrap_or_else(|| "./data".into())),
+            kosync_registration: parse_or(&get, "LIBRIS_KOSYNC_REGISTRATION", "false", parse_bool)?,
+            kosync_strict_accept: parse_or(
+                &get,
+                "LIBRIS_KOSYNC_STRICT_ACCEPT",
+                "false",
+                parse_bool,
+            )?,
+            db_wait: parse_or(&get, "LIBRIS_DB_WAIT", "30", parse_seconds)?,
+            db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "16", parse_pool_size)?,
+        })
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Settings for tests and tools: defaults, pointed at `database_url`.
+    pub fn for_database(database_url: &str) -> Config {
+        let mut config = Config::from_lookup(|_| None).expect("defaults are valid");
+        config.database_url = database_url.to_owned();
+        config
+    }
+}
+
+type Parser<T> = fn(&str) -> Result<T, &'static str>;
+
+fn parse_or<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    parse: Parser<T>,
+) -> Result<T, ConfigError> {
+    let value = get(name).unwrap_or_else(|| default.to_owned());
+    parse(value.trim()).map_err(|expected| ConfigError {
+        name,
+        value,
+        expected,
+    })
+}
+
+pub fn parse_bind(value: &str) -> Result<SocketAddr, &'static str> {
+    value
+        .parse()
+        .map_err(|_| "expected an address and port such as 127.0.0.1:8080 or [::]:8080")
+}
+
+pub fn parse_bool(value: &str) -> Result<bool, &'static str> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected true or 1 (on), false or 0 (off)"),
+    }
+}
+
+fn parse_seconds(value: &str) -> Result<Duration, &'static str> {
+    value
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| "expected a whole number of seconds")
+}
+
+fn parse_pool_size(value: &str) -> Result<u32, &'static str> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err("expected a number of connections from 1 to 256"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert!(!c.kosync_registration);
+        assert!(!c.kosync_strict_accept);
+        assert_eq!(c.db_wait, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn registration_accepts_true_and_one() {
+        assert!(
+            with(&[("LIBRIS_KOSYNC_REGISTRATION", "true")])
+                .unwrap()
+                .kosync_registration
+        );
+        assert!(
+            with(&[("LIBRIS_KOSYNC_REGISTRATION", "1")])
+                .unwrap()
+                .kosync_registration
+        );
+        assert!(
+            !with(&[("LIBRIS_KOSYNC_REGISTRATION", "0")])
+                .unwrap()
+                .kosync_registration
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = with(&[("LIBRIS_BIND", "localhost")]).unwrap_err();
+        assert_eq!(err.name, "LIBRIS_BIND");
+        assert!(err
+            .to_string()
+            .starts_with("invalid LIBRIS_BIND=\"localhost\""));
+        assert_eq!(
+            with(&[("LIBRIS_DB_WAIT", "soon")]).unwrap_err().name,
+            "LIBRIS_DB_WAIT"
+        );
+        let err = with(&[("LIBRIS_KOSYNC_STRICT_ACCEPT", "maybe")]).unwrap_err();
+        assert_eq!(err.name, "LIBRIS_KOSYNC_STRICT_ACCEPT");
+    }
+}

@@ -1,0 +1,169 @@
+//! The connection pool, migrations, and the one way handlers reach the database.
+
+pub mod schema;
+pub mod schema_doc;
+
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::Error;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = r2d2::Pool<Manager>;
+
+/// A pooled PostgreSQL connection that remembers when the server went away under it, so
+/// the pool drops it instead of handing it out again. This replaces r2d2's test-on-checkout,
+/// which would cost every request an extra round trip.
+pub struct Conn {
+    pg: PgConnection,
+    broken: bool,
+}
+
+impl Deref for Conn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.pg
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.pg
+    }
+}
+
+impl Conn {
+    /// Marks the connection for disposal when `err` says the link to the server is lost.
+    pub fn note(&mut self, err: &Error) {
+        if let Error::Database(e) = err {
+            if is_connection_loss(e) {
+                self.broken = true;
+            }
+        }
+    }
+}
+
+fn is_connection_loss(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => true,
+            // 57P01 admin_shutdown and friends arrive as Unknown; the socket is gone after them.
+            _ => info.message().contains("terminating connection"),
+        },
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+pub struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        PgConnection::establish(&self.url).map(|pg| Conn { pg, broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.broken || std::thread::panicking() || conn.pg.is_broken()
+    }
+}
+
+/// A pool that connects lazily: building it never fails, and requests made while the
+/// database is down fail after `wait` instead of hanging.
+pub fn pool(url: &str, size: u32, wait: Duration) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .test_on_check_out(false)
+        .connection_timeout(wait)
+        .idle_timeout(Some(Duration::from_secs(600)))
+        .error_handler(Box::new(PoolErrorLog))
+        .build_unchecked(Manager {
+            url: url.to_owned(),
+        })
+}
+
+#[derive(Debug)]
+struct PoolErrorLog;
+
+impl r2d2::HandleError<diesel::ConnectionError> for PoolErrorLog {
+    fn handle_error(&self, error: diesel::ConnectionError) {
+        log::warn!("database connection failed: {}", error.to_string().trim());
+    }
+}
+
+/// Runs blocking database work on actix's blocking pool with a pooled connection.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        let result = work(&mut conn);
+        if let Err(e) = &result {
+            conn.note(e);
+        }
+        result
+    })
+    .await?
+}
+
+/// Connects to the database, retrying with backoff until `wait` has passed.
+pub fn connect_with_retry(
+    url: &str,
+    wait: Duration,
+) -> Result<PgConnection, diesel::ConnectionError> {
+    let deadline = Instant::now() + wait;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match PgConnection::establish(url) {
+            Ok(conn) => return Ok(conn),
+            Err(e) if Instant::now() + delay >= deadline => return Err(e),
+            Err(e) => {
+                log::warn!(
+                    "database not reachable yet ({}); retrying in {:?}",
+                    e.to_string().trim(),
+                    delay
+                );
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Applies pending migrations. An advisory lock keeps two instances starting at once from
+/// racing each other.
+pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
+    const LOCK: i64 = 0x6c69_6272_6973; // "libris"
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
+        .map_err(|e| e.to_string())?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| e.to_string());
+    let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
+    let applied = applied?;
+    unlocked.map_err(|e| e.to_string())?;
+    Ok(applied)
+}

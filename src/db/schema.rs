@@ -1,0 +1,215 @@
+// @generated automatically by Diesel CLI.
+
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "book_status"))]
+    pub struct BookStatus;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "reading_status"))]
+    pub struct ReadingStatus;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        key_prefix -> Text,
+        key_hash -> Text,
+        label -> Text,
+        is_admin -> Bool,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    app_settings (key) {
+        key -> Text,
+        value -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    book_files (id) {
+        id -> Uuid,
+        book_id -> Uuid,
+        format -> Text,
+        original_name -> Text,
+        storage_path -> Nullable<Text>,
+        inbox_path -> Nullable<Text>,
+        file_size -> Int8,
+        checksum -> Nullable<Text>,
+        content_hash -> Nullable<Text>,
+        original_content_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    book_metadata_candidates (id) {
+        id -> Uuid,
+        book_id -> Uuid,
+        source -> Text,
+        raw_response -> Nullable<Jsonb>,
+        normalized -> Jsonb,
+        confidence -> Numeric,
+        selected_fields -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::BookStatus;
+    use super::sql_types::Tsvector;
+
+    books (id) {
+        id -> Uuid,
+        status -> BookStatus,
+        title -> Nullable<Text>,
+        author -> Nullable<Text>,
+        isbn_10 -> Nullable<Text>,
+        isbn_13 -> Nullable<Text>,
+        publisher -> Nullable<Text>,
+        published_year -> Nullable<Int4>,
+        language -> Nullable<Text>,
+        description -> Nullable<Text>,
+        cover_url -> Nullable<Text>,
+        cover_path -> Nullable<Text>,
+        page_count -> Nullable<Int4>,
+        series -> Nullable<Text>,
+        series_index -> Nullable<Float4>,
+        genres -> Array<Nullable<Text>>,
+        tags -> Array<Nullable<Text>>,
+        hardcover_book_id -> Nullable<Int4>,
+        hardcover_edition_id -> Nullable<Int4>,
+        created_by -> Nullable<Uuid>,
+        possible_duplicate_of -> Nullable<Uuid>,
+        approved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_vector -> Nullable<Tsvector>,
+    }
+}
+
+diesel::table! {
+    hardcover_sync_log (id) {
+        id -> Uuid,
+        book_id -> Uuid,
+        api_key_id -> Uuid,
+        hardcover_user_book_id -> Nullable<Int4>,
+        hardcover_read_id -> Nullable<Int4>,
+        last_status -> Nullable<Text>,
+        last_progress -> Nullable<Numeric>,
+        last_rating -> Nullable<Numeric>,
+        last_synced_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::ReadingStatus;
+
+    reading_aggregate (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        book_id -> Nullable<Uuid>,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        manual_status -> Nullable<ReadingStatus>,
+        manual_started_at -> Nullable<Timestamptz>,
+        manual_finished_at -> Nullable<Timestamptz>,
+        manual_paused_at -> Nullable<Timestamptz>,
+        manual_set_at -> Nullable<Timestamptz>,
+        external_status -> Nullable<ReadingStatus>,
+        external_status_synced_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reading_progress (id) {
+        id -> Uuid,
+        book_id -> Nullable<Uuid>,
+        api_key_id -> Uuid,
+        document -> Text,
+        device -> Text,
+        device_id -> Nullable<Text>,
+        progress -> Text,
+        percentage -> Numeric,
+        timestamp -> Int8,
+        raw_payload -> Nullable<Jsonb>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reading_progress_history (id) {
+        id -> Uuid,
+        book_id -> Nullable<Uuid>,
+        api_key_id -> Nullable<Uuid>,
+        document -> Text,
+        device -> Text,
+        progress -> Text,
+        percentage -> Numeric,
+        timestamp -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_credentials (id) {
+        id -> Uuid,
+        service -> Text,
+        api_key_id -> Uuid,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    upload_registry (id) {
+        id -> Uuid,
+        checksum -> Text,
+        api_key_id -> Uuid,
+        filename -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(book_files -> books (book_id));
+diesel::joinable!(book_metadata_candidates -> books (book_id));
+diesel::joinable!(books -> api_keys (created_by));
+diesel::joinable!(hardcover_sync_log -> api_keys (api_key_id));
+diesel::joinable!(hardcover_sync_log -> books (book_id));
+diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
+diesel::joinable!(reading_aggregate -> books (book_id));
+diesel::joinable!(reading_progress -> api_keys (api_key_id));
+diesel::joinable!(reading_progress -> books (book_id));
+diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
+diesel::joinable!(reading_progress_history -> books (book_id));
+diesel::joinable!(service_credentials -> api_keys (api_key_id));
+diesel::joinable!(upload_registry -> api_keys (api_key_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    app_settings,
+    book_files,
+    book_metadata_candidates,
+    books,
+    hardcover_sync_log,
+    reading_aggregate,
+    reading_progress,
+    reading_progress_history,
+    service_credentials,
+    upload_registry,
+);

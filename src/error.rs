@@ -1,0 +1,226 @@
+//! One error type for all of libris, and its rendering in each protocol's own format:
+//! KoSync's `{"message", "code"}` and the admin API's `{"error", "message"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A request field is missing or wrong; `field` names it.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("user registration is disabled")]
+    RegistrationDisabled,
+    #[error("could not parse JSON in body: {0}")]
+    BadJson(String),
+    #[error("body should be a JSON object")]
+    NotAnObject,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("no route for this path")]
+    NoRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("accept header: {0:?}")]
+    Accept(AcceptProblem),
+    /// The database cannot be reached (no connection within the pool's timeout, or it went away).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptProblem {
+    Missing,
+    Format,
+    Version,
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    fn is_server_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable(_) | Error::Database(_) | Error::Internal(_)
+        )
+    }
+
+    fn log(&self) {
+        if self.is_server_fault() {
+            log::error!("{self}");
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Error {
+    fn from(e: diesel::r2d2::PoolError) -> Error {
+        Error::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(_: actix_web::error::BlockingError) -> Error {
+        Error::Internal("the blocking thread pool is gone".into())
+    }
+}
+
+/// [`Error`] as the KoSync protocol reports it.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct KosyncError(#[from] pub Error);
+
+impl KosyncError {
+    /// The HTTP status, the protocol's code and its fixed message.
+    pub fn parts(&self) -> (StatusCode, u32, &'static str) {
+        use Error::*;
+        match &self.0 {
+            Unauthorized => (StatusCode::UNAUTHORIZED, 2001, "Unauthorized"),
+            Conflict(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                2002,
+                "Username is already registered.",
+            ),
+            Invalid {
+                field: "document", ..
+            } => (
+                StatusCode::FORBIDDEN,
+                2004,
+                "Field 'document' not provided.",
+            ),
+            Invalid { .. } => (StatusCode::FORBIDDEN, 2003, "Invalid request"),
+            RegistrationDisabled => (
+                StatusCode::PAYMENT_REQUIRED,
+                2005,
+                "User registration is disabled.",
+            ),
+            NotFound(_) => (StatusCode::NOT_FOUND, 2006, "Account not found."),
+            BadJson(_) => (
+                StatusCode::BAD_REQUEST,
+                103,
+                "Could not parse JSON in body.",
+            ),
+            NotAnObject => (StatusCode::BAD_REQUEST, 104, "Body should be a JSON hash."),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                105,
+                "Request body too large.",
+            ),
+            NoRoute => (StatusCode::NOT_FOUND, 106, "Not found."),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 107, "Method not allowed."),
+            Accept(AcceptProblem::Missing) => (
+                StatusCode::PRECONDITION_FAILED,
+                100,
+                "Accept header not set.",
+            ),
+            Accept(AcceptProblem::Format) => (
+                StatusCode::PRECONDITION_FAILED,
+                101,
+                "Invalid Accept header format.",
+            ),
+            Accept(AcceptProblem::Version) => (
+                StatusCode::PRECONDITION_FAILED,
+                102,
+                "Unsupported version specified in the Accept header.",
+            ),
+            Unavailable(_) | Database(_) | Internal(_) => {
+                (StatusCode::BAD_GATEWAY, 2000, "Unknown server error.")
+            }
+        }
+    }
+}
+
+impl ResponseError for KosyncError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let (status, code, message) = self.parts();
+        HttpResponse::build(status).json(json!({ "message": message, "code": code }))
+    }
+}
+
+/// [`Error`] as the admin REST API reports it.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(#[from] pub Error);
+
+impl ApiError {
+    pub fn parts(&self) -> (StatusCode, &'static str) {
+        use Error::*;
+        match &self.0 {
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Invalid { .. } | BadJson(_) | NotAnObject | Accept(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_request")
+            }
+            Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
+            RegistrationDisabled => (StatusCode::FORBIDDEN, "forbidden"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Database(_) | Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let (status, error) = self.parts();
+        // Server faults keep their details in the log, not in the body.
+        let message = match &self.0 {
+            Error::Database(_) | Error::Internal(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        };
+        HttpResponse::build(status).json(json!({ "error": error, "message": message }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kosync_codes_follow_the_official_server() {
+        let code = |e: Error| KosyncError(e).parts();
+        assert_eq!(code(Error::Unauthorized).1, 2001);
+        assert_eq!(code(Error::invalid("document", "missing")).1, 2004);
+        assert_eq!(code(Error::invalid("percentage", "missing")).1, 2003);
+        assert_eq!(
+            code(Error::Conflict("taken".into())).0,
+            StatusCode::PAYMENT_REQUIRED
+        );
+        assert_eq!(
+            code(Error::Unavailable("down".into())),
+            (StatusCode::BAD_GATEWAY, 2000, "Unknown server error.")
+        );
+    }
+
+    #[test]
+    fn api_hides_internal_details() {
+        let resp = ApiError(Error::Internal("secret detail".into())).error_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

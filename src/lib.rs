@@ -1,0 +1,75 @@
+//! libris: KOReader progress sync and an OPDS catalog on PostgreSQL.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod kosync;
+pub mod library;
+pub mod reading;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{web, App};
+
+pub use config::Config;
+
+/// How long a request waits for a database connection before it is answered with an error
+/// (KoSync 502, REST 503) instead of hanging while the database is away.
+pub const DB_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Everything a request handler may need, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: db::DbPool,
+    pub verifier: Arc<auth::Verifier>,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: db::DbPool) -> AppState {
+        AppState {
+            config: Arc::new(config),
+            pool,
+            verifier: Arc::new(auth::Verifier::new()),
+        }
+    }
+}
+
+/// The whole HTTP application; `serve` and the tests both build it here.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        // One line per request. Paths and statuses only: never headers, where keys travel.
+        .wrap(
+            Logger::new("%{method}xi %U %s %Dms")
+                .custom_request_replace("method", |req| req.method().to_string()),
+        )
+        .service(
+            web::scope("/api")
+                .configure(api::routes)
+                .default_service(web::to(api::no_route)),
+        )
+        .service(
+            web::scope("/kosync")
+                .configure(kosync::routes)
+                .default_service(web::to(kosync::no_route)),
+        )
+        .configure(kosync::routes)
+        .default_service(web::to(kosync::no_route))
+}

@@ -1,0 +1,268 @@
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::pg::PgConnection;
+use uuid::Uuid;
+
+use libris::auth::{credentials, keys, Service};
+use libris::config::{parse_bind, ConfigError};
+use libris::{db, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "libris",
+    version,
+    about = "KOReader progress sync (KoSync) and OPDS catalog server on PostgreSQL"
+)]
+#[command(
+    after_help = "Settings come from the environment (DATABASE_URL, LIBRIS_*); see README.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve HTTP until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on [env: LIBRIS_BIND, default 127.0.0.1:8080].
+        #[arg(long, value_parser = parse_bind)]
+        bind: Option<std::net::SocketAddr>,
+        /// Where files are kept [env: LIBRIS_DATA_DIR, default ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API keys (a key is the identity of a reader or an administrator).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage a reader's username and password for a service (KoSync, OPDS).
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Print a pgbench script doing exactly the SQL of one KoSync request (used by `make bench-kosync`).
+    #[command(hide = true)]
+    BenchSql {
+        #[arg(value_parser = ["put", "get"])]
+        request: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        key_id: Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; prints its id and the raw key, which is shown only this once.
+    Create {
+        /// A name for the key, e.g. the reader's name.
+        #[arg(long)]
+        label: String,
+        /// Make it an administrator key.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Delete a key and everything its reader owns, except reading history.
+    Revoke { id: Uuid },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Set (or replace) the reader's username and password for a service.
+    Set {
+        service: Service,
+        /// The reader's API key id (see `libris keys list`).
+        #[arg(long)]
+        key_id: Uuid,
+        #[arg(long)]
+        username: String,
+        /// The password; `-` reads it from standard input (keeps it out of `ps`).
+        #[arg(long)]
+        password: String,
+    },
+    /// Remove the reader's credential for a service.
+    Delete {
+        service: Service,
+        #[arg(long)]
+        key_id: Uuid,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return usage_error(&e),
+    };
+    if config.database_url.is_empty() {
+        eprintln!("libris: DATABASE_URL is not set (e.g. postgresql://user@host/libris); `make run` sets one up");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Serve { bind, data_dir } => {
+            config.bind = bind.unwrap_or(config.bind);
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            serve(config)
+        }
+        Command::Migrate => connect(&config).map(|_| ()),
+        Command::Keys(cmd) => connect(&config).and_then(|mut conn| keys_command(&mut conn, cmd)),
+        Command::Credentials(cmd) => {
+            connect(&config).and_then(|mut conn| credentials_command(&mut conn, cmd))
+        }
+        Command::BenchSql {
+            request,
+            username,
+            key_id,
+        } => {
+            print!(
+                "{}",
+                libris::reading::sql::pgbench_script(&request, &username, key_id)
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("libris: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(e: &ConfigError) -> ExitCode {
+    eprintln!("libris: {e}");
+    ExitCode::from(2)
+}
+
+/// Connects (waiting up to LIBRIS_DB_WAIT for the database) and applies pending migrations.
+fn connect(config: &Config) -> Result<PgConnection, String> {
+    let mut conn = db::connect_with_retry(&config.database_url, config.db_wait).map_err(|e| {
+        format!(
+            "database unreachable after {} s: {}",
+            config.db_wait.as_secs(),
+            e.to_string().trim()
+        )
+    })?;
+    let applied = db::migrate(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
+    for version in applied {
+        log::info!("applied migration {version}");
+    }
+    Ok(conn)
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create LIBRIS_DATA_DIR {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    drop(connect(&config)?);
+    let pool = db::pool(
+        &config.database_url,
+        config.db_pool_size,
+        libris::DB_CHECKOUT_TIMEOUT,
+    );
+    let bind = config.bind;
+    let state = libris::AppState::new(config, pool);
+    actix_web::rt::System::new().block_on(async move {
+        let server = actix_web::HttpServer::new(move || libris::build_app(state.clone()))
+            .bind(bind)
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?
+            .shutdown_timeout(30);
+        log::info!(
+            "libris {} listening on http://{bind}",
+            env!("CARGO_PKG_VERSION")
+        );
+        // actix stops accepting on SIGTERM/SIGINT, lets in-flight requests finish, then returns.
+        server.run().await.map_err(|e| format!("server error: {e}"))
+    })
+}
+
+fn keys_command(conn: &mut PgConnection, cmd: KeysCommand) -> Result<(), String> {
+    match cmd {
+        KeysCommand::Create { label, admin } => {
+            let (key, raw) = keys::create(conn, &label, admin).map_err(|e| e.to_string())?;
+            println!("id: {}", key.id);
+            println!("key: {raw}");
+            eprintln!("Store the key now: libris keeps only its hash and cannot show it again.");
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<36}  {:<8}  {:<5}  {:<20}  {:<20}  label",
+                "id", "prefix", "admin", "created", "last used"
+            );
+            for k in keys::list(conn).map_err(|e| e.to_string())? {
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "{:<36}  {:<8}  {:<5}  {:<20}  {:<20}  {}",
+                    k.id,
+                    k.key_prefix,
+                    if k.is_admin { "yes" } else { "no" },
+                    when(Some(k.created_at)),
+                    when(k.last_used_at),
+                    k.label
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            keys::revoke(conn, id).map_err(|e| e.to_string())?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn credentials_command(conn: &mut PgConnection, cmd: CredentialsCommand) -> Result<(), String> {
+    match cmd {
+        CredentialsCommand::Set {
+            service,
+            key_id,
+            username,
+            password,
+        } => {
+            let password = if password == "-" {
+                read_password()?
+            } else {
+                password
+            };
+            if password.is_empty() {
+                return Err("the password must not be empty".into());
+            }
+            keys::find(conn, key_id).map_err(|e| e.to_string())?;
+            let hash = service
+                .hash_password(&password)
+                .map_err(|e| e.to_string())?;
+            credentials::set(conn, service.as_str(), key_id, &username, &hash)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{} credential set for {username:?} (key {key_id})",
+                service.as_str()
+            );
+        }
+        CredentialsCommand::Delete { service, key_id } => {
+            credentials::delete(conn, service.as_str(), key_id).map_err(|e| e.to_string())?;
+            println!("{} credential deleted (key {key_id})", service.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("reading the password: {e}"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}

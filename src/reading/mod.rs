@@ -1,0 +1,7 @@
+//! Reading state: the KoSync write path, the current position, and the reading aggregate.
+
+pub mod aggregate;
+pub mod progress;
+pub mod sql;
+
+pub use progress::{latest, record, Position, Report};

@@ -1,0 +1,105 @@
+//! The SQL of the KoSync hot path, in one place: the handlers run it, and
+//! `libris bench-sql` turns it into the pgbench scripts that measure its ceiling.
+
+/// Who is `$1`? → (api_key_id, password_hash)
+pub const AUTH_LOOKUP: &str = "SELECT api_key_id, password_hash FROM service_credentials \
+WHERE service = 'kosync' AND username = $1";
+
+/// One progress report: resolve the book, upsert the current row, append history.
+/// $1 document, $2 api_key_id, $3 device, $4 device_id, $5 progress, $6 percentage,
+/// $7 timestamp, $8 raw_payload. Returns the book the report was linked to.
+///
+/// A document whose hash matches files of several books (KOReader's partial MD5 is not
+/// unique) links to none rather than to a guess; it can be linked by hand.
+pub const RECORD_PROGRESS: &str = r#"WITH book AS (
+    SELECT CASE WHEN count(DISTINCT book_id) = 1 THEN min(book_id::text)::uuid END AS book_id
+    FROM book_files WHERE content_hash = $1 OR original_content_hash = $1
+), current AS (
+    INSERT INTO reading_progress AS rp
+        (book_id, api_key_id, document, device, device_id, progress, percentage, "timestamp", raw_payload, updated_at)
+    VALUES ((SELECT book_id FROM book), $2, $1, $3, $4, $5, $6, $7, $8, now())
+    ON CONFLICT (api_key_id, document, device) DO UPDATE SET
+        book_id = coalesce(EXCLUDED.book_id, rp.book_id),
+        device_id = coalesce(EXCLUDED.device_id, rp.device_id),
+        progress = EXCLUDED.progress,
+        percentage = EXCLUDED.percentage,
+        "timestamp" = EXCLUDED."timestamp",
+        raw_payload = EXCLUDED.raw_payload,
+        updated_at = now()
+    RETURNING book_id
+)
+INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, "timestamp")
+SELECT book_id, $2, $1, $3, $5, $6, $7 FROM current
+RETURNING book_id"#;
+
+/// $1 api_key_id, $2 book_id, $3 percentage, $4 timestamp, $5 finished threshold.
+/// started_at and finished_at are set once and never overwritten; manual_* and external_*
+/// are not touched.
+pub const AGGREGATE_ON_REPORT: &str = "INSERT INTO reading_aggregate AS ra \
+    (api_key_id, book_id, started_at, finished_at, updated_at) \
+VALUES ($1, $2, \
+    CASE WHEN $3 > 0 THEN to_timestamp($4) END, \
+    CASE WHEN $3 >= $5 THEN to_timestamp($4) END, now()) \
+ON CONFLICT (api_key_id, book_id) DO UPDATE SET \
+    started_at = coalesce(ra.started_at, EXCLUDED.started_at), \
+    finished_at = coalesce(ra.finished_at, EXCLUDED.finished_at), \
+    updated_at = now()";
+
+/// The newest current position of (reader, document) across devices.
+pub const LATEST_POSITION: &str = r#"SELECT document, progress, percentage::float8 AS percentage, device, device_id, "timestamp"
+FROM reading_progress WHERE api_key_id = $1 AND document = $2
+ORDER BY "timestamp" DESC, updated_at DESC LIMIT 1"#;
+
+/// Replaces `$n` placeholders with the given expressions (for pgbench scripts).
+pub fn substitute(sql: &str, args: &[&str]) -> String {
+    let mut out = sql.to_owned();
+    // Highest first, so `$1` never eats the front of `$10`.
+    for (i, arg) in args.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), arg);
+    }
+    out
+}
+
+/// A pgbench script doing the database work of one KoSync request of kind `request`
+/// (`put` or `get`) for the reader `username`/`key_id`, over a pool of 1,000 documents.
+pub fn pgbench_script(request: &str, username: &str, key_id: uuid::Uuid) -> String {
+    let user = format!("'{}'", username.replace('\'', "''"));
+    let key = format!("'{key_id}'::uuid");
+    let auth = substitute(AUTH_LOOKUP, &[&user]);
+    let document = "('bench-doc-' || :n)";
+    let body = match request {
+        "put" => {
+            let args = [
+                document,
+                &key,
+                "'bench-device'",
+                "'bench-device-id'",
+                "'/body/DocFragment[10]/body/p[22]/text().42'",
+                "(:n / 1000.0)::float8",
+                "extract(epoch from now())::bigint",
+                "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
+            ];
+            format!("BEGIN;\n{};\nCOMMIT;\n", substitute(RECORD_PROGRESS, &args))
+        }
+        _ => format!("{};\n", substitute(LATEST_POSITION, &[&key, document])),
+    };
+    // pgbench reads one statement per line unless it ends in ';'.
+    let one_line = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body: String = body
+        .split_inclusive(";\n")
+        .map(|s| one_line(s) + "\n")
+        .collect();
+    format!("\\set n random(1, 1000)\n{};\n{body}", one_line(&auth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    #[test]
+    fn substitute_replaces_high_numbers_first() {
+        let args: Vec<String> = (1..=10).map(|i| format!("a{i}")).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(substitute("$1 $10 $2", &args), "a1 a10 a2");
+    }
+}
