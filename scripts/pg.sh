@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A project-local PostgreSQL cluster, reached over a unix socket (no port clashes).
 #
-#   scripts/pg.sh start NAME   start (creating it on first use) and print its DATABASE_URL
+#   scripts/pg.sh start NAME [DB]  start (creating it on first use), create database DB
+#                                  (default postgres) if missing, print its DATABASE_URL
 #   scripts/pg.sh stop NAME    stop it
 #   scripts/pg.sh url NAME     print its DATABASE_URL
 #   scripts/pg.sh wipe NAME    stop it and delete its data
@@ -14,6 +15,7 @@ set -euo pipefail
 
 cmd=${1:?usage: scripts/pg.sh start|stop|url|wipe NAME}
 name=${2:?usage: scripts/pg.sh start|stop|url|wipe NAME}
+db=${3:-postgres}
 project=$(cd "$(dirname "$0")/.." && pwd)
 tag=$(printf '%s' "$project" | md5sum | cut -c1-8)
 dir="${LIBRIS_PG_ROOT:-/tmp}/libris-pg-$name-$tag"
@@ -53,7 +55,7 @@ as_owner() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-url() { echo "postgresql:///postgres?host=$dir&port=$port&user=postgres"; }
+url() { echo "postgresql:///$db?host=$dir&port=$port&user=postgres"; }
 
 running() { as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; }
 
@@ -86,6 +88,11 @@ start() {
     if ! running; then
         as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
             || { tail -20 "$dir/server.log" >&2; exit 1; }
+    fi
+    if [ "$db" != postgres ]; then
+        as_owner "$bindir/psql" -h "$dir" -p "$port" -U postgres -d postgres -qAt \
+            -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+            || as_owner "$bindir/createdb" -h "$dir" -p "$port" -U postgres "$db"
     fi
     url
 }

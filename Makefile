@@ -1,0 +1,44 @@
+# libris: `make run` serves, `make test` tests. Without DATABASE_URL both start a
+# project-local PostgreSQL (scripts/pg.sh); with it set, they use that database.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+PG := scripts/pg.sh
+
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync deps
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@url="$$DATABASE_URL"; \
+	if [ -z "$$url" ]; then url=$$($(PG) start run libris) || exit 1; fi; \
+	cargo build --release --locked && \
+	DATABASE_URL="$$url" exec target/release/libris serve
+
+test: deps
+	@url="$$DATABASE_URL"; \
+	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
+	DATABASE_URL="$$url" cargo test --locked
+
+# The project-local cluster of `make run` (the tests' own starts with `make test`).
+db-start:
+	@$(PG) start run libris
+
+db-stop:
+	@$(PG) stop run; $(PG) stop test; $(PG) stop bench
+
+# Rewrites docs/database.md from the live schema.
+docs: deps
+	@url="$$DATABASE_URL"; \
+	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
+	DATABASE_URL="$$url" LIBRIS_UPDATE_DOCS=1 cargo test --locked --test it -- schema::docs_database_md_is_current
+
+fmt:
+	cargo fmt
+
+lint:
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+bench-kosync: deps
+	@scripts/bench-kosync.sh

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench-kosync: the release build against a cluster with production durability (fsync
+# and synchronous_commit on), driven by wrk; and the ceiling of the same SQL from pgbench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${BENCH_DURATION:-10}
+
+if ! command -v wrk >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else
+        echo "bench-kosync: wrk is missing: 'sudo apt-get install wrk'" >&2; exit 1
+    fi
+fi
+cargo build --release --locked
+
+scripts/pg.sh wipe bench
+url=$(scripts/pg.sh start bench libris_bench)
+psql -X "$url" -qAt -c "SHOW fsync" -c "SHOW synchronous_commit" | paste -sd' ' | {
+    read -r fsync sync; echo "database: fsync=$fsync synchronous_commit=$sync"
+    [ "$fsync" = on ] && [ "$sync" = on ] || { echo "bench-kosync: durability is off" >&2; exit 1; }
+}
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export DATABASE_URL="$url" RUST_LOG=warn
+bin=target/release/libris
+id=$($bin keys create --label bench 2>/dev/null | awk '/^id:/ {print $2}')
+$bin credentials set kosync --key-id "$id" --username bench --password bench >/dev/null
+export BENCH_USER=bench BENCH_KEY=$(printf %s bench | md5sum | cut -d' ' -f1)
+
+$bin serve --bind "127.0.0.1:$port" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; scripts/pg.sh stop bench' EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -sf "$base/healthcheck" >/dev/null && break; sleep 0.1; done
+rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
+idle_rss=$(rss VmRSS)
+curl -sf -H "x-auth-user: bench" -H "x-auth-key: $BENCH_KEY" "$base/users/auth" >/dev/null
+bcrypt() { curl -sf "$base/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"]["bcrypt_verifications"])'; }
+bcrypt_before=$(bcrypt)
+
+results=()
+run() { # name script connections [extra wrk args]
+    local name=$1 script=$2 conns=$3; shift 3
+    local out
+    out=$(wrk -t2 -c"$conns" -d"${duration}s" --latency -s "scripts/bench/$script.lua" "$@" "$base")
+    local rps p50 p99 errors
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | paste -sd';')
+    results+=("$name|$script|$rps|$p50|$p99|${errors:-none}")
+}
+run "PUT 16 keep-alive" put 16
+run "PUT 64 keep-alive" put 64
+run "PUT 16 close" put 16 -H "Connection: close"
+run "GET 16 keep-alive" get 16
+run "GET 64 keep-alive" get 64
+run "GET 16 close" get 16 -H "Connection: close"
+bcrypt_after=$(bcrypt)
+peak_rss=$(rss VmHWM)
+
+ceiling() { # put|get → tps of the same SQL at 16 clients (the server's pool size)
+    $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
+    pgbench -n -M extended -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
+        | awk '/^tps/ {printf "%.0f", $3}'
+}
+put_ceiling=$(ceiling put)
+get_ceiling=$(ceiling get)
+
+printf '\n%-20s %10s %10s %10s %12s %7s  %s\n' case "req/s" p50 p99 "pgbench" ratio errors
+for r in "${results[@]}"; do
+    IFS='|' read -r name script rps p50 p99 errors <<<"$r"
+    c=$put_ceiling; [ "$script" = get ] && c=$get_ceiling
+    ratio=$(python3 -c "print(f'{$rps / $c * 100:.0f}%')")
+    printf '%-20s %10.0f %10s %10s %12s %7s  %s\n' "$name" "$rps" "$p50" "$p99" "$c" "$ratio" "$errors"
+done
+echo
+echo "pgbench ceiling: the SQL of one request (scripts: libris bench-sql put|get), 16 clients, -M extended"
+echo "bcrypt verifications during the load: $((bcrypt_after - bcrypt_before)) (warm requests hit the cache)"
+echo "RSS: idle ${idle_rss} MB, peak ${peak_rss} MB"

@@ -1,0 +1,271 @@
+//! The test harness: one database per test, cloned from a migrated template, and the real
+//! app behind a real HTTP server.
+
+pub mod proxy;
+
+use std::sync::OnceLock;
+
+use diesel::pg::PgConnection;
+use diesel::sql_types::BigInt;
+use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+use serde_json::Value;
+
+use libris::{build_app, db, AppState, Config};
+
+/// The server DATABASE_URL points at (`make test` starts one).
+pub fn base_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a PostgreSQL server for the tests: run `make test`")
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_db(url: &str, db: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority = main.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match main[authority..].find('/') {
+        Some(i) => &main[..authority + i],
+        None => main,
+    };
+    format!("{base}/{db}{query}")
+}
+
+fn admin() -> PgConnection {
+    PgConnection::establish(&with_db(&base_url(), "postgres")).expect("connect to the test server")
+}
+
+fn exec(conn: &mut PgConnection, sql: &str) -> diesel::QueryResult<usize> {
+    sql_query(sql).execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct N {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Migrations change → template name changes, so a stale template is never cloned.
+fn template_name() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files = walk(&dir);
+    files.sort();
+    let mut all = Vec::new();
+    for f in files {
+        all.extend(f.to_string_lossy().as_bytes());
+        all.extend(std::fs::read(&f).unwrap());
+    }
+    format!("libris_tpl_{}", &libris::auth::sha256_hex(&all)[..12])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Creates the migrated template once per server. Test processes may run at once: an
+/// advisory lock serialises them, and the template is built under another name and renamed
+/// when complete, so a half-built one is never cloned.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = template_name();
+        let mut conn = admin();
+        exec(&mut conn, "SELECT pg_advisory_lock(7215)").unwrap();
+        let exists: N = sql_query(format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"))
+            .get_result(&mut conn)
+            .unwrap();
+        if exists.n == 0 {
+            let building = format!("{name}_building");
+            exec(&mut conn, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).unwrap();
+            exec(&mut conn, &format!("CREATE DATABASE {building}")).unwrap();
+            {
+                let mut tpl = PgConnection::establish(&with_db(&base_url(), &building)).unwrap();
+                db::migrate(&mut tpl).expect("migrations apply to an empty database");
+            }
+            exec(&mut conn, &format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
+        }
+        exec(&mut conn, "SELECT pg_advisory_unlock(7215)").unwrap();
+        name
+    })
+}
+
+/// A fresh database, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// Migrated: a clone of the template.
+    pub fn new() -> TestDb {
+        let template = template();
+        TestDb::create(&format!("TEMPLATE {template}"))
+    }
+
+    /// Empty (no migrations), for the migration tests.
+    pub fn empty() -> TestDb {
+        TestDb::create("")
+    }
+
+    fn create(options: &str) -> TestDb {
+        let name = format!("libris_test_{}", uuid::Uuid::new_v4().simple());
+        exec(&mut admin(), &format!("CREATE DATABASE {name} {options}")).expect("create a test database");
+        TestDb { url: with_db(&base_url(), &name), name }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).unwrap()
+    }
+
+    /// The value of a scalar SQL expression, e.g. `SELECT count(*) FROM …`.
+    pub fn count(&self, sql: &str) -> i64 {
+        sql_query(format!("SELECT ({sql})::bigint AS n")).get_result::<N>(&mut self.conn()).unwrap().n
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> TestDb {
+        TestDb::new()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = exec(&mut admin(), &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// What a test reads from a response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Resp {
+    /// (status, KoSync error code) of an error response.
+    pub fn error(&self) -> (u16, i64) {
+        (self.status, self.body["code"].as_i64().unwrap_or(-1))
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub server: actix_test::TestServer,
+    pub db: TestDb,
+}
+
+pub struct Builder {
+    config: Config,
+    pool_url: Option<String>,
+    db: Option<TestDb>,
+}
+
+impl Builder {
+    pub fn registration(mut self, on: bool) -> Builder {
+        self.config.kosync_registration = on;
+        self
+    }
+
+    pub fn strict_accept(mut self, on: bool) -> Builder {
+        self.config.kosync_strict_accept = on;
+        self
+    }
+
+    /// Connect the app's pool through `url` (a proxy) instead of straight to the database.
+    pub fn pool_url(mut self, url: String) -> Builder {
+        self.pool_url = Some(url);
+        self
+    }
+
+    pub fn db(mut self, db: TestDb) -> Builder {
+        self.db = Some(db);
+        self
+    }
+
+    pub fn start(self) -> TestApp {
+        let db = self.db.unwrap_or_default();
+        let url = self.pool_url.unwrap_or_else(|| db.url.clone());
+        let pool = db::pool(&url, 4, std::time::Duration::from_secs(1));
+        let state = AppState::new(Config { database_url: url, ..self.config }, pool);
+        let app_state = state.clone();
+        let server = actix_test::start(move || build_app(app_state.clone()));
+        TestApp { state, server, db }
+    }
+}
+
+/// md5("password"): what KOReader sends as x-auth-key.
+pub const KEY: &str = "5f4dcc3b5aa765d61d8327deb882cf99";
+
+impl TestApp {
+    /// Registration on, lenient Accept.
+    pub fn builder() -> Builder {
+        let mut config = Config::for_database("");
+        config.kosync_registration = true;
+        Builder { config, pool_url: None, db: None }
+    }
+
+    pub fn start() -> TestApp {
+        TestApp::builder().start()
+    }
+
+    /// Sends a request; `auth` is (x-auth-user, x-auth-key).
+    pub async fn call(&self, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Resp {
+        self.call_with(method, path, auth, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.server.request(method, self.server.url(path));
+        if let Some((user, key)) = auth {
+            req = req.insert_header(("x-auth-user", user)).insert_header(("x-auth-key", key));
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let sent = match body {
+            Some(b) => req.insert_header(("content-type", "application/json")).send_body(b.to_owned()).await,
+            None => req.send().await,
+        };
+        let mut resp = sent.expect("the request reaches the server");
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = resp.body().limit(1 << 20).await.unwrap();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
+        Resp { status: resp.status().as_u16(), content_type, body }
+    }
+
+    pub async fn create_user(&self, user: &str, key: &str) -> Resp {
+        let body = serde_json::json!({ "username": user, "password": key }).to_string();
+        self.call("POST", "/users/create", None, Some(&body)).await
+    }
+
+    pub async fn put_progress(&self, user: &str, key: &str, body: Value) -> Resp {
+        self.call("PUT", "/syncs/progress", Some((user, key)), Some(&body.to_string())).await
+    }
+
+    pub async fn get_progress(&self, user: &str, key: &str, document: &str) -> Resp {
+        self.call("GET", &format!("/syncs/progress/{document}"), Some((user, key)), None).await
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: a real PostgreSQL (DATABASE_URL, one database per test) and the real
+//! HTTP stack. Run them with `make test`.
+
+mod cli;
+mod common;
+mod failures;
+mod kosync;
+mod schema;
+mod write_path;
