@@ -26,6 +26,10 @@ export DATABASE_URL="$url" RUST_LOG=warn
 bin=target/release/libris
 id=$($bin keys create --label bench 2>/dev/null | awk '/^id:/ {print $2}')
 $bin credentials set kosync --key-id "$id" --username bench --password bench >/dev/null
+# Half the documents belong to library books, so half the reports also update an aggregate.
+psql -X "$url" -q -c "WITH b AS (INSERT INTO books (title) SELECT 'Bench ' || g FROM generate_series(1, 500) g RETURNING id, title)
+    INSERT INTO book_files (book_id, format, original_name, content_hash, original_content_hash)
+    SELECT id, 'epub', title || '.epub', 'bench-doc-' || substr(title, 7), 'bench-doc-' || substr(title, 7) FROM b"
 export BENCH_USER=bench BENCH_KEY=$(printf %s bench | md5sum | cut -d' ' -f1)
 
 $bin serve --bind "127.0.0.1:$port" &
@@ -39,9 +43,12 @@ curl -sf -H "x-auth-user: bench" -H "x-auth-key: $BENCH_KEY" "$base/users/auth" 
 bcrypt() { curl -sf "$base/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"]["bcrypt_verifications"])'; }
 bcrypt_before=$(bcrypt)
 
+# Every case starts from a settled database: no checkpoint or vacuum debt from the one before.
+settle() { psql -X "$url" -q -c CHECKPOINT -c "VACUUM ANALYZE"; }
 results=()
 run() { # name script connections [extra wrk args]
     local name=$1 script=$2 conns=$3; shift 3
+    settle
     local out
     out=$(wrk -t2 -c"$conns" -d"${duration}s" --latency -s "scripts/bench/$script.lua" "$@" "$base")
     local rps p50 p99 errors
@@ -62,6 +69,7 @@ peak_rss=$(rss VmHWM)
 
 ceiling() { # put|get → tps of the same SQL at 16 clients (the server's pool size)
     $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
+    settle
     pgbench -n -M extended -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
 }

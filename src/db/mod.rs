@@ -91,7 +91,7 @@ impl ManageConnection for Manager {
 pub fn pool(url: &str, size: u32, wait: Duration) -> DbPool {
     r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(0))
+        .min_idle(Some(2))
         .test_on_check_out(false)
         .connection_timeout(wait)
         .idle_timeout(Some(Duration::from_secs(600)))

@@ -1,32 +1,26 @@
-//! The per-reader, per-book reading aggregate. The reading-state work replaces the insides
-//! of [`on_report`]; the KoSync write path only ever calls it.
-
-use diesel::pg::PgConnection;
-use diesel::sql_types::{BigInt, Double, Uuid as SqlUuid};
-use diesel::{sql_query, RunQueryDsl};
-use uuid::Uuid;
-
-use super::sql::AGGREGATE_ON_REPORT;
-use crate::error::Error;
+//! The per-reader, per-book reading aggregate.
+//!
+//! A progress report folds into the aggregate inside the report's own SQL statement (see
+//! [`super::sql::record_progress`]), so a warm PUT costs the database one statement and one
+//! implicit transaction. The reading-state work replaces [`ON_REPORT`]; nothing else in the
+//! write path knows how the aggregate is derived.
 
 /// A percentage at or above this counts as finished.
 pub const FINISHED_THRESHOLD: f64 = 0.95;
 
-/// Folds one progress report into the reader's aggregate for the book. Runs inside the
-/// report's transaction.
-pub fn on_report(
-    conn: &mut PgConnection,
-    api_key_id: Uuid,
-    book_id: Uuid,
-    percentage: f64,
-    timestamp: i64,
-) -> Result<(), Error> {
-    sql_query(AGGREGATE_ON_REPORT)
-        .bind::<SqlUuid, _>(api_key_id)
-        .bind::<SqlUuid, _>(book_id)
-        .bind::<Double, _>(percentage)
-        .bind::<BigInt, _>(timestamp)
-        .bind::<Double, _>(FINISHED_THRESHOLD)
-        .execute(conn)?;
-    Ok(())
-}
+/// A CTE of the report statement. In scope: `current` (the upserted reading_progress row,
+/// its `book_id`), $2 api_key_id, $6 percentage, $7 timestamp, $9 finished threshold.
+/// started_at and finished_at are set once and never overwritten; manual_* and external_*
+/// are not touched; a document linked to no book touches nothing.
+pub const ON_REPORT: &str = r#"aggregate AS (
+    INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at, updated_at)
+    SELECT $2, current.book_id,
+        CASE WHEN $6 > 0 THEN to_timestamp($7) END,
+        CASE WHEN $6 >= $9 THEN to_timestamp($7) END,
+        now()
+    FROM current WHERE current.book_id IS NOT NULL
+    ON CONFLICT (api_key_id, book_id) DO UPDATE SET
+        started_at = coalesce(ra.started_at, EXCLUDED.started_at),
+        finished_at = coalesce(ra.finished_at, EXCLUDED.finished_at),
+        updated_at = now()
+)"#;

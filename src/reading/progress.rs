@@ -2,12 +2,12 @@
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Double, Jsonb, Nullable, Text, Uuid as SqlUuid};
-use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::aggregate;
-use super::sql::{LATEST_POSITION, RECORD_PROGRESS};
+use super::sql::{record_progress, LATEST_POSITION};
 use crate::error::Error;
 
 /// A validated progress report.
@@ -45,30 +45,26 @@ struct Linked {
     book_id: Option<Uuid>,
 }
 
-/// Records one report in one transaction: current row, history row and, when the document
-/// belongs to a known book, the reader's aggregate. Returns the linked book.
+/// Records one report atomically (one statement): current row, history row and, when the
+/// document belongs to a known book, the reader's aggregate. Returns the linked book.
 pub fn record(
     conn: &mut PgConnection,
     api_key_id: Uuid,
     report: &Report,
     timestamp: i64,
 ) -> Result<Option<Uuid>, Error> {
-    conn.transaction(|conn| {
-        let linked: Linked = sql_query(RECORD_PROGRESS)
-            .bind::<Text, _>(&report.document)
-            .bind::<SqlUuid, _>(api_key_id)
-            .bind::<Text, _>(&report.device)
-            .bind::<Nullable<Text>, _>(report.device_id.as_deref())
-            .bind::<Text, _>(&report.progress)
-            .bind::<Double, _>(report.percentage)
-            .bind::<BigInt, _>(timestamp)
-            .bind::<Jsonb, _>(&report.raw)
-            .get_result(conn)?;
-        if let Some(book_id) = linked.book_id {
-            aggregate::on_report(conn, api_key_id, book_id, report.percentage, timestamp)?;
-        }
-        Ok(linked.book_id)
-    })
+    let linked: Linked = sql_query(record_progress())
+        .bind::<Text, _>(&report.document)
+        .bind::<SqlUuid, _>(api_key_id)
+        .bind::<Text, _>(&report.device)
+        .bind::<Nullable<Text>, _>(report.device_id.as_deref())
+        .bind::<Text, _>(&report.progress)
+        .bind::<Double, _>(report.percentage)
+        .bind::<BigInt, _>(timestamp)
+        .bind::<Jsonb, _>(&report.raw)
+        .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
+        .get_result(conn)?;
+    Ok(linked.book_id)
 }
 
 pub fn latest(

@@ -1,17 +1,25 @@
 //! The SQL of the KoSync hot path, in one place: the handlers run it, and
 //! `libris bench-sql` turns it into the pgbench scripts that measure its ceiling.
 
+use std::sync::OnceLock;
+
 /// Who is `$1`? → (api_key_id, password_hash)
 pub const AUTH_LOOKUP: &str = "SELECT api_key_id, password_hash FROM service_credentials \
 WHERE service = 'kosync' AND username = $1";
 
-/// One progress report: resolve the book, upsert the current row, append history.
-/// $1 document, $2 api_key_id, $3 device, $4 device_id, $5 progress, $6 percentage,
-/// $7 timestamp, $8 raw_payload. Returns the book the report was linked to.
+/// One progress report as one statement (so one implicit transaction and one round trip):
+/// resolve the book, upsert the current row, fold the report into the reading aggregate,
+/// append history. $1 document, $2 api_key_id, $3 device, $4 device_id, $5 progress,
+/// $6 percentage, $7 timestamp, $8 raw_payload, $9 finished threshold. Returns the book the
+/// report was linked to.
 ///
 /// A document whose hash matches files of several books (KOReader's partial MD5 is not
 /// unique) links to none rather than to a guess; it can be linked by hand.
-pub const RECORD_PROGRESS: &str = r#"WITH book AS (
+pub fn record_progress() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            r#"WITH book AS (
     SELECT CASE WHEN count(DISTINCT book_id) = 1 THEN min(book_id::text)::uuid END AS book_id
     FROM book_files WHERE content_hash = $1 OR original_content_hash = $1
 ), current AS (
@@ -27,23 +35,14 @@ pub const RECORD_PROGRESS: &str = r#"WITH book AS (
         raw_payload = EXCLUDED.raw_payload,
         updated_at = now()
     RETURNING book_id
-)
+), {aggregate}
 INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, "timestamp")
 SELECT book_id, $2, $1, $3, $5, $6, $7 FROM current
-RETURNING book_id"#;
-
-/// $1 api_key_id, $2 book_id, $3 percentage, $4 timestamp, $5 finished threshold.
-/// started_at and finished_at are set once and never overwritten; manual_* and external_*
-/// are not touched.
-pub const AGGREGATE_ON_REPORT: &str = "INSERT INTO reading_aggregate AS ra \
-    (api_key_id, book_id, started_at, finished_at, updated_at) \
-VALUES ($1, $2, \
-    CASE WHEN $3 > 0 THEN to_timestamp($4) END, \
-    CASE WHEN $3 >= $5 THEN to_timestamp($4) END, now()) \
-ON CONFLICT (api_key_id, book_id) DO UPDATE SET \
-    started_at = coalesce(ra.started_at, EXCLUDED.started_at), \
-    finished_at = coalesce(ra.finished_at, EXCLUDED.finished_at), \
-    updated_at = now()";
+RETURNING book_id"#,
+            aggregate = super::aggregate::ON_REPORT
+        )
+    })
+}
 
 /// The newest current position of (reader, document) across devices.
 pub const LATEST_POSITION: &str = r#"SELECT document, progress, percentage::float8 AS percentage, device, device_id, "timestamp"
@@ -78,8 +77,9 @@ pub fn pgbench_script(request: &str, username: &str, key_id: uuid::Uuid) -> Stri
                 "(:n / 1000.0)::float8",
                 "extract(epoch from now())::bigint",
                 "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
+                "0.95::float8",
             ];
-            format!("BEGIN;\n{};\nCOMMIT;\n", substitute(RECORD_PROGRESS, &args))
+            format!("{};\n", substitute(record_progress(), &args))
         }
         _ => format!("{};\n", substitute(LATEST_POSITION, &[&key, document])),
     };

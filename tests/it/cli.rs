@@ -20,7 +20,10 @@ fn stdout(out: &Output) -> String {
 }
 
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
-    text.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim()
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap()
+        .trim()
 }
 
 #[actix_web::test]
@@ -29,38 +32,98 @@ async fn keys_and_credentials_make_a_reader_that_can_sync() {
     let out = libris(&db.url, &["keys", "create", "--label", "Ann"]);
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
-    let (id, key) = (field(&text, "id:").to_owned(), field(&text, "key:").to_owned());
+    let (id, key) = (
+        field(&text, "id:").to_owned(),
+        field(&text, "key:").to_owned(),
+    );
     assert_eq!(key.len(), 64);
     let hash = libris::auth::sha256_hex(key.as_bytes());
-    assert_eq!(db.count(&format!("SELECT count(*) FROM api_keys WHERE key_hash = '{hash}' AND NOT is_admin")), 1);
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM api_keys WHERE key_hash = '{hash}' AND NOT is_admin"
+        )),
+        1
+    );
 
     let list = stdout(&libris(&db.url, &["keys", "list"]));
-    assert!(list.contains(&id) && list.contains("Ann") && !list.contains(&key), "{list}");
+    assert!(
+        list.contains(&id) && list.contains("Ann") && !list.contains(&key),
+        "{list}"
+    );
 
-    let out = libris(&db.url, &["credentials", "set", "kosync", "--key-id", &id, "--username", "ann", "--password", "secret"]);
+    let out = libris(
+        &db.url,
+        &[
+            "credentials",
+            "set",
+            "kosync",
+            "--key-id",
+            &id,
+            "--username",
+            "ann",
+            "--password",
+            "secret",
+        ],
+    );
     assert!(out.status.success(), "{out:?}");
 
     let app = TestApp::builder().registration(false).db(db).start();
     let md5 = libris::auth::md5_hex("secret");
-    assert_eq!(app.call("GET", "/users/auth", Some(("ann", &md5)), None).await.status, 200);
-    let r = app.put_progress("ann", &md5, json!({"document": "d", "progress": "p", "percentage": 0.5, "device": "k"})).await;
+    assert_eq!(app.auth("ann", &md5).await.status, 200);
+    let r = app
+        .put_progress(
+            "ann",
+            &md5,
+            json!({"document": "d", "progress": "p", "percentage": 0.5, "device": "k"}),
+        )
+        .await;
     assert_eq!(r.status, 200);
 
     // A second reader cannot take the username.
-    let other = stdout(&libris(&app.db.url, &["keys", "create", "--label", "Bob", "--admin"]));
+    let other = stdout(&libris(
+        &app.db.url,
+        &["keys", "create", "--label", "Bob", "--admin"],
+    ));
     let other_id = field(&other, "id:");
-    let out = libris(&app.db.url, &["credentials", "set", "kosync", "--key-id", other_id, "--username", "ann", "--password", "x"]);
+    let out = libris(
+        &app.db.url,
+        &[
+            "credentials",
+            "set",
+            "kosync",
+            "--key-id",
+            other_id,
+            "--username",
+            "ann",
+            "--password",
+            "x",
+        ],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already taken"));
 
-    let out = libris(&app.db.url, &["credentials", "delete", "kosync", "--key-id", &id]);
+    let out = libris(
+        &app.db.url,
+        &["credentials", "delete", "kosync", "--key-id", &id],
+    );
     assert!(out.status.success());
-    assert_eq!(app.call("GET", "/users/auth", Some(("ann", &md5)), None).await.status, 401);
+    assert_eq!(app.auth("ann", &md5).await.status, 401);
 
-    assert!(libris(&app.db.url, &["keys", "revoke", &id]).status.success());
-    assert!(!libris(&app.db.url, &["keys", "revoke", &id]).status.success(), "revoking twice fails");
+    assert!(libris(&app.db.url, &["keys", "revoke", &id])
+        .status
+        .success());
+    assert!(
+        !libris(&app.db.url, &["keys", "revoke", &id])
+            .status
+            .success(),
+        "revoking twice fails"
+    );
     assert_eq!(app.db.count("SELECT count(*) FROM reading_progress"), 0);
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"), 1);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"),
+        1
+    );
 }
 
 #[test]
@@ -90,6 +153,9 @@ fn an_unreachable_database_is_waited_for_then_reported() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("retrying in"), "it retries before giving up: {err}");
+    assert!(
+        err.contains("retrying in"),
+        "it retries before giving up: {err}"
+    );
     assert!(err.contains("database unreachable after 1 s"), "{err}");
 }

@@ -11,9 +11,18 @@ use crate::common::{TestApp, TestDb, KEY};
 async fn dead_database_gives_502_then_recovers() {
     let db = TestDb::new();
     let proxy = Proxy::start(&db.url);
-    let app = TestApp::builder().pool_url(proxy.url(&db.url)).db(db).start();
+    let app = TestApp::builder()
+        .pool_url(proxy.url(&db.url))
+        .db(db)
+        .start();
     assert_eq!(app.create_user("ann", KEY).await.status, 201);
-    let put = || app.put_progress("ann", KEY, json!({"document": "d", "progress": "p", "percentage": 0.5, "device": "k"}));
+    let put = || {
+        app.put_progress(
+            "ann",
+            KEY,
+            json!({"document": "d", "progress": "p", "percentage": 0.5, "device": "k"}),
+        )
+    };
     assert_eq!(put().await.status, 200);
     assert_eq!(app.call("GET", "/api/health", None, None).await.status, 200);
 
@@ -24,8 +33,19 @@ async fn dead_database_gives_502_then_recovers() {
     assert_eq!(app.get_progress("ann", KEY, "d").await.error(), (502, 2000));
     let health = app.call("GET", "/api/health", None, None).await;
     assert_eq!(health.status, 503);
-    assert!(health.body["message"].as_str().unwrap().contains("database"), "{}", health.body);
-    assert_eq!(app.call("GET", "/healthcheck", None, None).await.status, 200, "liveness does not need the database");
+    assert!(
+        health.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("database"),
+        "{}",
+        health.body
+    );
+    assert_eq!(
+        app.call("GET", "/healthcheck", None, None).await.status,
+        200,
+        "liveness does not need the database"
+    );
 
     proxy.up();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -39,6 +59,13 @@ async fn dead_database_gives_502_then_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.call("GET", "/api/health", None, None).await.status, 200);
-    assert_eq!(app.get_progress("ann", KEY, "d").await.body["percentage"], json!(0.5));
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history"), 2);
+    assert_eq!(
+        app.get_progress("ann", KEY, "d").await.body["percentage"],
+        json!(0.5)
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        2
+    );
 }

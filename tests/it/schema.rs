@@ -25,14 +25,24 @@ fn migrations_go_up_down_and_up_again() {
     assert_eq!(objects(&db), 0);
     libris::db::migrate(&mut conn).unwrap();
     let migrated = objects(&db);
-    assert!(migrated > 30, "tables, indexes, types and functions exist: {migrated}");
+    assert!(
+        migrated > 30,
+        "tables, indexes, types and functions exist: {migrated}"
+    );
 
     conn.revert_all_migrations(libris::db::MIGRATIONS).unwrap();
-    assert_eq!(objects(&db), 0, "down.sql reverts everything up.sql created");
+    assert_eq!(
+        objects(&db),
+        0,
+        "down.sql reverts everything up.sql created"
+    );
 
     libris::db::migrate(&mut conn).unwrap();
     assert_eq!(objects(&db), migrated);
-    assert!(libris::db::migrate(&mut conn).unwrap().is_empty(), "a second run applies nothing");
+    assert!(
+        libris::db::migrate(&mut conn).unwrap().is_empty(),
+        "a second run applies nothing"
+    );
 }
 
 #[test]
@@ -44,7 +54,10 @@ fn docs_database_md_is_current() {
         std::fs::write(&path, &rendered).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == rendered, "docs/database.md is stale: run `make docs`");
+    assert!(
+        committed == rendered,
+        "docs/database.md is stale: run `make docs`"
+    );
 }
 
 #[test]
@@ -68,19 +81,53 @@ fn deleting_a_book_or_a_key_cascades_as_specified() {
     .execute(&mut conn)
     .unwrap();
 
-    diesel::sql_query("DELETE FROM books").execute(&mut conn).unwrap();
-    for gone in ["book_files", "book_metadata_candidates", "hardcover_sync_log"] {
-        assert_eq!(db.count(&format!("SELECT count(*) FROM {gone}")), 0, "{gone}");
+    diesel::sql_query("DELETE FROM books")
+        .execute(&mut conn)
+        .unwrap();
+    for gone in [
+        "book_files",
+        "book_metadata_candidates",
+        "hardcover_sync_log",
+    ] {
+        assert_eq!(
+            db.count(&format!("SELECT count(*) FROM {gone}")),
+            0,
+            "{gone}"
+        );
     }
-    for kept in ["reading_progress", "reading_progress_history", "reading_aggregate"] {
-        assert_eq!(db.count(&format!("SELECT count(*) FROM {kept} WHERE book_id IS NULL")), 1, "{kept}");
+    for kept in [
+        "reading_progress",
+        "reading_progress_history",
+        "reading_aggregate",
+    ] {
+        assert_eq!(
+            db.count(&format!(
+                "SELECT count(*) FROM {kept} WHERE book_id IS NULL"
+            )),
+            1,
+            "{kept}"
+        );
     }
 
-    diesel::sql_query("DELETE FROM api_keys").execute(&mut conn).unwrap();
-    for gone in ["reading_progress", "reading_aggregate", "service_credentials", "upload_registry"] {
-        assert_eq!(db.count(&format!("SELECT count(*) FROM {gone}")), 0, "{gone}");
+    diesel::sql_query("DELETE FROM api_keys")
+        .execute(&mut conn)
+        .unwrap();
+    for gone in [
+        "reading_progress",
+        "reading_aggregate",
+        "service_credentials",
+        "upload_registry",
+    ] {
+        assert_eq!(
+            db.count(&format!("SELECT count(*) FROM {gone}")),
+            0,
+            "{gone}"
+        );
     }
-    assert_eq!(db.count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"), 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"),
+        1
+    );
 }
 
 #[test]
@@ -92,14 +139,22 @@ fn search_vector_is_kept_by_the_trigger() {
     )
     .execute(&mut conn)
     .unwrap();
-    let found = |q: &str| db.count(&format!("SELECT count(*) FROM books WHERE search_vector @@ websearch_to_tsquery('simple', '{q}')"));
+    let found = |q: &str| {
+        db.count(&format!("SELECT count(*) FROM books WHERE search_vector @@ websearch_to_tsquery('simple', '{q}')"))
+    };
     assert_eq!(found("whitman"), 1);
     assert_eq!(found("verse"), 1);
     assert_eq!(found("prose"), 0);
-    diesel::sql_query("UPDATE books SET title = 'Song of Myself'").execute(&mut conn).unwrap();
+    diesel::sql_query("UPDATE books SET title = 'Song of Myself'")
+        .execute(&mut conn)
+        .unwrap();
     assert_eq!(found("song"), 1);
     assert_eq!(found("leaves"), 0);
-    assert_eq!(db.count("SELECT count(*) FROM books WHERE title % 'Song of Myslef'"), 1, "trigram similarity");
+    assert_eq!(
+        db.count("SELECT count(*) FROM books WHERE title % 'Song of Myslef'"),
+        1,
+        "trigram similarity"
+    );
 }
 
 #[test]
@@ -107,6 +162,14 @@ fn series_positions_are_unique_only_when_both_are_set() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let insert = |sql: &str, conn: &mut PgConnection| diesel::sql_query(sql).execute(conn);
-    insert("INSERT INTO books (series, series_index) VALUES ('S', 1), ('S', NULL), ('S', NULL)", &mut conn).unwrap();
-    assert!(insert("INSERT INTO books (series, series_index) VALUES ('S', 1)", &mut conn).is_err());
+    insert(
+        "INSERT INTO books (series, series_index) VALUES ('S', 1), ('S', NULL), ('S', NULL)",
+        &mut conn,
+    )
+    .unwrap();
+    assert!(insert(
+        "INSERT INTO books (series, series_index) VALUES ('S', 1)",
+        &mut conn
+    )
+    .is_err());
 }

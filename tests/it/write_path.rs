@@ -36,18 +36,27 @@ async fn each_put_adds_exactly_one_history_row() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
     for i in 1..=5 {
-        app.put_progress("ann", KEY, report("doc", i as f64 / 10.0, "kobo")).await;
-        assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history"), i);
+        app.put_progress("ann", KEY, report("doc", i as f64 / 10.0, "kobo"))
+            .await;
+        assert_eq!(
+            app.db
+                .count("SELECT count(*) FROM reading_progress_history"),
+            i
+        );
         assert_eq!(app.db.count("SELECT count(*) FROM reading_progress"), 1);
     }
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"), 0);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history WHERE api_key_id IS NULL"),
+        0
+    );
 }
 
 #[actix_web::test]
 async fn twenty_concurrent_puts() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
-    app.call("GET", "/users/auth", Some(("ann", KEY)), None).await; // warm the cache
+    app.auth("ann", KEY).await; // warm the cache
     let puts = (0..20).map(|i| {
         let body = report("shared-doc", i as f64 / 20.0, &format!("device-{}", i % 4));
         let app = &app;
@@ -55,9 +64,17 @@ async fn twenty_concurrent_puts() {
     });
     let statuses = futures_util::future::join_all(puts).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history"), 20);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        20
+    );
     assert_eq!(app.db.count("SELECT count(*) FROM reading_progress"), 4);
-    assert_eq!(app.db.count("SELECT count(DISTINCT device) FROM reading_progress"), 4);
+    assert_eq!(
+        app.db
+            .count("SELECT count(DISTINCT device) FROM reading_progress"),
+        4
+    );
 }
 
 #[actix_web::test]
@@ -65,12 +82,19 @@ async fn reports_link_to_the_book_by_content_or_original_hash() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
     let book = add_book(&app.db, "hash-now", "hash-first");
-    app.put_progress("ann", KEY, report("hash-now", 0.1, "kobo")).await;
-    app.put_progress("ann", KEY, report("hash-first", 0.2, "kobo")).await;
-    app.put_progress("ann", KEY, report("unrelated", 0.2, "kobo")).await;
+    app.put_progress("ann", KEY, report("hash-now", 0.1, "kobo"))
+        .await;
+    app.put_progress("ann", KEY, report("hash-first", 0.2, "kobo"))
+        .await;
+    app.put_progress("ann", KEY, report("unrelated", 0.2, "kobo"))
+        .await;
     let linked = format!("SELECT count(*) FROM reading_progress_history WHERE book_id = '{book}'");
     assert_eq!(app.db.count(&linked), 2);
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress WHERE book_id IS NULL"), 1);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress WHERE book_id IS NULL"),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -79,8 +103,17 @@ async fn an_ambiguous_document_links_to_no_book() {
     app.create_user("ann", KEY).await;
     add_book(&app.db, "same-hash", "same-hash");
     add_book(&app.db, "same-hash", "same-hash");
-    assert_eq!(app.put_progress("ann", KEY, report("same-hash", 0.1, "kobo")).await.status, 200);
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress WHERE book_id IS NULL"), 1);
+    assert_eq!(
+        app.put_progress("ann", KEY, report("same-hash", 0.1, "kobo"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress WHERE book_id IS NULL"),
+        1
+    );
     assert_eq!(app.db.count("SELECT count(*) FROM reading_aggregate"), 0);
 }
 
@@ -89,30 +122,57 @@ async fn aggregate_started_and_finished_are_set_once() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
     add_book(&app.db, "book-doc", "book-doc");
-    let agg = |col: &str| app.db.count(&format!("SELECT count(*) FROM reading_aggregate WHERE {col} IS NOT NULL"));
+    let agg = |col: &str| {
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_aggregate WHERE {col} IS NOT NULL"
+        ))
+    };
 
-    app.put_progress("ann", KEY, report("book-doc", 0.0, "kobo")).await;
+    app.put_progress("ann", KEY, report("book-doc", 0.0, "kobo"))
+        .await;
     assert_eq!(app.db.count("SELECT count(*) FROM reading_aggregate"), 1);
     assert_eq!((agg("started_at"), agg("finished_at")), (0, 0));
 
-    app.put_progress("ann", KEY, report("book-doc", 0.3, "kobo")).await;
+    app.put_progress("ann", KEY, report("book-doc", 0.3, "kobo"))
+        .await;
     assert_eq!((agg("started_at"), agg("finished_at")), (1, 0));
-    let started = app.db.count("SELECT extract(epoch FROM started_at) FROM reading_aggregate");
+    let started = app
+        .db
+        .count("SELECT extract(epoch FROM started_at) FROM reading_aggregate");
 
     // Exactly the threshold counts as finished.
-    app.put_progress("ann", KEY, report("book-doc", 0.95, "phone")).await;
+    app.put_progress("ann", KEY, report("book-doc", 0.95, "phone"))
+        .await;
     assert_eq!(agg("finished_at"), 1);
-    let finished = app.db.count("SELECT extract(epoch FROM finished_at) FROM reading_aggregate");
+    let finished = app
+        .db
+        .count("SELECT extract(epoch FROM finished_at) FROM reading_aggregate");
 
-    diesel::sql_query("UPDATE reading_aggregate SET started_at = started_at - interval '1 day', \
-                       finished_at = finished_at - interval '1 day', manual_status = 'paused'")
-        .execute(&mut app.db.conn())
-        .unwrap();
-    app.put_progress("ann", KEY, report("book-doc", 1.0, "kobo")).await;
-    app.put_progress("ann", KEY, report("book-doc", 0.1, "kobo")).await;
-    assert_eq!(app.db.count("SELECT extract(epoch FROM started_at) FROM reading_aggregate"), started - 86_400);
-    assert_eq!(app.db.count("SELECT extract(epoch FROM finished_at) FROM reading_aggregate"), finished - 86_400);
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_aggregate WHERE manual_status = 'paused'"), 1);
+    diesel::sql_query(
+        "UPDATE reading_aggregate SET started_at = started_at - interval '1 day', \
+                       finished_at = finished_at - interval '1 day', manual_status = 'paused'",
+    )
+    .execute(&mut app.db.conn())
+    .unwrap();
+    app.put_progress("ann", KEY, report("book-doc", 1.0, "kobo"))
+        .await;
+    app.put_progress("ann", KEY, report("book-doc", 0.1, "kobo"))
+        .await;
+    assert_eq!(
+        app.db
+            .count("SELECT extract(epoch FROM started_at) FROM reading_aggregate"),
+        started - 86_400
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT extract(epoch FROM finished_at) FROM reading_aggregate"),
+        finished - 86_400
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_aggregate WHERE manual_status = 'paused'"),
+        1
+    );
     assert_eq!(app.db.count("SELECT count(*) FROM reading_aggregate"), 1);
 }
 
@@ -121,7 +181,8 @@ async fn just_below_the_threshold_is_not_finished() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
     add_book(&app.db, "book-doc", "book-doc");
-    app.put_progress("ann", KEY, report("book-doc", 0.9499, "kobo")).await;
+    app.put_progress("ann", KEY, report("book-doc", 0.9499, "kobo"))
+        .await;
     assert_eq!(app.db.count("SELECT count(*) FROM reading_aggregate WHERE finished_at IS NULL AND started_at IS NOT NULL"), 1);
 }
 
@@ -131,13 +192,26 @@ async fn a_failing_step_writes_nothing() {
     app.create_user("ann", KEY).await;
     add_book(&app.db, "book-doc", "book-doc");
     // Make the last step of the transaction (the aggregate) fail.
-    diesel::sql_query("ALTER TABLE reading_aggregate ADD CONSTRAINT test_refuse CHECK (false) NOT VALID")
-        .execute(&mut app.db.conn())
-        .unwrap();
-    let r = app.put_progress("ann", KEY, report("book-doc", 0.5, "kobo")).await;
+    diesel::sql_query(
+        "ALTER TABLE reading_aggregate ADD CONSTRAINT test_refuse CHECK (false) NOT VALID",
+    )
+    .execute(&mut app.db.conn())
+    .unwrap();
+    let r = app
+        .put_progress("ann", KEY, report("book-doc", 0.5, "kobo"))
+        .await;
     assert_eq!(r.error(), (502, 2000));
     assert_eq!(app.db.count("SELECT count(*) FROM reading_progress"), 0);
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_progress_history"), 0);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        0
+    );
     // The pool is still healthy afterwards.
-    assert_eq!(app.put_progress("ann", KEY, report("other-doc", 0.5, "kobo")).await.status, 200);
+    assert_eq!(
+        app.put_progress("ann", KEY, report("other-doc", 0.5, "kobo"))
+            .await
+            .status,
+        200
+    );
 }

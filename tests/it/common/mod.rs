@@ -81,18 +81,28 @@ fn template() -> &'static str {
         let name = template_name();
         let mut conn = admin();
         exec(&mut conn, "SELECT pg_advisory_lock(7215)").unwrap();
-        let exists: N = sql_query(format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"))
-            .get_result(&mut conn)
-            .unwrap();
+        let exists: N = sql_query(format!(
+            "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
+        ))
+        .get_result(&mut conn)
+        .unwrap();
         if exists.n == 0 {
             let building = format!("{name}_building");
-            exec(&mut conn, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).unwrap();
+            exec(
+                &mut conn,
+                &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+            )
+            .unwrap();
             exec(&mut conn, &format!("CREATE DATABASE {building}")).unwrap();
             {
                 let mut tpl = PgConnection::establish(&with_db(&base_url(), &building)).unwrap();
                 db::migrate(&mut tpl).expect("migrations apply to an empty database");
             }
-            exec(&mut conn, &format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
+            exec(
+                &mut conn,
+                &format!("ALTER DATABASE {building} RENAME TO {name}"),
+            )
+            .unwrap();
         }
         exec(&mut conn, "SELECT pg_advisory_unlock(7215)").unwrap();
         name
@@ -119,8 +129,12 @@ impl TestDb {
 
     fn create(options: &str) -> TestDb {
         let name = format!("libris_test_{}", uuid::Uuid::new_v4().simple());
-        exec(&mut admin(), &format!("CREATE DATABASE {name} {options}")).expect("create a test database");
-        TestDb { url: with_db(&base_url(), &name), name }
+        exec(&mut admin(), &format!("CREATE DATABASE {name} {options}"))
+            .expect("create a test database");
+        TestDb {
+            url: with_db(&base_url(), &name),
+            name,
+        }
     }
 
     pub fn conn(&self) -> PgConnection {
@@ -129,7 +143,10 @@ impl TestDb {
 
     /// The value of a scalar SQL expression, e.g. `SELECT count(*) FROM …`.
     pub fn count(&self, sql: &str) -> i64 {
-        sql_query(format!("SELECT ({sql})::bigint AS n")).get_result::<N>(&mut self.conn()).unwrap().n
+        sql_query(format!("SELECT ({sql})::bigint AS n"))
+            .get_result::<N>(&mut self.conn())
+            .unwrap()
+            .n
     }
 }
 
@@ -141,7 +158,10 @@ impl Default for TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let _ = exec(&mut admin(), &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let _ = exec(
+            &mut admin(),
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -198,7 +218,13 @@ impl Builder {
         let db = self.db.unwrap_or_default();
         let url = self.pool_url.unwrap_or_else(|| db.url.clone());
         let pool = db::pool(&url, 4, std::time::Duration::from_secs(1));
-        let state = AppState::new(Config { database_url: url, ..self.config }, pool);
+        let state = AppState::new(
+            Config {
+                database_url: url,
+                ..self.config
+            },
+            pool,
+        );
         let app_state = state.clone();
         let server = actix_test::start(move || build_app(app_state.clone()));
         TestApp { state, server, db }
@@ -213,7 +239,11 @@ impl TestApp {
     pub fn builder() -> Builder {
         let mut config = Config::for_database("");
         config.kosync_registration = true;
-        Builder { config, pool_url: None, db: None }
+        Builder {
+            config,
+            pool_url: None,
+            db: None,
+        }
     }
 
     pub fn start() -> TestApp {
@@ -221,7 +251,13 @@ impl TestApp {
     }
 
     /// Sends a request; `auth` is (x-auth-user, x-auth-key).
-    pub async fn call(&self, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Resp {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: Option<&str>,
+    ) -> Resp {
         self.call_with(method, path, auth, body, &[]).await
     }
 
@@ -236,13 +272,19 @@ impl TestApp {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.server.request(method, self.server.url(path));
         if let Some((user, key)) = auth {
-            req = req.insert_header(("x-auth-user", user)).insert_header(("x-auth-key", key));
+            req = req
+                .insert_header(("x-auth-user", user))
+                .insert_header(("x-auth-key", key));
         }
         for (name, value) in headers {
             req = req.insert_header((*name, *value));
         }
         let sent = match body {
-            Some(b) => req.insert_header(("content-type", "application/json")).send_body(b.to_owned()).await,
+            Some(b) => {
+                req.insert_header(("content-type", "application/json"))
+                    .send_body(b.to_owned())
+                    .await
+            }
             None => req.send().await,
         };
         let mut resp = sent.expect("the request reaches the server");
@@ -252,8 +294,16 @@ impl TestApp {
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
         let bytes = resp.body().limit(1 << 20).await.unwrap();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
-        Resp { status: resp.status().as_u16(), content_type, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("a JSON body")
+        };
+        Resp {
+            status: resp.status().as_u16(),
+            content_type,
+            body,
+        }
     }
 
     pub async fn create_user(&self, user: &str, key: &str) -> Resp {
@@ -261,11 +311,28 @@ impl TestApp {
         self.call("POST", "/users/create", None, Some(&body)).await
     }
 
+    pub async fn auth(&self, user: &str, key: &str) -> Resp {
+        self.call("GET", "/users/auth", Some((user, key)), None)
+            .await
+    }
+
     pub async fn put_progress(&self, user: &str, key: &str, body: Value) -> Resp {
-        self.call("PUT", "/syncs/progress", Some((user, key)), Some(&body.to_string())).await
+        self.call(
+            "PUT",
+            "/syncs/progress",
+            Some((user, key)),
+            Some(&body.to_string()),
+        )
+        .await
     }
 
     pub async fn get_progress(&self, user: &str, key: &str, document: &str) -> Resp {
-        self.call("GET", &format!("/syncs/progress/{document}"), Some((user, key)), None).await
+        self.call(
+            "GET",
+            &format!("/syncs/progress/{document}"),
+            Some((user, key)),
+            None,
+        )
+        .await
     }
 }

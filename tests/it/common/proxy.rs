@@ -23,7 +23,12 @@ enum Target {
 fn target(url: &str) -> Target {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     let param = |name: &str| {
-        query.split('&').filter_map(|kv| kv.split_once('=')).filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()).last()
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+            .next_back()
     };
     let port = param("port").unwrap_or_else(|| "5432".into());
     match param("host") {
@@ -34,8 +39,16 @@ fn target(url: &str) -> Target {
             let rest = main.split_once("://").map(|(_, r)| r).unwrap_or(main);
             let authority = rest.split('/').next().unwrap_or("");
             let host = authority.rsplit('@').next().unwrap_or("");
-            let host = if host.is_empty() { "localhost:5432".to_owned() } else { host.to_owned() };
-            Target::Tcp(if host.contains(':') { host } else { format!("{host}:{port}") })
+            let host = if host.is_empty() {
+                "localhost:5432".to_owned()
+            } else {
+                host.to_owned()
+            };
+            Target::Tcp(if host.contains(':') {
+                host
+            } else {
+                format!("{host}:{port}")
+            })
         }
     }
 }
@@ -51,11 +64,16 @@ impl Proxy {
         let (kill, kill_rx) = watch::channel(0u64);
         let accepting = up.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).unwrap();
                 loop {
-                    let Ok((mut client, _)) = listener.accept().await else { continue };
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
                     if !accepting.load(Ordering::SeqCst) {
                         drop(client); // the database is "down": the connection dies at once
                         continue;
