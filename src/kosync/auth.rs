@@ -1,8 +1,9 @@
 //! KoSync authentication around a unit of database work.
 //!
-//! Warm path: one connection, the credential lookup, a cache hit, the work. Cold path: the
-//! connection goes back to the pool while bcrypt runs, so a flood of wrong passwords cannot
-//! starve the pool; the work then runs on a fresh checkout.
+//! Writes: one connection, the credential lookup, a cache hit, the work. Reads: the
+//! credential and the data come back from one statement, and the data is released only once
+//! the key is verified. On a cache miss the connection goes back to the pool while bcrypt
+//! runs, so a flood of wrong passwords cannot starve the pool.
 
 use actix_web::web;
 use uuid::Uuid;
@@ -15,6 +16,18 @@ use crate::AppState;
 enum Step<T, F> {
     Done(T),
     Verify(F, Option<(Uuid, String)>),
+}
+
+/// bcrypt on the blocking pool: does `key` open the stored hash (`None`: unknown user,
+/// which costs the same)?
+async fn verify(
+    state: &AppState,
+    username: String,
+    key: String,
+    hash: Option<String>,
+) -> Result<bool, Error> {
+    let verifier = state.verifier.clone();
+    Ok(web::block(move || verifier.verify_kosync(&username, hash.as_deref(), &key)).await?)
 }
 
 /// Authenticates `(username, key)` and runs `work` for the reader. `unknown` is the error for
@@ -46,12 +59,37 @@ where
         Step::Done(value) => return Ok(value),
         Step::Verify(work, found) => (work, found),
     };
-    let verifier = state.verifier.clone();
-    let hash = found.as_ref().map(|(_, h)| h.clone());
-    let ok = web::block(move || verifier.verify_kosync(&username, hash.as_deref(), &key)).await?;
+    let ok = verify(state, username, key, found.as_ref().map(|(_, h)| h.clone())).await?;
     match (ok, found) {
         (true, Some((id, _))) => db::run(&state.pool, move |conn| work(conn, id)).await,
         (_, None) => Err(unknown),
         (false, Some(_)) => Err(Error::Unauthorized),
+    }
+}
+
+/// Authenticates `(username, key)` around a read that fetches the credential and the data
+/// together: `read(conn, username)` answers `(api_key_id, stored hash, data)` or `None` for
+/// an unknown user. One round trip when the verification is cached.
+pub async fn authorized_read<T, F>(
+    state: &AppState,
+    creds: (String, String),
+    read: F,
+) -> Result<T, Error>
+where
+    F: FnOnce(&mut Conn, &str) -> Result<Option<(Uuid, String, T)>, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let (username, key) = creds;
+    let user = username.clone();
+    let found = db::run(&state.pool, move |conn| read(conn, &user)).await?;
+    if let Some((_, hash, _)) = &found {
+        if state.verifier.is_cached(&username, hash, &key) {
+            return Ok(found.unwrap().2);
+        }
+    }
+    let hash = found.as_ref().map(|(_, h, _)| h.clone());
+    match (verify(state, username, key, hash).await?, found) {
+        (true, Some((_, _, data))) => Ok(data),
+        _ => Err(Error::Unauthorized),
     }
 }

@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::auth::authorized;
+use super::auth::{authorized, authorized_read};
 use super::request::{self, Object, BODY_LIMIT};
 use super::users;
 use crate::error::{Error, KosyncError};
@@ -88,7 +88,13 @@ pub async fn create_user(
 pub async fn auth(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     accept(&req, &state)?;
     let creds = credentials(&req)?;
-    authorized(&state, creds, Error::Unauthorized, |_, _| Ok(())).await?;
+    authorized_read(&state, creds, |conn, user| {
+        Ok(
+            crate::auth::credentials::lookup(conn, "kosync", user)?
+                .map(|(id, hash)| (id, hash, ())),
+        )
+    })
+    .await?;
     reply(StatusCode::OK, json!({ "authorized": "OK" }))
 }
 
@@ -123,13 +129,14 @@ pub async fn get_progress(
     accept(&req, &state)?;
     let creds = credentials(&req)?;
     let document = path.into_inner();
-    let position = authorized(&state, creds, Error::Unauthorized, move |conn, key_id| {
-        if !request::valid_document(&document) {
-            return Err(Error::invalid("document", "invalid"));
-        }
-        reading::latest(conn, key_id, &document)
+    let valid = request::valid_document(&document);
+    let position = authorized_read(&state, creds, move |conn, user| {
+        reading::credential_and_latest(conn, user, if valid { document.as_str() } else { "" })
     })
     .await?;
+    if !valid {
+        return Err(Error::invalid("document", "invalid").into());
+    }
     let Some(p) = position else {
         return reply(StatusCode::OK, json!({}));
     };

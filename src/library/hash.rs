@@ -94,6 +94,14 @@ mod tests {
     }
 
     #[test]
+    fn real_files_match_koreaders_own_hashes() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let hash = |name: &str| partial_md5_file(&fixtures.join(name)).unwrap();
+        assert_eq!(hash("leaves.epub"), "59d481d168cca6267322f150c5f6a2a3");
+        assert_eq!(hash("tall.pdf"), "41cce710f34e5ec21315e19c99821415");
+    }
+
+    #[test]
     fn empty_input_is_md5_of_nothing() {
         assert_eq!(pmd5(0), "d41d8cd98f00b204e9800998ecf8427e");
     }

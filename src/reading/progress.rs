@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::aggregate;
-use super::sql::{record_progress, LATEST_POSITION};
+use super::sql::{record_progress, AUTH_AND_LATEST_POSITION};
 use crate::error::Error;
 
 /// A validated progress report.
@@ -23,19 +23,13 @@ pub struct Report {
     pub raw: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Position {
-    #[diesel(sql_type = Text)]
     pub document: String,
-    #[diesel(sql_type = Text)]
     pub progress: String,
-    #[diesel(sql_type = Double)]
     pub percentage: f64,
-    #[diesel(sql_type = Text)]
     pub device: String,
-    #[diesel(sql_type = Nullable<Text>)]
     pub device_id: Option<String>,
-    #[diesel(sql_type = BigInt)]
     pub timestamp: i64,
 }
 
@@ -67,15 +61,54 @@ pub fn record(
     Ok(linked.book_id)
 }
 
-pub fn latest(
-    conn: &mut PgConnection,
+#[derive(QueryableByName)]
+struct CredentialAndPosition {
+    #[diesel(sql_type = SqlUuid)]
     api_key_id: Uuid,
+    #[diesel(sql_type = Text)]
+    password_hash: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    document: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    progress: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    percentage: Option<f64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    device: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    device_id: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    timestamp: Option<i64>,
+}
+
+/// The kosync credential of `username` (api key id, stored hash) and the newest position of
+/// `document` across that reader's devices. The caller verifies the key before using the
+/// position.
+pub fn credential_and_latest(
+    conn: &mut PgConnection,
+    username: &str,
     document: &str,
-) -> Result<Option<Position>, Error> {
+) -> Result<Option<(Uuid, String, Option<Position>)>, Error> {
     use diesel::OptionalExtension;
-    Ok(sql_query(LATEST_POSITION)
-        .bind::<SqlUuid, _>(api_key_id)
+    let row: Option<CredentialAndPosition> = sql_query(AUTH_AND_LATEST_POSITION)
+        .bind::<Text, _>(username)
         .bind::<Text, _>(document)
         .get_result(conn)
-        .optional()?)
+        .optional()?;
+    Ok(row.map(|r| {
+        let position = match (r.document, r.progress, r.percentage, r.device, r.timestamp) {
+            (Some(document), Some(progress), Some(percentage), Some(device), Some(timestamp)) => {
+                Some(Position {
+                    document,
+                    progress,
+                    percentage,
+                    device,
+                    device_id: r.device_id,
+                    timestamp,
+                })
+            }
+            _ => None,
+        };
+        (r.api_key_id, r.password_hash, position)
+    }))
 }

@@ -44,10 +44,18 @@ RETURNING book_id"#,
     })
 }
 
-/// The newest current position of (reader, document) across devices.
-pub const LATEST_POSITION: &str = r#"SELECT document, progress, percentage::float8 AS percentage, device, device_id, "timestamp"
-FROM reading_progress WHERE api_key_id = $1 AND document = $2
-ORDER BY "timestamp" DESC, updated_at DESC LIMIT 1"#;
+/// The kosync credential of user $1 and the newest position of document $2 across the
+/// reader's devices, in one round trip. The position may be released only once the key is
+/// verified against the returned hash.
+pub const AUTH_AND_LATEST_POSITION: &str = r#"SELECT c.api_key_id, c.password_hash,
+    p.document, p.progress, p.percentage, p.device, p.device_id, p."timestamp"
+FROM service_credentials c
+LEFT JOIN LATERAL (
+    SELECT document, progress, percentage::float8 AS percentage, device, device_id, "timestamp"
+    FROM reading_progress WHERE api_key_id = c.api_key_id AND document = $2
+    ORDER BY "timestamp" DESC, updated_at DESC LIMIT 1
+) p ON true
+WHERE c.service = 'kosync' AND c.username = $1"#;
 
 /// Replaces `$n` placeholders with the given expressions (for pgbench scripts).
 pub fn substitute(sql: &str, args: &[&str]) -> String {
@@ -64,32 +72,34 @@ pub fn substitute(sql: &str, args: &[&str]) -> String {
 pub fn pgbench_script(request: &str, username: &str, key_id: uuid::Uuid) -> String {
     let user = format!("'{}'", username.replace('\'', "''"));
     let key = format!("'{key_id}'::uuid");
-    let auth = substitute(AUTH_LOOKUP, &[&user]);
     let document = "('bench-doc-' || :n)";
-    let body = match request {
-        "put" => {
-            let args = [
-                document,
-                &key,
-                "'bench-device'",
-                "'bench-device-id'",
-                "'/body/DocFragment[10]/body/p[22]/text().42'",
-                "(:n / 1000.0)::float8",
-                "extract(epoch from now())::bigint",
-                "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
-                "0.95::float8",
-            ];
-            format!("{};\n", substitute(record_progress(), &args))
-        }
-        _ => format!("{};\n", substitute(LATEST_POSITION, &[&key, document])),
+    let statements = match request {
+        "put" => vec![
+            substitute(AUTH_LOOKUP, &[&user]),
+            substitute(
+                record_progress(),
+                &[
+                    document,
+                    &key,
+                    "'bench-device'",
+                    "'bench-device-id'",
+                    "'/body/DocFragment[10]/body/p[22]/text().42'",
+                    "(:n / 1000.0)::float8",
+                    "extract(epoch from now())::bigint",
+                    "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
+                    "0.95::float8",
+                ],
+            ),
+        ],
+        _ => vec![substitute(AUTH_AND_LATEST_POSITION, &[&user, document])],
     };
-    // pgbench reads one statement per line unless it ends in ';'.
-    let one_line = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    let body: String = body
-        .split_inclusive(";\n")
-        .map(|s| one_line(s) + "\n")
-        .collect();
-    format!("\\set n random(1, 1000)\n{};\n{body}", one_line(&auth))
+    // pgbench takes one statement per line.
+    let mut script = String::from("\\set n random(1, 1000)\n");
+    for sql in statements {
+        script.push_str(&sql.split_whitespace().collect::<Vec<_>>().join(" "));
+        script.push_str(";\n");
+    }
+    script
 }
 
 #[cfg(test)]

@@ -159,3 +159,61 @@ fn an_unreachable_database_is_waited_for_then_reported() {
     );
     assert!(err.contains("database unreachable after 1 s"), "{err}");
 }
+
+/// `serve` logs one line per request without secrets, and SIGTERM ends it cleanly with 0.
+#[test]
+fn serve_logs_requests_and_stops_on_sigterm() {
+    use std::io::Read;
+    let db = TestDb::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_libris"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "info")
+        .env(
+            "LIBRIS_DATA_DIR",
+            std::env::temp_dir().join(format!("libris-data-{port}")),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let secret = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    let request = format!(
+        "GET /users/auth HTTP/1.1\r\nHost: x\r\nx-auth-user: ann\r\nx-auth-key: {secret}\r\nConnection: close\r\n\r\n"
+    );
+    let mut answer = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Write;
+            s.write_all(request.as_bytes()).unwrap();
+            s.read_to_string(&mut answer).unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert_eq!(code.code(), Some(0), "{log}");
+    assert!(
+        log.contains("GET /users/auth 401"),
+        "one line per request: {log}"
+    );
+    assert!(!log.contains(secret), "the key must never be logged: {log}");
+}
