@@ -117,6 +117,18 @@ async fn sync_wrong_key_put_get_unknown_and_other_device() {
         app.get_progress("ann", KEY, "unknown").await.body,
         json!({})
     );
+    assert_eq!(
+        app.get_progress("nobody", KEY, "doc1").await.error(),
+        (401, 2001)
+    );
+    assert_eq!(
+        app.get_progress("ann", KEY, "a:b").await.error(),
+        (403, 2004)
+    );
+    assert_eq!(
+        app.get_progress("ann", OTHER, "a:b").await.error(),
+        (401, 2001)
+    );
 
     let r = app.get_progress("ann", KEY, "doc1").await;
     assert_eq!(r.status, 200);
