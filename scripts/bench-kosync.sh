@@ -70,7 +70,7 @@ peak_rss=$(rss VmHWM)
 ceiling() { # put|get → tps of the same SQL at 16 clients (the server's pool size)
     $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
     settle
-    pgbench -n -M extended -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
+    pgbench -n -M prepared -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
 }
 put_ceiling=$(ceiling put)
@@ -84,6 +84,6 @@ for r in "${results[@]}"; do
     printf '%-20s %10.0f %10s %10s %12s %7s  %s\n' "$name" "$rps" "$p50" "$p99" "$c" "$ratio" "$errors"
 done
 echo
-echo "pgbench ceiling: the SQL of one request (scripts: libris bench-sql put|get), 16 clients, -M extended"
+echo "pgbench ceiling: the SQL of one request (scripts: libris bench-sql put|get), 16 clients, prepared statements as the server uses them"
 echo "bcrypt verifications during the load: $((bcrypt_after - bcrypt_before)) (warm requests hit the cache)"
 echo "RSS: idle ${idle_rss} MB, peak ${peak_rss} MB"

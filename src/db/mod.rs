@@ -1,5 +1,6 @@
 //! The connection pool, migrations, and the one way handlers reach the database.
 
+pub mod cached;
 pub mod schema;
 pub mod schema_doc;
 

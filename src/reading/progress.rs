@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::aggregate;
 use super::sql::{record_progress, AUTH_AND_LATEST_POSITION};
+use crate::db::cached::cached;
 use crate::error::Error;
 
 /// A validated progress report.
@@ -47,17 +48,19 @@ pub fn record(
     report: &Report,
     timestamp: i64,
 ) -> Result<Option<Uuid>, Error> {
-    let linked: Linked = sql_query(record_progress())
-        .bind::<Text, _>(&report.document)
-        .bind::<SqlUuid, _>(api_key_id)
-        .bind::<Text, _>(&report.device)
-        .bind::<Nullable<Text>, _>(report.device_id.as_deref())
-        .bind::<Text, _>(&report.progress)
-        .bind::<Double, _>(report.percentage)
-        .bind::<BigInt, _>(timestamp)
-        .bind::<Jsonb, _>(&report.raw)
-        .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
-        .get_result(conn)?;
+    let linked: Linked = cached(
+        sql_query(record_progress())
+            .bind::<Text, _>(&report.document)
+            .bind::<SqlUuid, _>(api_key_id)
+            .bind::<Text, _>(&report.device)
+            .bind::<Nullable<Text>, _>(report.device_id.as_deref())
+            .bind::<Text, _>(&report.progress)
+            .bind::<Double, _>(report.percentage)
+            .bind::<BigInt, _>(timestamp)
+            .bind::<Jsonb, _>(&report.raw)
+            .bind::<Double, _>(aggregate::FINISHED_THRESHOLD),
+    )
+    .get_result(conn)?;
     Ok(linked.book_id)
 }
 
@@ -90,11 +93,13 @@ pub fn credential_and_latest(
     document: &str,
 ) -> Result<Option<(Uuid, String, Option<Position>)>, Error> {
     use diesel::OptionalExtension;
-    let row: Option<CredentialAndPosition> = sql_query(AUTH_AND_LATEST_POSITION)
-        .bind::<Text, _>(username)
-        .bind::<Text, _>(document)
-        .get_result(conn)
-        .optional()?;
+    let row: Option<CredentialAndPosition> = cached(
+        sql_query(AUTH_AND_LATEST_POSITION)
+            .bind::<Text, _>(username)
+            .bind::<Text, _>(document),
+    )
+    .get_result(conn)
+    .optional()?;
     Ok(row.map(|r| {
         let position = match (r.document, r.progress, r.percentage, r.device, r.timestamp) {
             (Some(document), Some(progress), Some(percentage), Some(device), Some(timestamp)) => {

@@ -3,7 +3,8 @@
 
 use std::sync::OnceLock;
 
-/// Who is `$1`? → (api_key_id, password_hash)
+/// Who is `$1`? → (api_key_id, password_hash). The server runs the same lookup through
+/// `auth::credentials::lookup` (diesel's builder); pgbench runs this text.
 pub const AUTH_LOOKUP: &str = "SELECT api_key_id, password_hash FROM service_credentials \
 WHERE service = 'kosync' AND username = $1";
 

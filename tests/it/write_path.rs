@@ -215,3 +215,35 @@ async fn a_failing_step_writes_nothing() {
         200
     );
 }
+
+/// The hot path's SQL is prepared once per connection, not parsed and planned per request.
+#[test]
+fn the_report_statement_is_prepared_once_per_connection() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let (key, _) = libris::auth::keys::create(&mut conn, "reader", false).unwrap();
+    let report = libris::reading::Report {
+        document: "doc".into(),
+        progress: "p".into(),
+        percentage: 0.5,
+        device: "kobo".into(),
+        device_id: None,
+        raw: json!({}),
+    };
+    for ts in 1..=3 {
+        libris::reading::record(&mut conn, key.id, &report, ts).unwrap();
+        libris::reading::credential_and_latest(&mut conn, "nobody", "doc").unwrap();
+    }
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let prepared: N = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_prepared_statements \
+         WHERE statement LIKE 'WITH book AS%' OR statement LIKE 'SELECT c.api_key_id%'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(prepared.n, 2);
+}
