@@ -67,23 +67,24 @@ run "GET 16 close" get 16 -H "Connection: close"
 bcrypt_after=$(bcrypt)
 peak_rss=$(rss VmHWM)
 
-ceiling() { # put|get → tps of the same SQL at 16 clients (the server's pool size)
+ceiling() { # put|get prepared|extended → tps of the same SQL at 16 clients (the pool size)
     $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
     settle
-    pgbench -n -M prepared -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
+    pgbench -n -M "$2" -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
 }
-put_ceiling=$(ceiling put)
-get_ceiling=$(ceiling get)
+declare -A ceil
+for req in put get; do for mode in prepared extended; do ceil[$req-$mode]=$(ceiling $req $mode); done; done
 
-printf '\n%-20s %10s %10s %10s %12s %7s  %s\n' case "req/s" p50 p99 "pgbench" ratio errors
+printf '\n%-18s %8s %9s %9s %10s %6s %10s %6s  %s\n' case "req/s" p50 p99 "pgb-prep" ratio "pgb-ext" ratio errors
 for r in "${results[@]}"; do
     IFS='|' read -r name script rps p50 p99 errors <<<"$r"
-    c=$put_ceiling; [ "$script" = get ] && c=$get_ceiling
-    ratio=$(python3 -c "print(f'{$rps / $c * 100:.0f}%')")
-    printf '%-20s %10.0f %10s %10s %12s %7s  %s\n' "$name" "$rps" "$p50" "$p99" "$c" "$ratio" "$errors"
+    cp=${ceil[$script-prepared]} ce=${ceil[$script-extended]}
+    rp=$(python3 -c "print(f'{$rps / $cp * 100:.0f}%')") re=$(python3 -c "print(f'{$rps / $ce * 100:.0f}%')")
+    printf '%-18s %8.0f %9s %9s %10s %6s %10s %6s  %s\n' "$name" "$rps" "$p50" "$p99" "$cp" "$rp" "$ce" "$re" "$errors"
 done
 echo
-echo "pgbench ceiling: the SQL of one request (scripts: libris bench-sql put|get), 16 clients, prepared statements as the server uses them"
+echo "pgbench: the SQL of one request (libris bench-sql put|get), 16 clients; pgb-prep with prepared"
+echo "statements, as the server runs it; pgb-ext parsing and planning every statement"
 echo "bcrypt verifications during the load: $((bcrypt_after - bcrypt_before)) (warm requests hit the cache)"
 echo "RSS: idle ${idle_rss} MB, peak ${peak_rss} MB"
