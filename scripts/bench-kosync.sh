@@ -50,7 +50,7 @@ run() { # name script connections [extra wrk args]
     local name=$1 script=$2 conns=$3; shift 3
     settle
     local out
-    out=$(wrk -t2 -c"$conns" -d"${duration}s" --latency -s "scripts/bench/$script.lua" "$@" "$base")
+    out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency -s "scripts/bench/$script.lua" "$@" "$base")
     local rps p50 p99 errors
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -70,7 +70,7 @@ peak_rss=$(rss VmHWM)
 ceiling() { # put|get prepared|extended → tps of the same SQL at 16 clients (the pool size)
     $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
     settle
-    pgbench -n -M "$2" -c 16 -j 2 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
+    pgbench -n -M "$2" -c 16 -j 1 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
 }
 declare -A ceil

@@ -13,6 +13,8 @@ pub struct Config {
     pub kosync_strict_accept: bool,
     pub db_wait: Duration,
     pub db_pool_size: u32,
+    /// HTTP worker threads; `None`: one per CPU core.
+    pub workers: Option<usize>,
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -41,6 +43,7 @@ impl Config {
             )?,
             db_wait: parse_or(&get, "LIBRIS_DB_WAIT", "30", parse_seconds)?,
             db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "16", parse_pool_size)?,
+            workers: parse_or(&get, "LIBRIS_WORKERS", "", parse_workers)?,
         })
     }
 
@@ -100,6 +103,14 @@ fn parse_pool_size(value: &str) -> Result<u32, &'static str> {
     }
 }
 
+fn parse_workers(value: &str) -> Result<Option<usize>, &'static str> {
+    match value.parse::<usize>() {
+        _ if value.is_empty() => Ok(None),
+        Ok(n) if (1..=64).contains(&n) => Ok(Some(n)),
+        _ => Err("expected a number of worker threads from 1 to 64"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +163,11 @@ mod tests {
             with(&[("LIBRIS_DB_WAIT", "soon")]).unwrap_err().name,
             "LIBRIS_DB_WAIT"
         );
+        assert_eq!(
+            with(&[("LIBRIS_WORKERS", "0")]).unwrap_err().name,
+            "LIBRIS_WORKERS"
+        );
+        assert_eq!(with(&[("LIBRIS_WORKERS", "3")]).unwrap().workers, Some(3));
         let err = with(&[("LIBRIS_KOSYNC_STRICT_ACCEPT", "maybe")]).unwrap_err();
         assert_eq!(err.name, "LIBRIS_KOSYNC_STRICT_ACCEPT");
     }

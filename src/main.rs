@@ -172,9 +172,14 @@ fn serve(config: Config) -> Result<(), String> {
         libris::DB_CHECKOUT_TIMEOUT,
     );
     let bind = config.bind;
+    let workers = config.workers;
     let state = libris::AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {
-        let server = actix_web::HttpServer::new(move || libris::build_app(state.clone()))
+        let mut server = actix_web::HttpServer::new(move || libris::build_app(state.clone()));
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        let server = server
             .bind(bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?
             .shutdown_timeout(30);
