@@ -315,6 +315,13 @@ async fn ids_with_dashes_and_dots_round_trip() {
         app.get_progress("ann", KEY, "caf%C3%A9").await.body["percentage"],
         json!(0.4)
     );
+    // Reserved characters travel encoded and come back decoded.
+    for (stored, asked) in [("a/b", "a%2Fb"), ("100%", "100%25"), ("a b+c", "a%20b%2Bc")] {
+        app.put_progress("ann", KEY, report(stored, 0.6, "kobo"))
+            .await;
+        let r = app.get_progress("ann", KEY, asked).await;
+        assert_eq!(r.body["document"], stored, "{asked}");
+    }
 }
 
 #[actix_web::test]
