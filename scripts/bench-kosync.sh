@@ -68,11 +68,12 @@ bcrypt_after=$(bcrypt)
 peak_rss=$(rss VmHWM)
 
 ceiling() { # put|get prepared|extended → tps of the same SQL at 16 clients (the pool size)
-    $bin bench-sql "$1" --username bench --key-id "$id" >"/tmp/libris-bench-$1.sql"
+    $bin bench-sql "$1" --username bench --password-hash "$hash" >"/tmp/libris-bench-$1.sql"
     settle
     pgbench -n -M "$2" -c 16 -j 1 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
 }
+hash=$(psql -X "$url" -qAt -c "SELECT password_hash FROM service_credentials WHERE username = 'bench'")
 declare -A ceil
 for req in put get; do for mode in prepared extended; do ceil[$req-$mode]=$(ceiling $req $mode); done; done
 

@@ -48,10 +48,12 @@ enum Command {
     BenchSql {
         #[arg(value_parser = ["put", "get"])]
         request: String,
+        /// The kosync username to run as.
         #[arg(long)]
         username: String,
+        /// Its stored password hash (service_credentials.password_hash).
         #[arg(long)]
-        key_id: Uuid,
+        password_hash: String,
     },
 }
 
@@ -119,11 +121,11 @@ fn main() -> ExitCode {
         Command::BenchSql {
             request,
             username,
-            key_id,
+            password_hash,
         } => {
             print!(
                 "{}",
-                libris::reading::sql::pgbench_script(&request, &username, key_id)
+                libris::reading::sql::pgbench_script(&request, &username, &password_hash)
             );
             Ok(())
         }

@@ -1,11 +1,12 @@
 //! Password verification with a cache of successes.
 //!
 //! bcrypt costs tens of milliseconds; KOReader authenticates every request. A success is
-//! cached under (username, stored hash, SHA-256 of the presented key): changing or deleting
-//! the credential changes or removes the stored hash, so the very next request misses the
-//! cache. Failures are never cached.
+//! remembered as (username, SHA-256 of the presented key) → the stored hash it opened. A
+//! cached verification only counts while the database still holds that very hash: changing or
+//! deleting the credential changes or removes it, so the very next request misses the cache.
+//! Failures are never cached.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -19,7 +20,7 @@ const CACHE_CAPACITY: usize = 100_000;
 
 #[derive(Default)]
 pub struct Verifier {
-    verified: Mutex<HashSet<[u8; 32]>>,
+    verified: Mutex<HashMap<[u8; 32], String>>,
     bcrypt_runs: AtomicU64,
     cache_hits: AtomicU64,
 }
@@ -35,24 +36,50 @@ impl Verifier {
         Verifier::default()
     }
 
-    fn cache_key(username: &str, stored_hash: &str, presented: &str) -> [u8; 32] {
+    fn cache_key(username: &str, presented: &str) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(username.as_bytes());
-        h.update([0]);
-        h.update(stored_hash.as_bytes());
         h.update([0]);
         h.update(Sha256::digest(presented.as_bytes()));
         h.finalize().into()
     }
 
-    /// True when this exact (username, stored hash, key) was verified before. Cheap.
+    /// The stored hash this (username, key) opened when it was last verified, if any. The
+    /// caller must still check that the database holds that hash now.
+    pub fn verified_hash(&self, username: &str, presented: &str) -> Option<String> {
+        let key = Self::cache_key(username, presented);
+        let hash = self
+            .verified
+            .lock()
+            .expect("verifier cache")
+            .get(&key)
+            .cloned();
+        if hash.is_some() {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hash
+    }
+
+    /// True when (username, key) was verified before against exactly `stored_hash`. Cheap.
     pub fn is_cached(&self, username: &str, stored_hash: &str, presented: &str) -> bool {
-        let key = Self::cache_key(username, stored_hash, presented);
-        let hit = self.verified.lock().expect("verifier cache").contains(&key);
+        let key = Self::cache_key(username, presented);
+        let hit = self
+            .verified
+            .lock()
+            .expect("verifier cache")
+            .get(&key)
+            .map(String::as_str)
+            == Some(stored_hash);
         if hit {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
         }
         hit
+    }
+
+    /// Drops a verification the database no longer backs.
+    pub fn forget(&self, username: &str, presented: &str) {
+        let key = Self::cache_key(username, presented);
+        self.verified.lock().expect("verifier cache").remove(&key);
     }
 
     /// Verifies a KoSync key against the stored bcrypt(md5_hex(password)). The client may send
@@ -79,12 +106,12 @@ impl Verifier {
     }
 
     fn remember(&self, username: &str, stored_hash: &str, presented: &str) {
-        let key = Self::cache_key(username, stored_hash, presented);
-        let mut set = self.verified.lock().expect("verifier cache");
-        if set.len() >= CACHE_CAPACITY {
-            set.clear();
+        let key = Self::cache_key(username, presented);
+        let mut map = self.verified.lock().expect("verifier cache");
+        if map.len() >= CACHE_CAPACITY {
+            map.clear();
         }
-        set.insert(key);
+        map.insert(key, stored_hash.to_owned());
     }
 
     pub fn stats(&self) -> VerifierStats {
@@ -132,6 +159,9 @@ mod tests {
             "a new hash must miss the cache"
         );
         assert!(!v.is_cached("bob", &hash, "secret"));
+        assert_eq!(v.verified_hash("ann", "secret"), Some(hash.clone()));
+        v.forget("ann", "secret");
+        assert!(!v.is_cached("ann", &hash, "secret"));
     }
 
     #[test]

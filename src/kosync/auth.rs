@@ -1,9 +1,12 @@
 //! KoSync authentication around a unit of database work.
 //!
-//! Writes: one connection, the credential lookup, a cache hit, the work. Reads: the
-//! credential and the data come back from one statement, and the data is released only once
-//! the key is verified. On a cache miss the connection goes back to the pool while bcrypt
-//! runs, so a flood of wrong passwords cannot starve the pool.
+//! Progress reports: one statement that writes only while the credential still holds the
+//! hash the key was verified against. Reads: the credential and the data come back from one
+//! statement, and the data is released only once the key is verified. Other writes: the
+//! credential lookup, then the work, on one connection. On a cache miss the connection goes
+//! back to the pool while bcrypt runs, so a flood of wrong passwords cannot starve the pool.
+
+use std::sync::Arc;
 
 use actix_web::web;
 use uuid::Uuid;
@@ -92,4 +95,49 @@ where
         (true, Some((_, _, data))) => Ok(data),
         _ => Err(Error::Unauthorized),
     }
+}
+
+/// Authenticates `(username, key)` for work that checks the credential itself:
+/// `work(conn, username, verified_hash)` answers `None` when the credential no longer holds
+/// that hash. Warm: one statement. Cold, or when the cached hash went stale: lookup, bcrypt,
+/// then the work.
+pub async fn authorized_as<T, F>(
+    state: &AppState,
+    creds: (String, String),
+    work: F,
+) -> Result<T, Error>
+where
+    F: Fn(&mut Conn, &str, &str) -> Result<Option<T>, Error> + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    let (username, key) = creds;
+    let work = Arc::new(work);
+    if let Some(hash) = state.verifier.verified_hash(&username, &key) {
+        let (warm, user) = (work.clone(), username.clone());
+        match db::run(&state.pool, move |conn| warm(conn, &user, &hash)).await? {
+            Some(value) => return Ok(value),
+            None => state.verifier.forget(&username, &key),
+        }
+    }
+    let user = username.clone();
+    let found = db::run(&state.pool, move |conn| {
+        credentials::lookup(conn, "kosync", &user)
+    })
+    .await?;
+    let hash = found.map(|(_, hash)| hash);
+    if !verify(state, username.clone(), key, hash.clone()).await? {
+        return Err(Error::Unauthorized);
+    }
+    let hash = hash.ok_or(Error::Unauthorized)?;
+    db::run(&state.pool, move |conn| work(conn, &username, &hash))
+        .await?
+        .ok_or(Error::Unauthorized)
+}
+
+/// Authentication alone (`/users/auth`, and requests refused after it).
+pub async fn authenticate(state: &AppState, creds: (String, String)) -> Result<(), Error> {
+    authorized_read(state, creds, |conn, user| {
+        Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, hash)| (id, hash, ())))
+    })
+    .await
 }

@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::auth::{authorized, authorized_read};
+use super::auth::{authenticate, authorized, authorized_as, authorized_read};
 use super::request::{self, Object, BODY_LIMIT};
 use super::users;
 use crate::error::{Error, KosyncError};
@@ -87,14 +87,7 @@ pub async fn create_user(
 
 pub async fn auth(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     accept(&req, &state)?;
-    let creds = credentials(&req)?;
-    authorized_read(&state, creds, |conn, user| {
-        Ok(
-            crate::auth::credentials::lookup(conn, "kosync", user)?
-                .map(|(id, hash)| (id, hash, ())),
-        )
-    })
-    .await?;
+    authenticate(&state, credentials(&req)?).await?;
     reply(StatusCode::OK, json!({ "authorized": "OK" }))
 }
 
@@ -106,13 +99,18 @@ pub async fn put_progress(
     accept(&req, &state)?;
     let body = json_body(&req, payload).await?;
     let creds = credentials(&req)?;
-    // Validated now, reported after authentication: strangers learn nothing from field errors.
-    let report = request::progress_report(body);
+    // Field errors are reported only to an authenticated reader.
+    let report = match request::progress_report(body) {
+        Ok(report) => report,
+        Err(invalid) => {
+            authenticate(&state, creds).await?;
+            return Err(invalid.into());
+        }
+    };
     let timestamp = unix_now();
-    let document = authorized(&state, creds, Error::Unauthorized, move |conn, key_id| {
-        let report = report?;
-        reading::record(conn, key_id, &report, timestamp)?;
-        Ok(report.document)
+    let document = report.document.clone();
+    authorized_as(&state, creds, move |conn, user, hash| {
+        reading::record(conn, user, hash, &report, timestamp)
     })
     .await?;
     reply(

@@ -8,13 +8,13 @@
 /// A percentage at or above this counts as finished.
 pub const FINISHED_THRESHOLD: f64 = 0.95;
 
-/// A CTE of the report statement. In scope: `current` (the upserted reading_progress row,
-/// its `book_id`), $2 api_key_id, $6 percentage, $7 timestamp, $9 finished threshold.
+/// A CTE of the report statement. In scope: `current` (the upserted reading_progress row:
+/// its `api_key_id` and `book_id`), $6 percentage, $7 timestamp, $9 finished threshold.
 /// started_at and finished_at are set once and never overwritten; manual_* and external_*
 /// are not touched; a document linked to no book touches nothing.
 pub const ON_REPORT: &str = r#"aggregate AS (
     INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at, updated_at)
-    SELECT $2, current.book_id,
+    SELECT current.api_key_id, current.book_id,
         CASE WHEN $6 > 0 THEN to_timestamp($7) END,
         CASE WHEN $6 >= $9 THEN to_timestamp($7) END,
         now()

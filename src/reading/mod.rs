@@ -4,4 +4,4 @@ pub mod aggregate;
 pub mod progress;
 pub mod sql;
 
-pub use progress::{credential_and_latest, record, Position, Report};
+pub use progress::{credential_and_latest, record, Position, Recorded, Report};

@@ -34,34 +34,42 @@ pub struct Position {
     pub timestamp: i64,
 }
 
-#[derive(QueryableByName)]
-struct Linked {
+/// Where an accepted report went.
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct Recorded {
+    #[diesel(sql_type = SqlUuid)]
+    pub api_key_id: Uuid,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    book_id: Option<Uuid>,
+    pub book_id: Option<Uuid>,
 }
 
-/// Records one report atomically (one statement): current row, history row and, when the
-/// document belongs to a known book, the reader's aggregate. Returns the linked book.
+/// Records one report atomically (one statement) for the kosync user `username` whose key
+/// was verified against `password_hash`: current row, history row and, when the document
+/// belongs to a known book, the reader's aggregate. `None`: the credential no longer holds
+/// that hash (changed or deleted), and nothing was written.
 pub fn record(
     conn: &mut PgConnection,
-    api_key_id: Uuid,
+    username: &str,
+    password_hash: &str,
     report: &Report,
     timestamp: i64,
-) -> Result<Option<Uuid>, Error> {
-    let linked: Linked = cached(
+) -> Result<Option<Recorded>, Error> {
+    use diesel::OptionalExtension;
+    Ok(cached(
         sql_query(record_progress())
             .bind::<Text, _>(&report.document)
-            .bind::<SqlUuid, _>(api_key_id)
+            .bind::<Text, _>(username)
             .bind::<Text, _>(&report.device)
             .bind::<Nullable<Text>, _>(report.device_id.as_deref())
             .bind::<Text, _>(&report.progress)
             .bind::<Double, _>(report.percentage)
             .bind::<BigInt, _>(timestamp)
             .bind::<Jsonb, _>(&report.raw)
-            .bind::<Double, _>(aggregate::FINISHED_THRESHOLD),
+            .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
+            .bind::<Text, _>(password_hash),
     )
-    .get_result(conn)?;
-    Ok(linked.book_id)
+    .get_result(conn)
+    .optional()?)
 }
 
 #[derive(QueryableByName)]

@@ -3,15 +3,15 @@
 
 use std::sync::OnceLock;
 
-/// Who is `$1`? → (api_key_id, password_hash). The server runs the same lookup through
-/// `auth::credentials::lookup` (diesel's builder); pgbench runs this text.
-pub const AUTH_LOOKUP: &str = "SELECT api_key_id, password_hash FROM service_credentials \
-WHERE service = 'kosync' AND username = $1";
-
-/// One progress report as one statement (so one implicit transaction and one round trip):
-/// resolve the book, upsert the current row, fold the report into the reading aggregate,
-/// append history. $1 document, $2 api_key_id, $3 device, $4 device_id, $5 progress,
-/// $6 percentage, $7 timestamp, $8 raw_payload, $9 finished threshold. Returns the book the
+/// One progress report as one statement (one implicit transaction, one round trip):
+/// authorise, resolve the book, upsert the current row, fold the report into the reading
+/// aggregate, append history.
+///
+/// The reader is named by its kosync username ($2) and the password hash ($10) its key was
+/// verified against: when the credential changed or went away since, the statement writes
+/// nothing and returns no row, so a cached verification can never outlive the credential.
+/// $1 document, $3 device, $4 device_id, $5 progress, $6 percentage, $7 timestamp,
+/// $8 raw_payload, $9 finished threshold. Returns the reader's api_key_id and the book the
 /// report was linked to.
 ///
 /// A document whose hash matches files of several books (KOReader's partial MD5 is not
@@ -20,13 +20,16 @@ pub fn record_progress() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            r#"WITH book AS (
+            r#"WITH reader AS (
+    SELECT api_key_id FROM service_credentials
+    WHERE service = 'kosync' AND username = $2 AND password_hash = $10
+), book AS (
     SELECT CASE WHEN count(DISTINCT book_id) = 1 THEN min(book_id::text)::uuid END AS book_id
     FROM book_files WHERE content_hash = $1 OR original_content_hash = $1
 ), current AS (
     INSERT INTO reading_progress AS rp
         (book_id, api_key_id, document, device, device_id, progress, percentage, "timestamp", raw_payload, updated_at)
-    VALUES ((SELECT book_id FROM book), $2, $1, $3, $4, $5, $6, $7, $8, now())
+    SELECT (SELECT book_id FROM book), reader.api_key_id, $1, $3, $4, $5, $6, $7, $8, now() FROM reader
     ON CONFLICT (api_key_id, document, device) DO UPDATE SET
         book_id = coalesce(EXCLUDED.book_id, rp.book_id),
         device_id = coalesce(EXCLUDED.device_id, rp.device_id),
@@ -35,11 +38,11 @@ pub fn record_progress() -> &'static str {
         "timestamp" = EXCLUDED."timestamp",
         raw_payload = EXCLUDED.raw_payload,
         updated_at = now()
-    RETURNING book_id
+    RETURNING api_key_id, book_id
 ), {aggregate}
 INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, "timestamp")
-SELECT book_id, $2, $1, $3, $5, $6, $7 FROM current
-RETURNING book_id"#,
+SELECT book_id, api_key_id, $1, $3, $5, $6, $7 FROM current
+RETURNING api_key_id, book_id"#,
             aggregate = super::aggregate::ON_REPORT
         )
     })
@@ -68,20 +71,19 @@ pub fn substitute(sql: &str, args: &[&str]) -> String {
     out
 }
 
-/// A pgbench script doing the database work of one KoSync request of kind `request`
-/// (`put` or `get`) for the reader `username`/`key_id`, over a pool of 1,000 documents.
-pub fn pgbench_script(request: &str, username: &str, key_id: uuid::Uuid) -> String {
-    let user = format!("'{}'", username.replace('\'', "''"));
-    let key = format!("'{key_id}'::uuid");
+/// A pgbench script doing the database work of one warm KoSync request of kind `request`
+/// (`put` or `get`) for the kosync user `username` whose stored hash is `password_hash`, over
+/// a pool of 1,000 documents.
+pub fn pgbench_script(request: &str, username: &str, password_hash: &str) -> String {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let (user, hash) = (literal(username), literal(password_hash));
     let document = "('bench-doc-' || :n)";
     let statements = match request {
-        "put" => vec![
-            substitute(AUTH_LOOKUP, &[&user]),
-            substitute(
+        "put" => vec![substitute(
                 record_progress(),
                 &[
                     document,
-                    &key,
+                    &user,
                     "'bench-device'",
                     "'bench-device-id'",
                     "'/body/DocFragment[10]/body/p[22]/text().42'",
@@ -89,9 +91,9 @@ pub fn pgbench_script(request: &str, username: &str, key_id: uuid::Uuid) -> Stri
                     "extract(epoch from now())::bigint",
                     "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
                     "0.95::float8",
+                    &hash,
                 ],
-            ),
-        ],
+            )],
         _ => vec![substitute(AUTH_AND_LATEST_POSITION, &[&user, document])],
     };
     // pgbench takes one statement per line.

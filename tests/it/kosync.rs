@@ -561,13 +561,46 @@ async fn change_password() {
 async fn a_deleted_credential_fails_at_once_despite_the_cache() {
     let app = TestApp::start();
     app.create_user("ann", KEY).await;
+    let put = || app.put_progress("ann", KEY, report("doc", 0.5, "kobo"));
     assert_eq!(app.auth("ann", KEY).await.status, 200);
+    assert_eq!(put().await.status, 200);
     diesel::RunQueryDsl::execute(
         diesel::sql_query("DELETE FROM service_credentials"),
         &mut app.db.conn(),
     )
     .unwrap();
     assert_eq!(app.auth("ann", KEY).await.error(), (401, 2001));
+    assert_eq!(put().await.error(), (401, 2001));
+    assert_eq!(
+        app.get_progress("ann", KEY, "doc").await.error(),
+        (401, 2001)
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_changed_password_stops_warm_puts_at_once() {
+    let app = TestApp::start();
+    app.create_user("ann", KEY).await;
+    let put = |key: &'static str| app.put_progress("ann", key, report("doc", 0.5, "kobo"));
+    assert_eq!(put(KEY).await.status, 200);
+    assert_eq!(put(KEY).await.status, 200); // warm
+    let change = json!({ "password": OTHER }).to_string();
+    let r = app
+        .call("PUT", "/users/password", Some(("ann", KEY)), Some(&change))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(put(KEY).await.error(), (401, 2001));
+    assert_eq!(put(OTHER).await.status, 200);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        3
+    );
 }
 
 #[actix_web::test]

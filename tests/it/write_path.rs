@@ -216,12 +216,14 @@ async fn a_failing_step_writes_nothing() {
     );
 }
 
-/// The hot path's SQL is prepared once per connection, not parsed and planned per request.
+/// The hot path's SQL is prepared once per connection, not parsed and planned per request;
+/// and a report names its reader by the verified hash, so a stale one writes nothing.
 #[test]
-fn the_report_statement_is_prepared_once_per_connection() {
+fn the_report_statement_is_prepared_once_and_checks_the_hash() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let (key, _) = libris::auth::keys::create(&mut conn, "reader", false).unwrap();
+    libris::auth::credentials::set(&mut conn, "kosync", key.id, "ann", "stored-hash").unwrap();
     let report = libris::reading::Report {
         document: "doc".into(),
         progress: "p".into(),
@@ -231,9 +233,24 @@ fn the_report_statement_is_prepared_once_per_connection() {
         raw: json!({}),
     };
     for ts in 1..=3 {
-        libris::reading::record(&mut conn, key.id, &report, ts).unwrap();
+        let recorded =
+            libris::reading::record(&mut conn, "ann", "stored-hash", &report, ts).unwrap();
+        assert_eq!(
+            recorded.map(|r| (r.api_key_id, r.book_id)),
+            Some((key.id, None))
+        );
         libris::reading::credential_and_latest(&mut conn, "nobody", "doc").unwrap();
     }
+    assert_eq!(
+        libris::reading::record(&mut conn, "ann", "old-hash", &report, 4).unwrap(),
+        None
+    );
+    assert_eq!(db.count("SELECT count(*) FROM reading_progress_history"), 3);
+    assert_eq!(
+        db.count("SELECT max(\"timestamp\") FROM reading_progress"),
+        3
+    );
+
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -241,7 +258,7 @@ fn the_report_statement_is_prepared_once_per_connection() {
     }
     let prepared: N = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_prepared_statements \
-         WHERE statement LIKE 'WITH book AS%' OR statement LIKE 'SELECT c.api_key_id%'",
+         WHERE statement LIKE 'WITH reader AS%' OR statement LIKE 'SELECT c.api_key_id%'",
     )
     .get_result(&mut conn)
     .unwrap();
