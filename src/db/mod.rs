@@ -5,6 +5,7 @@ pub mod schema;
 pub mod schema_doc;
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -13,12 +14,31 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::sync::Semaphore;
 
 use crate::error::Error;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type DbPool = r2d2::Pool<Manager>;
+/// The connection pool, behind a fair queue.
+///
+/// r2d2 hands a returned connection to whichever thread asks first, so under sustained
+/// overload a waiting request can lose again and again until it times out. Requests first
+/// take a permit from a FIFO semaphore sized like the pool: they are served in arrival order,
+/// and no more blocking threads wait on the database than it has connections.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<Manager>,
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl DbPool {
+    /// Connections open and idle.
+    pub fn state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+}
 
 /// A pooled PostgreSQL connection that remembers when the server went away under it, so
 /// the pool drops it instead of handing it out again. This replaces r2d2's test-on-checkout,
@@ -90,7 +110,7 @@ impl ManageConnection for Manager {
 /// A pool that connects lazily: building it never fails, and requests made while the
 /// database is down fail after `wait` instead of hanging.
 pub fn pool(url: &str, size: u32, wait: Duration) -> DbPool {
-    r2d2::Pool::builder()
+    let pool = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(2))
         .test_on_check_out(false)
@@ -99,7 +119,12 @@ pub fn pool(url: &str, size: u32, wait: Duration) -> DbPool {
         .error_handler(Box::new(PoolErrorLog))
         .build_unchecked(Manager {
             url: url.to_owned(),
-        })
+        });
+    DbPool {
+        pool,
+        permits: Arc::new(Semaphore::new(size as usize)),
+        wait,
+    }
 }
 
 #[derive(Debug)]
@@ -117,9 +142,20 @@ where
     F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
+    let started = Instant::now();
+    let permit = tokio::time::timeout(pool.wait, pool.permits.clone().acquire_owned())
+        .await
+        .map_err(|_| Error::Unavailable("no database connection became free in time".into()))?
+        .map_err(|_| Error::Internal("the database queue is closed".into()))?;
+    // The whole wait, queue and checkout together, stays within `wait`.
+    let left = pool
+        .wait
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(10));
+    let r2d2_pool = pool.pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get()?;
+        let _permit = permit;
+        let mut conn = r2d2_pool.get_timeout(left)?;
         let result = work(&mut conn);
         if let Err(e) = &result {
             conn.note(e);

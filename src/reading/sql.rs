@@ -61,13 +61,28 @@ LEFT JOIN LATERAL (
 ) p ON true
 WHERE c.service = 'kosync' AND c.username = $1"#;
 
-/// Replaces `$n` placeholders with the given expressions (for pgbench scripts).
+/// Replaces `$n` placeholders with the given expressions (for pgbench scripts), in one pass,
+/// so an argument that itself contains `$2` stays as it is.
 pub fn substitute(sql: &str, args: &[&str]) -> String {
-    let mut out = sql.to_owned();
-    // Highest first, so `$1` never eats the front of `$10`.
-    for (i, arg) in args.iter().enumerate().rev() {
-        out = out.replace(&format!("${}", i + 1), arg);
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        let index = rest[at + 1..at + 1 + digits].parse::<usize>().ok();
+        match index
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| args.get(n))
+        {
+            Some(arg) => out.push_str(arg),
+            None => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &rest[at + 1 + digits..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -114,5 +129,10 @@ mod tests {
         let args: Vec<String> = (1..=10).map(|i| format!("a{i}")).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_eq!(substitute("$1 $10 $2", &args), "a1 a10 a2");
+        assert_eq!(
+            substitute("x = $1, y = $2", &["'$2b$10$'", "z"]),
+            "x = '$2b$10$', y = z"
+        );
+        assert_eq!(substitute("cost $ and $99", &["a"]), "cost $ and $99");
     }
 }

@@ -264,3 +264,31 @@ fn the_report_statement_is_prepared_once_and_checks_the_hash() {
     .unwrap();
     assert_eq!(prepared.n, 2);
 }
+
+/// Far more requests than pooled connections (4 in tests): every one is served.
+#[actix_web::test]
+async fn sixty_four_requests_through_a_small_pool() {
+    let app = TestApp::start();
+    app.create_user("ann", KEY).await;
+    app.auth("ann", KEY).await;
+    let requests = (0..64).map(|i| {
+        let app = &app;
+        async move {
+            let doc = format!("doc-{}", i % 8);
+            if i % 2 == 0 {
+                app.put_progress("ann", KEY, report(&doc, 0.5, "kobo"))
+                    .await
+                    .status
+            } else {
+                app.get_progress("ann", KEY, &doc).await.status
+            }
+        }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        32
+    );
+}
