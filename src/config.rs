@@ -15,6 +15,10 @@ pub struct Config {
     pub db_pool_size: u32,
     /// HTTP worker threads; `None`: one per CPU core.
     pub workers: Option<usize>,
+    /// The largest file an upload may carry.
+    pub max_upload_bytes: u64,
+    /// A folder watched for new books, if any.
+    pub inbox_dir: Option<PathBuf>,
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -44,6 +48,10 @@ impl Config {
             db_wait: parse_or(&get, "LIBRIS_DB_WAIT", "30", parse_seconds)?,
             db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "16", parse_pool_size)?,
             workers: parse_or(&get, "LIBRIS_WORKERS", "", parse_workers)?,
+            max_upload_bytes: parse_or(&get, "LIBRIS_MAX_UPLOAD_MB", "500", parse_megabytes)?,
+            inbox_dir: get("LIBRIS_INBOX_DIR")
+                .filter(|d| !d.trim().is_empty())
+                .map(PathBuf::from),
         })
     }
 
@@ -111,6 +119,13 @@ fn parse_workers(value: &str) -> Result<Option<usize>, &'static str> {
     }
 }
 
+fn parse_megabytes(value: &str) -> Result<u64, &'static str> {
+    match value.parse::<u64>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n * 1024 * 1024),
+        _ => Err("expected a size in megabytes from 1 to 1000000"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +146,12 @@ mod tests {
         assert!(!c.kosync_registration);
         assert!(!c.kosync_strict_accept);
         assert_eq!(c.db_wait, Duration::from_secs(30));
+        assert_eq!(c.max_upload_bytes, 500 * 1024 * 1024);
+        assert_eq!(c.inbox_dir, None);
+        assert_eq!(
+            with(&[("LIBRIS_MAX_UPLOAD_MB", "big")]).unwrap_err().name,
+            "LIBRIS_MAX_UPLOAD_MB"
+        );
     }
 
     #[test]

@@ -14,6 +14,12 @@ pub enum Error {
     Invalid { field: &'static str, reason: String },
     #[error("{0}")]
     Conflict(String),
+    /// Authenticated, but this caller may not do that.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A file or body of a kind libris does not take.
+    #[error("{0}")]
+    UnsupportedMedia(String),
     #[error("{0}")]
     NotFound(String),
     #[error("user registration is disabled")]
@@ -91,6 +97,8 @@ impl KosyncError {
         use Error::*;
         match &self.0 {
             Unauthorized => (StatusCode::UNAUTHORIZED, 2001, "Unauthorized"),
+            Forbidden(_) => (StatusCode::UNAUTHORIZED, 2001, "Unauthorized"),
+            UnsupportedMedia(_) => (StatusCode::FORBIDDEN, 2003, "Invalid request"),
             Conflict(_) => (
                 StatusCode::PAYMENT_REQUIRED,
                 2002,
@@ -171,6 +179,8 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, "invalid_request")
             }
             Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            UnsupportedMedia(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             NotFound(_) | NoRoute => (StatusCode::NOT_FOUND, "not_found"),
             RegistrationDisabled => (StatusCode::FORBIDDEN, "forbidden"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -194,7 +204,15 @@ impl ResponseError for ApiError {
             Error::Database(_) | Error::Internal(_) => "internal server error".to_owned(),
             other => other.to_string(),
         };
-        HttpResponse::build(status).json(json!({ "error": error, "message": message }))
+        let mut body = json!({ "error": error, "message": message });
+        if let Error::Invalid { field, .. } = &self.0 {
+            body["field"] = json!(field);
+        }
+        let mut resp = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            resp.insert_header(("www-authenticate", "Bearer"));
+        }
+        resp.json(body)
     }
 }
 

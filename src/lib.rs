@@ -8,6 +8,7 @@ pub mod error;
 pub mod kosync;
 pub mod library;
 pub mod reading;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: db::DbPool,
     pub verifier: Arc<auth::Verifier>,
+    pub last_used: Arc<api::caller::LastUsed>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             config: Arc::new(config),
             pool,
             verifier: Arc::new(auth::Verifier::new()),
+            last_used: Arc::new(Default::default()),
         }
     }
 }
@@ -60,11 +63,7 @@ pub fn build_app(
             Logger::new("%{method}xi %U %s %Dms")
                 .custom_request_replace("method", |req| req.method().to_string()),
         )
-        .service(
-            web::scope("/api")
-                .configure(api::routes)
-                .default_service(web::to(api::no_route)),
-        )
+        .service(api::scope())
         .service(
             web::scope("/kosync")
                 .configure(kosync::routes)

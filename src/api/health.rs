@@ -1,6 +1,6 @@
 use std::time::Instant;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use diesel::sql_types::Text;
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::json;
@@ -15,6 +15,14 @@ struct Version {
 
 /// Readiness: 200 with the database's state, or 503 naming the cause. (`/healthcheck` is the
 /// KoSync liveness check and never touches the database.)
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "the database answers"),
+        (status = 503, description = "the database is unreachable"),
+    )
+)]
+#[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
     let checked = db::run(&state.pool, |conn| {

@@ -29,7 +29,7 @@ pub fn generate() -> NewKey {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
     pub id: Uuid,

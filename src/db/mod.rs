@@ -1,6 +1,7 @@
 //! The connection pool, migrations, and the one way handlers reach the database.
 
 pub mod cached;
+pub mod models;
 pub mod schema;
 pub mod schema_doc;
 

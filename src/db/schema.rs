@@ -1,11 +1,11 @@
 // @generated automatically by Diesel CLI.
 
 pub mod sql_types {
-    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "book_status"))]
     pub struct BookStatus;
 
-    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "reading_status"))]
     pub struct ReadingStatus;
 
@@ -48,6 +48,16 @@ diesel::table! {
         original_content_hash -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        filename_digest -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    document_links (document, book_id) {
+        document -> Text,
+        book_id -> Uuid,
+        source -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -188,6 +198,7 @@ diesel::table! {
 
 diesel::joinable!(book_files -> books (book_id));
 diesel::joinable!(book_metadata_candidates -> books (book_id));
+diesel::joinable!(document_links -> books (book_id));
 diesel::joinable!(books -> api_keys (created_by));
 diesel::joinable!(hardcover_sync_log -> api_keys (api_key_id));
 diesel::joinable!(hardcover_sync_log -> books (book_id));
@@ -206,6 +217,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     book_files,
     book_metadata_candidates,
     books,
+    document_links,
     hardcover_sync_log,
     reading_aggregate,
     reading_progress,

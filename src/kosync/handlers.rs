@@ -71,7 +71,13 @@ pub async fn create_user(
     payload: web::Payload,
 ) -> Reply {
     accept(&req, &state)?;
-    if !state.config.kosync_registration {
+    // kosync.registration in app_settings wins over LIBRIS_KOSYNC_REGISTRATION.
+    let config = state.config.clone();
+    let settings = db::run(&state.pool, move |conn| {
+        crate::settings::load(conn, &config)
+    })
+    .await?;
+    if !settings.kosync_registration {
         return Err(Error::RegistrationDisabled.into());
     }
     let body = json_body(&req, payload).await?;

@@ -1,3 +1,12 @@
-//! The ebook library. For now: the hashes that tie KOReader documents to files.
+//! The ebook library: files in, metadata and covers out, organized on disk, tied to the
+//! documents KOReader syncs.
 
+pub mod download;
+pub mod edit;
+pub mod formats;
 pub mod hash;
+pub mod ingest;
+pub mod links;
+pub mod paths;
+pub mod review;
+pub mod storage;

@@ -20,6 +20,9 @@ pub struct Report {
     pub percentage: f64,
     pub device: String,
     pub device_id: Option<String>,
+    /// From the body's optional `metadata`: used to find the book when no hash matches.
+    pub title: Option<String>,
+    pub authors: Option<String>,
     /// The request body as received, metadata included.
     pub raw: Value,
 }
@@ -66,7 +69,9 @@ pub fn record(
             .bind::<BigInt, _>(timestamp)
             .bind::<Jsonb, _>(&report.raw)
             .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
-            .bind::<Text, _>(password_hash),
+            .bind::<Text, _>(password_hash)
+            .bind::<Nullable<Text>, _>(report.title.as_deref())
+            .bind::<Nullable<Text>, _>(report.authors.as_deref()),
     )
     .get_result(conn)
     .optional()?)

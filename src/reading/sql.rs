@@ -14,8 +14,11 @@ use std::sync::OnceLock;
 /// $8 raw_payload, $9 finished threshold. Returns the reader's api_key_id and the book the
 /// report was linked to.
 ///
-/// A document whose hash matches files of several books (KOReader's partial MD5 is not
-/// unique) links to none rather than to a guess; it can be linked by hand.
+/// The book comes from document_links (see [`crate::library::links::RESOLVED_BOOK`]): a
+/// document tied to several books (KOReader's partial MD5 is not unique) links to none
+/// rather than to a guess. A document tied to no book, reported with metadata $11 title and
+/// $12 authors, links to the one organized book with the same normalised title and author,
+/// if exactly one exists, and that link is recorded.
 pub fn record_progress() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -23,9 +26,19 @@ pub fn record_progress() -> &'static str {
             r#"WITH reader AS (
     SELECT api_key_id FROM service_credentials
     WHERE service = 'kosync' AND username = $2 AND password_hash = $10
+), linked AS (
+    SELECT count(*) AS links, {resolved} AS book_id FROM document_links l WHERE l.document = $1
+), by_metadata AS (
+    SELECT min(b.id::text)::uuid AS book_id FROM books b, linked
+    WHERE $11::text IS NOT NULL AND linked.links = 0 AND b.status = 'organized'
+      AND libris_norm(b.title) = libris_norm($11) AND libris_norm(b.author) = libris_norm($12)
+    HAVING count(*) = 1
+), metadata_link AS (
+    INSERT INTO document_links (document, book_id, source)
+    SELECT $1, by_metadata.book_id, 'metadata' FROM by_metadata, reader
+    ON CONFLICT DO NOTHING
 ), book AS (
-    SELECT CASE WHEN count(DISTINCT book_id) = 1 THEN min(book_id::text)::uuid END AS book_id
-    FROM book_files WHERE content_hash = $1 OR original_content_hash = $1
+    SELECT coalesce((SELECT book_id FROM linked), (SELECT book_id FROM by_metadata)) AS book_id
 ), current AS (
     INSERT INTO reading_progress AS rp
         (book_id, api_key_id, document, device, device_id, progress, percentage, "timestamp", raw_payload, updated_at)
@@ -43,7 +56,8 @@ pub fn record_progress() -> &'static str {
 INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, "timestamp")
 SELECT book_id, api_key_id, $1, $3, $5, $6, $7 FROM current
 RETURNING api_key_id, book_id"#,
-            aggregate = super::aggregate::ON_REPORT
+            aggregate = super::aggregate::ON_REPORT,
+            resolved = crate::library::links::RESOLVED_BOOK,
         )
     })
 }
@@ -107,6 +121,8 @@ pub fn pgbench_script(request: &str, username: &str, password_hash: &str) -> Str
                     "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb",
                     "0.95::float8",
                     &hash,
+                    "NULL",
+                    "NULL",
                 ],
             )],
         _ => vec![substitute(AUTH_AND_LATEST_POSITION, &[&user, document])],

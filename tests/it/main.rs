@@ -1,9 +1,11 @@
 //! Integration tests: a real PostgreSQL (DATABASE_URL, one database per test) and the real
 //! HTTP stack. Run them with `make test`.
 
+mod api;
 mod cli;
 mod common;
 mod failures;
 mod kosync;
+mod library;
 mod schema;
 mod write_path;

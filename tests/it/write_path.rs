@@ -22,6 +22,13 @@ fn add_book(db: &TestDb, content_hash: &str, original: &str) -> Uuid {
     ))
     .execute(&mut db.conn())
     .unwrap();
+    use libris::library::links::{link, Source};
+    link(
+        &mut db.conn(),
+        book,
+        &[(content_hash, Source::Content), (original, Source::Content)],
+    )
+    .unwrap();
     book
 }
 
@@ -225,6 +232,8 @@ fn the_report_statement_is_prepared_once_and_checks_the_hash() {
     let (key, _) = libris::auth::keys::create(&mut conn, "reader", false).unwrap();
     libris::auth::credentials::set(&mut conn, "kosync", key.id, "ann", "stored-hash").unwrap();
     let report = libris::reading::Report {
+        title: None,
+        authors: None,
         document: "doc".into(),
         progress: "p".into(),
         percentage: 0.5,

@@ -184,6 +184,25 @@ pub struct TestApp {
     pub state: AppState,
     pub server: actix_test::TestServer,
     pub db: TestDb,
+    /// LIBRIS_DATA_DIR of this app, removed with it.
+    pub data: tempfile::TempDir,
+}
+
+/// A response whose body is kept as bytes (downloads).
+#[derive(Debug)]
+pub struct RawResp {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResp {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+            .unwrap_or_default()
+    }
 }
 
 pub struct Builder {
@@ -214,20 +233,32 @@ impl Builder {
         self
     }
 
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
+        self.config.max_upload_bytes = bytes;
+        self
+    }
+
     pub fn start(self) -> TestApp {
         let db = self.db.unwrap_or_default();
         let url = self.pool_url.unwrap_or_else(|| db.url.clone());
         let pool = db::pool(&url, 4, std::time::Duration::from_secs(1));
+        let data = tempfile::tempdir().unwrap();
         let state = AppState::new(
             Config {
                 database_url: url,
+                data_dir: data.path().to_owned(),
                 ..self.config
             },
             pool,
         );
         let app_state = state.clone();
         let server = actix_test::start(move || build_app(app_state.clone()));
-        TestApp { state, server, db }
+        TestApp {
+            state,
+            server,
+            db,
+            data,
+        }
     }
 }
 
@@ -304,6 +335,116 @@ impl TestApp {
             content_type,
             body,
         }
+    }
+
+    /// A REST call with `Authorization: Bearer <key>` and an optional JSON body.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let bearer = key.map(|k| format!("Bearer {k}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("authorization", b)])
+            .unwrap_or_default();
+        self.call_with(
+            method,
+            path,
+            None,
+            body.map(|b| b.to_string()).as_deref(),
+            &headers,
+        )
+        .await
+    }
+
+    /// A request whose response body is kept as bytes.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> RawResp {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.server.request(method, self.server.url(path));
+        if let Some(k) = key {
+            req = req.insert_header(("authorization", format!("Bearer {k}")));
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let mut resp = req.send().await.expect("the request reaches the server");
+        let body = resp.body().limit(64 << 20).await.unwrap().to_vec();
+        RawResp {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body,
+        }
+    }
+
+    /// Uploads files as multipart/form-data.
+    pub async fn upload(&self, key: &str, files: &[(&str, &[u8])]) -> Resp {
+        let boundary = "libris-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut resp = self
+            .server
+            .post("/api/uploads")
+            .insert_header(("authorization", format!("Bearer {key}")))
+            .insert_header((
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .send_body(body)
+            .await
+            .expect("the request reaches the server");
+        let bytes = resp.body().limit(1 << 20).await.unwrap();
+        Resp {
+            status: resp.status().as_u16(),
+            content_type: String::new(),
+            body: if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).unwrap()
+            },
+        }
+    }
+
+    /// The first admin key, made through setup.
+    pub async fn admin_key(&self) -> String {
+        let r = self.api("POST", "/api/auth/setup", None, None).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// A reader (non-admin) key: (id, key).
+    pub async fn reader_key(&self, admin: &str, label: &str) -> (String, String) {
+        let r = self
+            .api(
+                "POST",
+                "/api/keys",
+                Some(admin),
+                Some(serde_json::json!({ "label": label })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        (
+            r.body["id"].as_str().unwrap().to_owned(),
+            r.body["key"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn create_user(&self, user: &str, key: &str) -> Resp {

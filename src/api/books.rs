@@ -1,0 +1,500 @@
+//! Books over REST: list and search, one book with its files and candidates, edits, the
+//! review workflow, downloads, covers, and links to KOReader documents.
+
+use actix_web::{delete, get, patch, post, route, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Datelike, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::caller::{Admin, Caller};
+use super::json::optional_json;
+use super::ErrorBody;
+use crate::db::models::{Book, BookFile, BookStatus, Candidate, ReadingStatus};
+use crate::db::schema::{
+    book_files, book_metadata_candidates as bmc, books, reading_aggregate as ra,
+};
+use crate::error::{ApiError, Error};
+use crate::library::edit::BookEdit;
+use crate::library::links::{self, Source};
+use crate::library::{download, paths, review};
+use crate::{db, AppState};
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    #[default]
+    Title,
+    Author,
+    /// Newest first.
+    Added,
+    /// Newest publication year first.
+    Published,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// inbox, review or organized (readers see organized books only).
+    pub status: Option<BookStatus>,
+    /// Full-text search (websearch syntax: words, "phrases", -exclusions, or).
+    pub q: Option<String>,
+    /// 1-based.
+    pub page: Option<i64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub sort: Option<Sort>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookPage {
+    pub items: Vec<Book>,
+    pub page: i64,
+    pub limit: i64,
+    pub total: i64,
+}
+
+/// The caller's reading state for a book, as far as it is known.
+#[derive(Serialize, ToSchema, Queryable)]
+pub struct ReadingState {
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub manual_status: Option<ReadingStatus>,
+    pub external_status: Option<ReadingStatus>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentLink {
+    pub document: String,
+    /// content, filename, metadata or manual.
+    pub source: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookDetail {
+    #[serde(flatten)]
+    pub book: Book,
+    pub has_cover: bool,
+    pub files: Vec<BookFile>,
+    pub candidates: Vec<Candidate>,
+    pub documents: Vec<DocumentLink>,
+    pub reading: Option<ReadingState>,
+}
+
+fn filtered<'a>(
+    status: Option<BookStatus>,
+    q: Option<&'a str>,
+) -> books::BoxedQuery<'a, diesel::pg::Pg> {
+    let mut query = books::table.into_boxed();
+    if let Some(status) = status {
+        query = query.filter(books::status.eq(status));
+    }
+    if let Some(q) = q {
+        query = query.filter(
+            sql::<Bool>("search_vector @@ websearch_to_tsquery('simple', ")
+                .bind::<Text, _>(q.to_owned())
+                .sql(")"),
+        );
+    }
+    query
+}
+
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = BookPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/books")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let status = match (query.status, caller.is_admin) {
+        (Some(s), true) => Some(s),
+        (None, true) => None,
+        (None | Some(BookStatus::Organized), false) => Some(BookStatus::Organized),
+        (Some(_), false) => {
+            return Err(Error::Forbidden("readers see organized books only".into()).into())
+        }
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit", "must be from 1 to 200").into());
+    }
+    let page = query.page.unwrap_or(1);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(Error::invalid("page", "must be 1 or more").into());
+    }
+    let q = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.len() > 500) {
+        return Err(Error::invalid("q", "at most 500 characters").into());
+    }
+    let sort = query.sort.unwrap_or_default();
+    let result = db::run(&state.pool, move |conn| {
+        let total: i64 = filtered(status, q.as_deref())
+            .count()
+            .get_result(&mut **conn)?;
+        let ordered = match sort {
+            Sort::Title => filtered(status, q.as_deref()).order((books::title.asc(), books::id)),
+            Sort::Author => filtered(status, q.as_deref()).order((
+                books::author.asc(),
+                books::title.asc(),
+                books::id,
+            )),
+            Sort::Added => {
+                filtered(status, q.as_deref()).order((books::created_at.desc(), books::id))
+            }
+            Sort::Published => filtered(status, q.as_deref()).order((
+                books::published_year.desc().nulls_last(),
+                books::title.asc(),
+                books::id,
+            )),
+        };
+        let items = ordered
+            .select(Book::as_select())
+            .limit(limit)
+            .offset((page - 1) * limit)
+            .load(&mut **conn)?;
+        Ok(BookPage {
+            items,
+            page,
+            limit,
+            total,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// A book the caller may see: readers only organized ones (others are 404 to them).
+fn visible(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<Book, Error> {
+    let book: Book = books::table
+        .find(id)
+        .select(Book::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no book {id}")))?;
+    if !caller.is_admin && book.status != BookStatus::Organized {
+        return Err(Error::NotFound(format!("no book {id}")));
+    }
+    Ok(book)
+}
+
+fn detail(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<BookDetail, Error> {
+    let book = visible(conn, caller, id)?;
+    let files = book_files::table
+        .filter(book_files::book_id.eq(id))
+        .select(BookFile::as_select())
+        .order((book_files::created_at, book_files::id))
+        .load(conn)?;
+    let candidates = if caller.is_admin {
+        bmc::table
+            .filter(bmc::book_id.eq(id))
+            .select(Candidate::as_select())
+            .order((bmc::confidence.desc(), bmc::id))
+            .load(conn)?
+    } else {
+        Vec::new()
+    };
+    let documents = links::of_book(conn, id)?
+        .into_iter()
+        .map(|(document, source)| DocumentLink { document, source })
+        .collect();
+    let reading = ra::table
+        .filter(ra::book_id.eq(id).and(ra::api_key_id.eq(caller.key_id)))
+        .select((
+            ra::started_at,
+            ra::finished_at,
+            ra::manual_status,
+            ra::external_status,
+        ))
+        .first::<ReadingState>(conn)
+        .optional()?;
+    Ok(BookDetail {
+        has_cover: book.cover_path.is_some(),
+        book,
+        files,
+        candidates,
+        documents,
+        reading,
+    })
+}
+
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = BookDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/books/{id}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let book = db::run(&state.pool, move |conn| detail(conn, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(book))
+}
+
+fn this_year() -> i32 {
+    Utc::now().year()
+}
+
+/// Edits metadata. Validated: ISBN check digits, year range, BCP 47 language.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = BookEdit,
+    responses((status = 200, body = BookDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
+)]
+#[patch("/books/{id}")]
+pub async fn edit(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<BookEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let changes = body.into_inner().validate(this_year())?;
+    let caller = admin.0;
+    let book = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            visible(conn, &caller, id)?;
+            crate::library::edit::apply(conn, id, &changes)
+        })?;
+        detail(conn, &caller, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(book))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Values to set on approval. Each is either the value itself or
+    /// `{"candidate": "<candidate id>"}` to take that field from a metadata candidate.
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<Map<String, Value>>,
+}
+
+/// review → organized: applies `fields`, moves the files to library/<Author>/<Title>/.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body(content = Option<ApproveRequest>, description = "optional"),
+    responses((status = 200, body = BookDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the book is not in review", body = ErrorBody))
+)]
+#[post("/books/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let request: ApproveRequest = optional_json(&body)?.unwrap_or_default();
+    let fields = request.fields.unwrap_or_default();
+    let data_dir = state.config.data_dir.clone();
+    let caller = admin.0;
+    let book = db::run(&state.pool, move |conn| {
+        review::approve(conn, &data_dir, id, &fields, this_year())?;
+        detail(conn, &caller, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(book))
+}
+
+/// Removes the book, its files and covers. Reading progress stays, unlinked.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/books/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let data_dir = state.config.data_dir.clone();
+    db::run(&state.pool, move |conn| review::delete(conn, &data_dir, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Downloads a file: supports HEAD, Range, If-None-Match.
+#[utoipa::path(
+    method(get, head),
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)),
+    responses((status = 200, description = "the file"), (status = 206, description = "a range of it"), (status = 304), (status = 404, body = ErrorBody), (status = 416))
+)]
+#[route("/books/{id}/files/{file_id}", method = "GET", method = "HEAD")]
+pub async fn file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, file_id) = path.into_inner();
+    let file = db::run(&state.pool, move |conn| {
+        visible(conn, &caller, id)?;
+        book_files::table
+            .filter(book_files::id.eq(file_id).and(book_files::book_id.eq(id)))
+            .select(BookFile::as_select())
+            .first(&mut **conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("no file {file_id} in book {id}")))
+    })
+    .await?;
+    Ok(download::serve(&req, &state.config.data_dir, &file)?)
+}
+
+async fn cover_of(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Uuid,
+    small: bool,
+) -> Result<HttpResponse, ApiError> {
+    let book = db::run(&state.pool, move |conn| visible(conn, &caller, id)).await?;
+    let image = book
+        .cover_path
+        .ok_or_else(|| Error::NotFound("this book has no cover".into()))?;
+    let path = if small {
+        paths::thumbnail_of(&image).ok_or_else(|| Error::NotFound("no thumbnail".into()))?
+    } else {
+        image
+    };
+    Ok(download::serve_image(&req, &state.config.data_dir, &path)?)
+}
+
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "the cover image"), (status = 404, body = ErrorBody))
+)]
+#[get("/books/{id}/cover")]
+pub async fn cover(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    cover_of(req, state, caller, id.into_inner(), false).await
+}
+
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "a JPEG at most 300 px high"), (status = 404, body = ErrorBody))
+)]
+#[get("/books/{id}/cover/thumbnail")]
+pub async fn thumbnail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    cover_of(req, state, caller, id.into_inner(), true).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// A KOReader document id (partial MD5 or file-name MD5: 32 hex characters), or any
+    /// id a client syncs under.
+    pub document: String,
+}
+
+fn valid_document(document: &str) -> Result<(), Error> {
+    if document.is_empty() || document.len() > 255 || document.contains(['\0', '/']) {
+        return Err(Error::invalid(
+            "document",
+            "must be 1–255 characters, without '/'",
+        ));
+    }
+    Ok(())
+}
+
+/// Links a KOReader document to this book by hand. A manual link wins over ambiguous
+/// automatic ones; progress and history already synced under it follow.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = LinkRequest,
+    responses((status = 201, body = DocumentLink), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/books/{id}/documents")]
+pub async fn link_document(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<LinkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let document = body.into_inner().document.trim().to_owned();
+    valid_document(&document)?;
+    let caller = admin.0;
+    let shown = document.clone();
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            visible(conn, &caller, id)?;
+            diesel::sql_query(
+                "UPDATE document_links SET source = 'manual' WHERE document = $1 AND book_id = $2",
+            )
+            .bind::<Text, _>(&document)
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .execute(conn)?;
+            links::link(conn, id, &[(document.as_str(), Source::Manual)])
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(DocumentLink {
+        document: shown,
+        source: "manual".into(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("document" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/books/{id}/documents/{document}")]
+pub async fn unlink_document(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, document) = path.into_inner();
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| match links::unlink(conn, id, &document)? {
+            true => Ok(()),
+            false => Err(Error::NotFound(format!(
+                "{document} is not linked to book {id}"
+            ))),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

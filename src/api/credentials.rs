@@ -1,0 +1,179 @@
+//! A reader's usernames and passwords for KoSync and OPDS.
+
+use actix_web::{delete, get, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::caller::{Admin, Caller};
+use super::ErrorBody;
+use crate::auth::{credentials, keys, Service};
+use crate::db::schema::service_credentials as sc;
+use crate::error::{ApiError, Error};
+use crate::{db, AppState};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetCredential {
+    pub username: String,
+    /// The plain password. For KoSync, libris stores bcrypt(md5_hex(password)), since
+    /// KOReader sends md5_hex(password) as its key.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct CredentialView {
+    pub service: String,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn service(name: &str) -> Result<Service, Error> {
+    match name {
+        "kosync" => Ok(Service::Kosync),
+        "opds" => Ok(Service::Opds),
+        _ => Err(Error::invalid("service", "must be kosync or opds")),
+    }
+}
+
+async fn set_for(
+    state: &AppState,
+    key_id: Uuid,
+    service_name: &str,
+    body: SetCredential,
+) -> Result<HttpResponse, ApiError> {
+    let service = service(service_name)?;
+    if !crate::auth::valid_username(&body.username) {
+        return Err(Error::invalid("username", "must be 1–255 characters without ':'").into());
+    }
+    if body.password.is_empty() || body.password.len() > 1024 {
+        return Err(Error::invalid("password", "must be 1–1024 bytes").into());
+    }
+    // bcrypt is deliberately slow: never on an async worker, never holding a connection.
+    let password = body.password;
+    let hash = web::block(move || service.hash_password(&password))
+        .await
+        .map_err(Error::from)??;
+    let username = body.username;
+    let shown = username.clone();
+    db::run(&state.pool, move |conn| {
+        keys::find(conn, key_id)?;
+        credentials::set(conn, service.as_str(), key_id, &username, &hash)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "service": service.as_str(),
+        "username": shown,
+    })))
+}
+
+async fn delete_for(
+    state: &AppState,
+    key_id: Uuid,
+    service_name: &str,
+) -> Result<HttpResponse, ApiError> {
+    let service = service(service_name)?;
+    db::run(&state.pool, move |conn| {
+        credentials::delete(conn, service.as_str(), key_id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<CredentialView>), (status = 401, body = ErrorBody))
+)]
+#[get("/credentials")]
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(sc::table
+            .filter(sc::api_key_id.eq(caller.key_id))
+            .select((sc::service, sc::username, sc::created_at, sc::updated_at))
+            .order(sc::service)
+            .load::<CredentialView>(&mut **conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Sets the caller's own credential for a service.
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("service" = String, Path, description = "kosync or opds")),
+    responses(
+        (status = 200, description = "set"),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "username taken for that service", body = ErrorBody),
+    )
+)]
+#[put("/credentials/{service}")]
+pub async fn set_own(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<SetCredential>,
+) -> Result<HttpResponse, ApiError> {
+    set_for(&state, caller.key_id, &path, body.into_inner()).await
+}
+
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("service" = String, Path, description = "kosync or opds")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[delete("/credentials/{service}")]
+pub async fn delete_own(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    delete_for(&state, caller.key_id, &path).await
+}
+
+/// Sets another reader's credential (admin).
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync or opds")),
+    responses(
+        (status = 200, description = "set"),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+    )
+)]
+#[put("/keys/{id}/credentials/{service}")]
+pub async fn set_other(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<SetCredential>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, service) = path.into_inner();
+    set_for(&state, id, &service, body.into_inner()).await
+}
+
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync or opds")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/keys/{id}/credentials/{service}")]
+pub async fn delete_other(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, service) = path.into_inner();
+    delete_for(&state, id, &service).await
+}

@@ -1,0 +1,196 @@
+//! Uploads: multipart, one or many files, each streamed to a temporary file while hashed
+//! (never held in memory), then through the ingest pipeline.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use super::caller::Caller;
+use super::ErrorBody;
+use crate::error::{ApiError, Error};
+use crate::library::ingest::{self, Options, Outcome};
+use crate::library::storage::{Staged, StagingWriter, TooLarge};
+use crate::{db, AppState};
+
+/// One file's fate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FileResult {
+    pub file_name: String,
+    /// created or duplicate; absent when the file failed.
+    #[serde(flatten)]
+    pub outcome: Option<Outcome>,
+    /// Why the file was refused.
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResult {
+    pub files: Vec<FileResult>,
+}
+
+/// Chunks in flight between the HTTP stream and the thread writing the file: the memory
+/// an upload can hold is this many chunks, whatever the file's size.
+const CHANNEL_CHUNKS: usize = 8;
+
+/// Streams one multipart field to a staged file on a blocking thread.
+async fn stage_field(
+    state: &AppState,
+    field: &mut actix_multipart::Field,
+) -> Result<Staged, Error> {
+    let data_dir = state.config.data_dir.clone();
+    let limit = state.config.max_upload_bytes;
+    let (tx, mut rx) = mpsc::channel::<web::Bytes>(CHANNEL_CHUNKS);
+    let writer = web::block(move || -> Result<Result<Staged, TooLarge>, Error> {
+        let io = |e: std::io::Error| Error::Internal(format!("staging an upload: {e}"));
+        let mut writer = StagingWriter::create(&data_dir, limit).map_err(io)?;
+        while let Some(chunk) = rx.blocking_recv() {
+            if let Err(too_large) = writer.write(&chunk).map_err(io)? {
+                return Ok(Err(too_large));
+            }
+        }
+        writer.finish().map(Ok).map_err(io)
+    });
+    let reader = async move {
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| Error::invalid("body", format!("multipart: {e}")))?;
+            if tx.send(chunk).await.is_err() {
+                break; // the writer stopped: over the limit, or failed
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let (read, written) = tokio::join!(reader, writer);
+    let staged = written.map_err(Error::from)??;
+    read?;
+    staged.map_err(|TooLarge| Error::PayloadTooLarge)
+}
+
+async fn ingest_one(
+    state: &AppState,
+    caller: &Caller,
+    staged: Staged,
+    name: String,
+) -> Result<Outcome, Error> {
+    let options = Options {
+        uploader: Some(caller.key_id),
+        approve: false,
+    };
+    let (staged, name, options) = {
+        let (n, o) = (name.clone(), options.clone());
+        let found = db::run(&state.pool, move |conn| {
+            let d = ingest::find_duplicate(conn, &staged, &n, &o)?;
+            Ok((d, staged))
+        })
+        .await?;
+        match found {
+            (Some(duplicate), _) => return Ok(duplicate),
+            (None, staged) => (staged, name, options),
+        }
+    };
+    let data_dir = state.config.data_dir.clone();
+    let prepared = web::block(move || ingest::prepare(&data_dir, staged, &name, false))
+        .await
+        .map_err(Error::from)??;
+    db::run(&state.pool, move |conn| {
+        ingest::commit(conn, prepared, &options)
+    })
+    .await
+}
+
+fn file_name(field: &actix_multipart::Field) -> Option<String> {
+    let name = field.content_disposition()?.get_filename()?;
+    // Browsers send a bare name; some clients a whole path.
+    let name = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    (!name.is_empty()).then(|| name.chars().take(255).collect())
+}
+
+/// Uploads one or many files (multipart/form-data, any field name). Each file's outcome
+/// is listed; the status is 201 when a book was created, 200 when all were duplicates, and
+/// otherwise that of the first failure (415 unsupported format, 413 too large, 400 damaged).
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "one or more files"),
+    responses(
+        (status = 201, body = UploadResult),
+        (status = 200, body = UploadResult, description = "every file was already in the library"),
+        (status = 400, body = UploadResult),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = UploadResult),
+    )
+)]
+#[post("/uploads")]
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let is_multipart = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(Error::UnsupportedMedia("uploads are multipart/form-data".into()).into());
+    }
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut results = Vec::new();
+    let mut first_failure: Option<StatusCode> = None;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| Error::invalid("body", format!("multipart: {e}")))?;
+        let Some(name) = file_name(&field) else {
+            continue; // a plain form field, not a file
+        };
+        // Over the limit: the request stops here, as nothing more can be read sensibly.
+        let staged = stage_field(&state, &mut field).await?;
+        let outcome = ingest_one(&state, &caller, staged, name.clone()).await;
+        let (outcome, error) = match outcome {
+            Ok(o) => (Some(o), None),
+            Err(e @ (Error::Unavailable(_) | Error::Database(_) | Error::Internal(_))) => {
+                return Err(e.into())
+            }
+            Err(e) => {
+                let api = ApiError(e);
+                let (status, code) = api.parts();
+                first_failure.get_or_insert(status);
+                let field = match &api.0 {
+                    Error::Invalid { field, .. } => Some(field.to_string()),
+                    _ => None,
+                };
+                (
+                    None,
+                    Some(ErrorBody {
+                        error: code.into(),
+                        message: api.0.to_string(),
+                        field,
+                    }),
+                )
+            }
+        };
+        results.push(FileResult {
+            file_name: name,
+            outcome,
+            error,
+        });
+    }
+    if results.is_empty() {
+        return Err(Error::invalid("file", "no file in the upload").into());
+    }
+    let created = results
+        .iter()
+        .any(|r| matches!(r.outcome, Some(Outcome::Created { .. })));
+    let any_ok = results.iter().any(|r| r.outcome.is_some());
+    let status = match (created, any_ok, first_failure) {
+        (true, _, _) => StatusCode::CREATED,
+        (false, true, _) => StatusCode::OK,
+        (false, false, Some(s)) => s,
+        (false, false, None) => StatusCode::BAD_REQUEST,
+    };
+    Ok(HttpResponse::build(status).json(UploadResult { files: results }))
+}

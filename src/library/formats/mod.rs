@@ -1,0 +1,60 @@
+//! Ebook format detection and metadata readers. Pure library code: give it a path, get back
+//! the format, cleaned metadata and the raw cover bytes, or a `FormatError` saying what is
+//! wrong with the file. No reader panics or reads unbounded data on hostile input.
+
+mod types;
+pub use types::*;
+
+pub mod clean;
+pub mod covers;
+pub mod isbn;
+pub mod lang;
+pub mod zipsafe;
+
+mod base64;
+mod charset;
+mod comic;
+mod detect;
+mod epub;
+mod fb2;
+mod html;
+mod mobi;
+mod opf;
+mod pdf;
+mod rar;
+mod text;
+mod xml;
+
+use std::path::Path;
+
+pub use comic::natural_cmp;
+use detect::Sniffed;
+
+/// Detects the format from the content (magic bytes, zip entries); the extension of `path`
+/// only breaks ties (plain text) and words errors (a broken `.epub`).
+pub fn detect(path: &Path) -> Result<Format, FormatError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    detect::sniff(path, name).map(|s| s.format())
+}
+
+/// Detects the format and reads the metadata and cover. `file_name` is the name the file was
+/// uploaded under (the path may be a temporary file): it supplies the title when the book has
+/// none, and its extension is a hint as for [`detect`].
+pub fn extract(path: &Path, file_name: &str) -> Result<Extracted, FormatError> {
+    let mut out = match detect::sniff(path, file_name)? {
+        Sniffed::Epub(mut zip) => epub::extract(&mut zip)?,
+        Sniffed::Cbz(mut zip) => comic::extract_cbz(&mut zip)?,
+        Sniffed::Fb2Zip(mut zip, index) => fb2::extract_zipped(&mut zip, index)?,
+        Sniffed::Fb2 => fb2::extract(path)?,
+        Sniffed::Cbr => comic::extract_cbr(path)?,
+        Sniffed::Mobi => mobi::extract(path)?,
+        Sniffed::Pdf => pdf::extract(path)?,
+        Sniffed::Djvu => text::extract_djvu(path)?,
+        Sniffed::Txt => text::extract_txt(),
+    };
+    clean::tidy(&mut out.metadata);
+    if out.metadata.title.is_none() {
+        out.metadata.title = Some(clean::title_from_file_name(file_name));
+    }
+    Ok(out)
+}

@@ -1,0 +1,212 @@
+//! The review workflow: approve (review → organized, files into the library) and delete.
+
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::edit::{self, BookEdit, FIELDS};
+use super::{paths, storage};
+use crate::db::models::{Book, BookFile, BookStatus};
+use crate::db::schema::{book_files, book_metadata_candidates as bmc, books, reading_aggregate};
+use crate::error::Error;
+
+/// Per candidate, the fields taken from it.
+pub type Taken = Vec<(Uuid, Vec<String>)>;
+
+/// Resolves approve's `fields`: each value is either the value itself or
+/// `{"candidate": "<id>"}`, meaning "this field as that candidate has it". Returns the plain
+/// edit and, per candidate, the fields taken from it.
+pub fn resolve_fields(
+    conn: &mut PgConnection,
+    book_id: Uuid,
+    fields: &Map<String, Value>,
+) -> Result<(BookEdit, Taken), Error> {
+    let mut plain = Map::new();
+    let mut taken: Taken = Vec::new();
+    for (field, value) in fields {
+        if !FIELDS.contains(&field.as_str()) {
+            return Err(Error::invalid(
+                "fields",
+                format!("unknown field {field:?}; known: {}", FIELDS.join(", ")),
+            ));
+        }
+        let from_candidate = value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("candidate"));
+        let value = match from_candidate {
+            Some(id) => {
+                let id = id
+                    .as_str()
+                    .and_then(|s| s.parse::<Uuid>().ok())
+                    .ok_or_else(|| {
+                        Error::invalid("fields", format!("{field}: candidate must be an id"))
+                    })?;
+                let normalized: Value = bmc::table
+                    .filter(bmc::id.eq(id).and(bmc::book_id.eq(book_id)))
+                    .select(bmc::normalized)
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "fields",
+                            format!("{field}: no candidate {id} for this book"),
+                        )
+                    })?;
+                match taken.iter_mut().find(|(c, _)| *c == id) {
+                    Some((_, names)) => names.push(field.clone()),
+                    None => taken.push((id, vec![field.clone()])),
+                }
+                normalized.get(field).cloned().unwrap_or(Value::Null)
+            }
+            None => value.clone(),
+        };
+        // A candidate without the field clears it, as an explicit empty value would.
+        let value = match value {
+            Value::Null if matches!(field.as_str(), "genres" | "tags") => Value::Array(vec![]),
+            Value::Null => match field.as_str() {
+                "published_year" | "page_count" | "series_index" => continue,
+                _ => Value::String(String::new()),
+            },
+            v => v,
+        };
+        plain.insert(field.clone(), value);
+    }
+    let edit: BookEdit = serde_json::from_value(Value::Object(plain))
+        .map_err(|e| Error::invalid("fields", e.to_string()))?;
+    Ok((edit, taken))
+}
+
+/// Approves a book under review: applies the edit, records which candidate fields were
+/// taken, moves its files to `library/<Author>/<Title>/`, marks it organized. Another
+/// approval racing this one waits on the row lock and then gets a conflict.
+pub fn approve(
+    conn: &mut PgConnection,
+    data_dir: &Path,
+    book_id: Uuid,
+    fields: &Map<String, Value>,
+    this_year: i32,
+) -> Result<(), Error> {
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = conn.transaction(|conn| {
+        let status: BookStatus = books::table
+            .find(book_id)
+            .select(books::status)
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
+        if status != BookStatus::Review {
+            return Err(Error::Conflict(format!(
+                "only a book in review can be approved; this one is {}",
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )));
+        }
+        let (edit, taken) = resolve_fields(conn, book_id, fields)?;
+        let changes = edit.validate(this_year)?;
+        edit::apply(conn, book_id, &changes)?;
+        for (candidate, names) in taken {
+            diesel::sql_query(
+                "UPDATE book_metadata_candidates SET selected_fields = \
+                 ARRAY(SELECT DISTINCT unnest(selected_fields || $1::text[]) ORDER BY 1) WHERE id = $2",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
+            .bind::<diesel::sql_types::Uuid, _>(candidate)
+            .execute(conn)?;
+        }
+        let (title, author): (Option<String>, Option<String>) = books::table
+            .find(book_id)
+            .select((books::title, books::author))
+            .first(conn)?;
+        let files: Vec<BookFile> = book_files::table
+            .filter(book_files::book_id.eq(book_id))
+            .select(BookFile::as_select())
+            .load(conn)?;
+        for file in files {
+            let Some(from) = file.inbox_path.as_deref().and_then(|p| storage::resolve(data_dir, p)) else {
+                continue;
+            };
+            let name = from
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.original_name.clone());
+            let to = paths::library_file(data_dir, title.as_deref(), &author, &name);
+            storage::move_file(&from, &to)
+                .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
+            moved.push((from, to.clone()));
+            diesel::update(book_files::table.find(file.id))
+                .set((
+                    book_files::storage_path.eq(storage::relative(data_dir, &to)),
+                    book_files::inbox_path.eq(None::<String>),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(books::table.find(book_id))
+            .set((
+                books::status.eq(BookStatus::Organized),
+                books::approved_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    });
+    match result {
+        Ok(()) => {
+            for (from, _) in &moved {
+                storage::remove_and_prune(from, data_dir);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            // The rows were rolled back: put the files back where the rows say they are.
+            for (from, to) in moved.iter().rev() {
+                if let Err(err) = storage::move_file(to, from) {
+                    log::error!("could not move {} back: {err}", to.display());
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Deletes a book: its rows in one transaction (files, candidates, links, aggregates),
+/// then its files and covers. Reading progress and history stay, unlinked.
+pub fn delete(conn: &mut PgConnection, data_dir: &Path, book_id: Uuid) -> Result<(), Error> {
+    let (book, files) = conn.transaction(|conn| {
+        let book: Book = books::table
+            .find(book_id)
+            .select(Book::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
+        let files: Vec<BookFile> = book_files::table
+            .filter(book_files::book_id.eq(book_id))
+            .select(BookFile::as_select())
+            .load(conn)?;
+        diesel::delete(reading_aggregate::table.filter(reading_aggregate::book_id.eq(book_id)))
+            .execute(conn)?;
+        diesel::delete(books::table.find(book_id)).execute(conn)?;
+        Ok::<_, Error>((book, files))
+    })?;
+    for file in &files {
+        if let Some(path) = file.location().and_then(|p| storage::resolve(data_dir, p)) {
+            storage::remove_and_prune(&path, data_dir);
+        }
+    }
+    if let Some(cover) = book.cover_path.as_deref() {
+        for p in [Some(cover.to_owned()), paths::thumbnail_of(cover)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(path) = storage::resolve(data_dir, &p) {
+                storage::remove_and_prune(&path, data_dir);
+            }
+        }
+    }
+    Ok(())
+}
