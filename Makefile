@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest deps
 
 deps:
 	@scripts/deps.sh
@@ -42,3 +42,6 @@ lint:
 
 bench-kosync: deps
 	@scripts/bench-kosync.sh
+
+bench-ingest: deps
+	@scripts/bench-ingest.sh

@@ -29,7 +29,8 @@ $bin credentials set kosync --key-id "$id" --username bench --password bench >/d
 # Half the documents belong to library books, so half the reports also update an aggregate.
 psql -X "$url" -q -c "WITH b AS (INSERT INTO books (title) SELECT 'Bench ' || g FROM generate_series(1, 500) g RETURNING id, title)
     INSERT INTO book_files (book_id, format, original_name, content_hash, original_content_hash)
-    SELECT id, 'epub', title || '.epub', 'bench-doc-' || substr(title, 7), 'bench-doc-' || substr(title, 7) FROM b"
+    SELECT id, 'epub', title || '.epub', 'bench-doc-' || substr(title, 7), 'bench-doc-' || substr(title, 7) FROM b" \
+    -c "INSERT INTO document_links (document, book_id, source) SELECT content_hash, book_id, 'content' FROM book_files"
 export BENCH_USER=bench BENCH_KEY=$(printf %s bench | md5sum | cut -d' ' -f1)
 
 $bin serve --bind "127.0.0.1:$port" &

@@ -43,6 +43,25 @@ enum Command {
     /// Manage a reader's username and password for a service (KoSync, OPDS).
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Import ebook files or folders (recursively) into the library.
+    Import {
+        /// Organize the books at once instead of leaving them for review.
+        #[arg(long)]
+        approve: bool,
+        /// Files imported at once [default: the number of CPU cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Files and folders to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Write N synthetic EPUBs with covers into DIR (used by `make bench-ingest`).
+    #[command(hide = true)]
+    BenchEpubs {
+        #[arg(long)]
+        count: u64,
+        dir: PathBuf,
+    },
     /// Print a pgbench script doing exactly the SQL of one KoSync request (used by `make bench-kosync`).
     #[command(hide = true)]
     BenchSql {
@@ -118,6 +137,12 @@ fn main() -> ExitCode {
         Command::Credentials(cmd) => {
             connect(&config).and_then(|mut conn| credentials_command(&mut conn, cmd))
         }
+        Command::Import {
+            approve,
+            jobs,
+            paths,
+        } => import(&config, approve, jobs, &paths),
+        Command::BenchEpubs { count, dir } => bench_epubs(count, &dir),
         Command::BenchSql {
             request,
             username,
@@ -175,8 +200,12 @@ fn serve(config: Config) -> Result<(), String> {
     );
     let bind = config.bind;
     let workers = config.workers;
+    let inbox = config.inbox_dir.clone();
     let state = libris::AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {
+        if let Some(dir) = inbox {
+            actix_web::rt::spawn(libris::library::inbox::watch(state.clone(), dir));
+        }
         let mut server = actix_web::HttpServer::new(move || libris::build_app(state.clone()));
         if let Some(n) = workers {
             server = server.workers(n);
@@ -192,6 +221,80 @@ fn serve(config: Config) -> Result<(), String> {
         // actix stops accepting on SIGTERM/SIGINT, lets in-flight requests finish, then returns.
         server.run().await.map_err(|e| format!("server error: {e}"))
     })
+}
+
+fn bench_epubs(count: u64, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for n in 1..=count {
+        libris::library::sample::write_epub(&dir.join(format!("bench-{n:05}.epub")), n)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn import(
+    config: &Config,
+    approve: bool,
+    jobs: Option<usize>,
+    paths: &[PathBuf],
+) -> Result<(), String> {
+    use libris::library::{import, ingest::Options};
+    use std::io::IsTerminal;
+    drop(connect(config)?);
+    let files = import::collect(paths)?;
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, 32);
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let url = config.database_url.clone();
+    let connect = move || {
+        diesel::Connection::establish(&url)
+            .map_err(|e| format!("database: {}", e.to_string().trim()))
+    };
+    let options = Options {
+        uploader: None,
+        approve,
+    };
+    let summary = import::import_all(
+        &files,
+        jobs,
+        &connect,
+        &config.data_dir,
+        config.max_upload_bytes,
+        &options,
+        &|path| {
+            bar.set_message(path.display().to_string());
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "{} added, {} duplicates, {} failed ({} files)",
+        summary.added,
+        summary.duplicates,
+        summary.failed.len(),
+        files.len()
+    );
+    for (path, why) in &summary.failed {
+        println!("failed: {}: {why}", path.display());
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} file(s) could not be imported",
+            summary.failed.len()
+        ))
+    }
 }
 
 fn keys_command(conn: &mut PgConnection, cmd: KeysCommand) -> Result<(), String> {

@@ -106,42 +106,39 @@ fn list(
         .transpose()
 }
 
+/// An ISBN as typed (hyphens, spaces, a lower-case x) checked and kept compact.
+fn isbn_field(
+    value: Option<String>,
+    field: &'static str,
+    kind: &str,
+    valid: fn(&str) -> bool,
+) -> Result<Option<Option<String>>, Error> {
+    match text(value, field, 20)? {
+        Some(Some(typed)) => {
+            let compact: String = typed
+                .chars()
+                .filter(|c| !matches!(c, '-' | ' '))
+                .collect::<String>()
+                .to_uppercase();
+            if valid(&compact) {
+                Ok(Some(Some(compact)))
+            } else {
+                Err(Error::invalid(
+                    field,
+                    format!("not a valid {kind} (check digit)"),
+                ))
+            }
+        }
+        other => Ok(other),
+    }
+}
+
 impl BookEdit {
     /// Validates every field (ISBN check digits, year range, BCP 47 language) and turns
     /// the edit into column changes. Nothing is written when any field is wrong.
     pub fn validate(self, this_year: i32) -> Result<Changes, Error> {
-        let isbn_10 = text(self.isbn_10, "isbn_10", 20)?
-            .map(|v| {
-                v.map(|s| {
-                    let digits: String = s.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
-                    if isbn::valid_isbn10(&digits) {
-                        Ok(digits.to_uppercase())
-                    } else {
-                        Err(Error::invalid(
-                            "isbn_10",
-                            "not a valid ISBN-10 (check digit)",
-                        ))
-                    }
-                })
-                .transpose()
-            })
-            .transpose()?;
-        let isbn_13 = text(self.isbn_13, "isbn_13", 20)?
-            .map(|v| {
-                v.map(|s| {
-                    let digits: String = s.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
-                    if isbn::valid_isbn13(&digits) {
-                        Ok(digits)
-                    } else {
-                        Err(Error::invalid(
-                            "isbn_13",
-                            "not a valid ISBN-13 (check digit)",
-                        ))
-                    }
-                })
-                .transpose()
-            })
-            .transpose()?;
+        let isbn_10 = isbn_field(self.isbn_10, "isbn_10", "ISBN-10", isbn::valid_isbn10)?;
+        let isbn_13 = isbn_field(self.isbn_13, "isbn_13", "ISBN-13", isbn::valid_isbn13)?;
         if let Some(year) = self.published_year {
             if !(1..=this_year + 1).contains(&year) {
                 return Err(Error::invalid(

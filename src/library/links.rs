@@ -103,7 +103,8 @@ fn books_of(conn: &mut PgConnection, documents: &[String]) -> Result<Vec<Uuid>, 
 /// Re-resolves the rows of `documents`: rows without a book get the one their document
 /// resolves to; rows whose book is no longer linked to their document are re-resolved too.
 /// Rows linked to a book that is still linked stay as they are, so a second book arriving
-/// with the same partial MD5 does not take history away from the first. The aggregates of
+/// with the same partial MD5 does not take history away from the first; a manual link is a
+/// person's decision and moves every row of the document to its book. The aggregates of
 /// every book that gained or lost rows are recomputed.
 pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Error> {
     if documents.is_empty() {
@@ -113,17 +114,19 @@ pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Erro
     for table in ["reading_progress", "reading_progress_history"] {
         sql_query(format!(
             "WITH resolved AS (
-                SELECT d.document, r.book_id
+                SELECT d.document, r.book_id, r.manual
                 FROM unnest($1::text[]) AS d(document)
                 CROSS JOIN LATERAL (
-                    SELECT {RESOLVED_BOOK} AS book_id FROM document_links l WHERE l.document = d.document
+                    SELECT {RESOLVED_BOOK} AS book_id,
+                        count(*) FILTER (WHERE l.source = 'manual') = 1 AS manual
+                    FROM document_links l WHERE l.document = d.document
                 ) r
             )
             UPDATE {table} t SET book_id = resolved.book_id
             FROM resolved
             WHERE t.document = resolved.document
               AND t.book_id IS DISTINCT FROM resolved.book_id
-              AND (t.book_id IS NULL OR NOT EXISTS (
+              AND (resolved.manual OR t.book_id IS NULL OR NOT EXISTS (
                   SELECT 1 FROM document_links l WHERE l.document = t.document AND l.book_id = t.book_id))"
         ))
         .bind::<Array<Text>, _>(documents)

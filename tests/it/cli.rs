@@ -217,3 +217,63 @@ fn serve_logs_requests_and_stops_on_sigterm() {
     );
     assert!(!log.contains(secret), "the key must never be logged: {log}");
 }
+
+#[actix_web::test]
+async fn import_ingests_a_folder_and_reports_what_failed() {
+    let db = TestDb::new();
+    let source = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let books = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/books");
+    let nested = source.path().join("shelf/deeper");
+    std::fs::create_dir_all(&nested).unwrap();
+    for (name, dir) in [
+        ("lighthouse-epub2.epub", source.path()),
+        ("lighthouse.fb2", nested.as_path()),
+        ("comic-with-comicinfo.cbz", nested.as_path()),
+        ("broken-no-container.epub", source.path()),
+    ] {
+        std::fs::copy(books.join(name), dir.join(name)).unwrap();
+    }
+    std::fs::write(source.path().join(".hidden.epub"), b"skipped").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import"];
+        args.extend_from_slice(extra);
+        let source = source.path().to_str().unwrap().to_owned();
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push(source);
+        Command::new(env!("CARGO_BIN_EXE_libris"))
+            .args(&all)
+            .env("DATABASE_URL", &db.url)
+            .env("LIBRIS_DATA_DIR", data.path())
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--approve"]);
+    assert_eq!(out.status.code(), Some(1), "a file failed: {out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains("3 added, 0 duplicates, 1 failed (4 files)"),
+        "{text}"
+    );
+    assert!(text.contains("broken-no-container.epub"), "{text}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM books WHERE status = 'organized'"),
+        3
+    );
+    assert!(data
+        .path()
+        .join("library/Jane Doe/The Lighthouse Keeper/lighthouse-epub2.epub")
+        .exists());
+    assert!(
+        source.path().join("lighthouse-epub2.epub").exists(),
+        "sources stay"
+    );
+    // Again: everything known is a duplicate.
+    let out = run(&[]);
+    assert!(
+        stdout(&out).contains("0 added, 3 duplicates, 1 failed"),
+        "{out:?}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM books"), 3);
+}

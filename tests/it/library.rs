@@ -761,3 +761,182 @@ async fn an_ambiguous_document_links_to_no_book_until_linked_by_hand() {
         1
     );
 }
+
+#[actix_web::test]
+async fn the_inbox_folder_ingests_stable_files_and_sets_refused_ones_aside() {
+    use libris::library::inbox::Watcher;
+    use std::time::{Duration, Instant};
+    let app = TestApp::start();
+    let inbox = tempfile::tempdir().unwrap();
+    std::fs::write(inbox.path().join(LIGHTHOUSE), fixture(LIGHTHOUSE)).unwrap();
+    std::fs::write(inbox.path().join("notes.bin"), b"\x00\x01\x02\x03 junk").unwrap();
+    let mut watcher = Watcher::default();
+    let t0 = Instant::now();
+    let stable = Duration::from_secs(2);
+    let first = watcher.pass(&app.state, inbox.path(), t0, stable).await;
+    assert_eq!(
+        (first.imported, first.failed),
+        (0, 0),
+        "a file just seen may still be growing"
+    );
+    let early = watcher
+        .pass(
+            &app.state,
+            inbox.path(),
+            t0 + Duration::from_secs(1),
+            stable,
+        )
+        .await;
+    assert_eq!((early.imported, early.failed), (0, 0));
+    let done = watcher
+        .pass(
+            &app.state,
+            inbox.path(),
+            t0 + Duration::from_secs(3),
+            stable,
+        )
+        .await;
+    assert_eq!((done.imported, done.failed), (1, 1));
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM books WHERE status = 'review'"),
+        1
+    );
+    assert!(
+        !inbox.path().join(LIGHTHOUSE).exists(),
+        "a done file leaves the inbox"
+    );
+    let failed = inbox.path().join("failed");
+    assert!(failed.join("notes.bin").exists());
+    let note = std::fs::read_to_string(failed.join("notes.bin.error")).unwrap();
+    assert!(note.contains("unsupported format"), "{note}");
+    let again = watcher
+        .pass(
+            &app.state,
+            inbox.path(),
+            t0 + Duration::from_secs(9),
+            stable,
+        )
+        .await;
+    assert_eq!(
+        (again.imported, again.failed),
+        (0, 0),
+        "failed/ is not retried"
+    );
+}
+
+/// Every fixture book goes through the whole pipeline (rows, files, covers, links); every
+/// broken one is refused with a reason and leaves nothing behind.
+#[actix_web::test]
+async fn every_fixture_ingests_and_every_broken_one_is_refused() {
+    use libris::library::{import, ingest::Options};
+    let db = crate::common::TestDb::new();
+    let data = tempfile::tempdir().unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/books");
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let rows: Vec<(String, bool)> = manifest
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols[0].to_owned(), cols[5] == "ok")
+        })
+        .collect();
+    let files: Vec<PathBuf> = rows.iter().map(|(f, _)| dir.join(f)).collect();
+    let url = db.url.clone();
+    let connect = move || {
+        <diesel::PgConnection as diesel::Connection>::establish(&url).map_err(|e| e.to_string())
+    };
+    let summary = import::import_all(
+        &files,
+        2,
+        &connect,
+        data.path(),
+        1 << 30,
+        &Options::default(),
+        &|_| {},
+    )
+    .unwrap();
+    let broken: Vec<&str> = rows
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(f, _)| f.as_str())
+        .collect();
+    let mut failed: Vec<String> = summary
+        .failed
+        .iter()
+        .map(|(p, why)| {
+            assert!(!why.is_empty());
+            p.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    failed.sort();
+    let mut expected: Vec<String> = broken.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(failed, expected, "{:?}", summary.failed);
+    assert_eq!(summary.added, rows.len() - broken.len());
+    assert_eq!(db.count("SELECT count(*) FROM books"), summary.added as i64);
+    assert_eq!(
+        db.count("SELECT count(*) FROM book_files WHERE inbox_path IS NOT NULL"),
+        summary.added as i64
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM books WHERE title IS NULL OR title = ''"),
+        0
+    );
+    let inbox_files = files_under(&data.path().join("inbox")).len();
+    assert_eq!(
+        inbox_files, summary.added,
+        "one stored file per book, none for refused ones"
+    );
+    assert!(files_under(&data.path().join("tmp")).is_empty());
+    let with_cover = db.count("SELECT count(*) FROM books WHERE cover_path IS NOT NULL");
+    assert!(with_cover >= 40, "{with_cover} covers");
+}
+
+/// A manual link moves every row of the document, even rows on another still-linked book.
+#[actix_web::test]
+async fn a_manual_link_moves_rows_from_another_book() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    app.create_user("ann", KEY).await;
+    let a = upload_one(&app, &admin, LIGHTHOUSE).await;
+    let b = upload_one(&app, &admin, "handmade-epub3.epub").await;
+    let r = app
+        .put_progress("ann", KEY, json!({ "document": LIGHTHOUSE_PMD5, "progress": "p", "percentage": 0.5, "device": "kobo" }))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_progress_history WHERE book_id = '{a}'"
+        )),
+        1
+    );
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/books/{b}/documents"),
+            Some(&admin),
+            Some(json!({ "document": LIGHTHOUSE_PMD5 })),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_progress_history WHERE book_id = '{b}'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_aggregate WHERE book_id = '{a}'"
+        )),
+        0
+    );
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_aggregate WHERE book_id = '{b}'"
+        )),
+        1
+    );
+}

@@ -173,13 +173,7 @@ fn metadata(h: &Record0) -> Metadata {
 
     Metadata {
         title: field(&e.title).or_else(|| field(&h.full_name)),
-        authors: authors
-            .into_iter()
-            .map(|name| Person {
-                name,
-                file_as: None,
-            })
-            .collect(),
+        authors: authors.into_iter().map(Person::named).collect(),
         language,
         isbn_10: isbn.as_ref().and_then(|i| i.isbn10.clone()),
         isbn_13: isbn.map(|i| i.isbn13),

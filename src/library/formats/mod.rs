@@ -58,3 +58,15 @@ pub fn extract(path: &Path, file_name: &str) -> Result<Extracted, FormatError> {
     }
     Ok(out)
 }
+
+/// Fills `buf` as far as the reader allows: short only at the end of the data.
+fn read_up_to<R: std::io::Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}

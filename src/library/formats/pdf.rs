@@ -161,13 +161,7 @@ fn metadata(pdf: &mut PdfReader, info: &Dict, xmp: &xmp::Xmp) -> Metadata {
                     .and_then(clean_line)
                     .and_then(|t| plausible_title(&t))
             }),
-        authors: authors
-            .into_iter()
-            .map(|name| Person {
-                name,
-                file_as: None,
-            })
-            .collect(),
+        authors: authors.into_iter().map(Person::named).collect(),
         language: xmp.language.as_deref().and_then(clean::normalize_language),
         isbn_10: isbn.as_ref().and_then(|i| i.isbn10.clone()),
         isbn_13: isbn.map(|i| i.isbn13),

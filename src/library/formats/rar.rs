@@ -26,7 +26,7 @@ pub fn list<R: Read + Seek>(r: &mut R) -> Result<Vec<RarEntry>, FormatError> {
     let len = r.seek(SeekFrom::End(0))?;
     r.seek(SeekFrom::Start(0))?;
     let mut sig = [0u8; 8];
-    let n = read_up_to(r, &mut sig)?;
+    let n = super::read_up_to(r, &mut sig)?;
     if sig[..n].starts_with(RAR5_SIG) {
         list_rar5(r, len)
     } else if sig[..n].starts_with(RAR4_SIG) {
@@ -129,7 +129,7 @@ fn list_rar5<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<RarEntry>, Forma
         r.seek(SeekFrom::Start(pos))?;
         // CRC32, then the header size as a vint (at most 3 bytes for 2 MiB).
         let mut pre = [0u8; 7];
-        let n = read_up_to(r, &mut pre)?;
+        let n = super::read_up_to(r, &mut pre)?;
         let (size, size_len) = vint(&pre[4.min(n)..n]).ok_or_else(|| broken("truncated header"))?;
         if size == 0 || size > RAR5_MAX_HEADER {
             return Err(broken("bad header size"));
@@ -237,17 +237,6 @@ pub fn vint(b: &[u8]) -> Option<(u64, usize)> {
 
 fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ pub fn djvu_page_count<R: Read + Seek>(r: &mut R) -> Result<Option<i32>, FormatE
         }
         r.seek(SeekFrom::Start(pos))?;
         let mut hdr = [0u8; 12];
-        let n = read_up_to(r, &mut hdr)?;
+        let n = super::read_up_to(r, &mut hdr)?;
         if n < 8 {
             break;
         }
@@ -135,17 +135,6 @@ pub fn djvu_page_count<R: Read + Seek>(r: &mut R) -> Result<Option<i32>, FormatE
 
 fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -84,6 +84,16 @@ pub struct Person {
     pub file_as: Option<String>,
 }
 
+impl Person {
+    /// A person known by name only.
+    pub fn named(name: String) -> Person {
+        Person {
+            name,
+            file_as: None,
+        }
+    }
+}
+
 /// Metadata as read from the file, already cleaned: trimmed, whitespace collapsed, HTML
 /// stripped from the description, ISBNs checksum-validated, language as BCP 47.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,128 @@
+//! The inbox folder (LIBRIS_INBOX_DIR): files dropped there are ingested once their size
+//! has stayed the same for a while (a copy in progress keeps growing). Done files leave the
+//! folder; a refused file moves to `failed/` beside a `.error` note saying why.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::import::{collect, import_file};
+use super::ingest::Options;
+use super::storage;
+use crate::error::Error;
+use crate::{db, AppState};
+
+/// How long a file's size must stay the same before it is taken.
+pub const STABLE_FOR: Duration = Duration::from_secs(2);
+const FAILED: &str = "failed";
+
+#[derive(Default)]
+pub struct Watcher {
+    /// Size last seen, and since when it has been that size.
+    seen: HashMap<PathBuf, (u64, Instant)>,
+}
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, PartialEq)]
+pub struct Pass {
+    pub imported: usize,
+    pub failed: usize,
+}
+
+impl Watcher {
+    /// Files whose size has been stable for `stable_for`.
+    fn ready(&mut self, dir: &Path, now: Instant, stable_for: Duration) -> Vec<PathBuf> {
+        let files = collect(&[dir.to_owned()]).unwrap_or_default();
+        let failed = dir.join(FAILED);
+        let mut ready = Vec::new();
+        let mut present = HashMap::new();
+        for file in files {
+            if file.starts_with(&failed) {
+                continue;
+            }
+            let Ok(size) = std::fs::metadata(&file).map(|m| m.len()) else {
+                continue;
+            };
+            let since = match self.seen.get(&file) {
+                Some((s, since)) if *s == size => *since,
+                _ => now,
+            };
+            if now.duration_since(since) >= stable_for && self.seen.contains_key(&file) {
+                ready.push(file.clone());
+            }
+            present.insert(file, (size, since));
+        }
+        self.seen = present;
+        ready
+    }
+
+    /// One look at the folder: ingests what is ready.
+    pub async fn pass(
+        &mut self,
+        state: &AppState,
+        dir: &Path,
+        now: Instant,
+        stable_for: Duration,
+    ) -> Pass {
+        let mut pass = Pass::default();
+        for file in self.ready(dir, now, stable_for) {
+            let data_dir = state.config.data_dir.clone();
+            let limit = state.config.max_upload_bytes;
+            let path = file.clone();
+            let result = db::run(&state.pool, move |conn| {
+                import_file(conn, &data_dir, &path, limit, &Options::default())
+            })
+            .await;
+            self.seen.remove(&file);
+            match result {
+                Ok(outcome) => {
+                    log::info!("inbox: {} → book {}", file.display(), outcome.book_id());
+                    if let Err(e) = std::fs::remove_file(&file) {
+                        log::error!("inbox: cannot remove {}: {e}", file.display());
+                    }
+                    pass.imported += 1;
+                }
+                // The database or the disk is at fault, not the file: try again later.
+                Err(e @ (Error::Unavailable(_) | Error::Database(_) | Error::Internal(_))) => {
+                    log::warn!("inbox: {} not imported yet: {e}", file.display());
+                }
+                Err(e) => {
+                    log::warn!("inbox: {} refused: {e}", file.display());
+                    if let Err(io) = set_aside(dir, &file, &e.to_string()) {
+                        log::error!("inbox: cannot move {} to failed/: {io}", file.display());
+                    }
+                    pass.failed += 1;
+                }
+            }
+        }
+        pass
+    }
+}
+
+fn set_aside(dir: &Path, file: &Path, why: &str) -> std::io::Result<()> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let target = storage::unique_path(&dir.join(FAILED), &name);
+    storage::move_file(file, &target)?;
+    let note = target.with_file_name(format!(
+        "{}.error",
+        target.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(note, format!("{why}\n"))
+}
+
+/// Watches the inbox folder for the life of the server.
+pub async fn watch(state: AppState, dir: PathBuf) {
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        log::error!("inbox: cannot create {}: {e}", dir.display());
+        return;
+    }
+    log::info!("inbox: watching {}", dir.display());
+    let mut watcher = Watcher::default();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        watcher.pass(&state, &dir, Instant::now(), STABLE_FOR).await;
+    }
+}
