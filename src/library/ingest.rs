@@ -299,6 +299,10 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
     // in the candidate and is flagged as a possible duplicate instead.
     let series_index = match (&m.series, m.series_index) {
         (Some(series), Some(index)) => {
+            // Two volumes of one series arriving at once must not both take the index.
+            sql_query("SELECT pg_advisory_xact_lock(hashtextextended('series:' || $1, 0))")
+                .bind::<Text, _>(series)
+                .execute(conn)?;
             let taken: i64 = books::table
                 .filter(books::series.eq(series).and(books::series_index.eq(index)))
                 .count()
