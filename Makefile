@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading deps
 
 deps:
 	@scripts/deps.sh
@@ -45,3 +45,6 @@ bench-kosync: deps
 
 bench-ingest: deps
 	@scripts/bench-ingest.sh
+
+bench-reading: deps
+	@scripts/bench-reading.sh

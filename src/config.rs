@@ -19,6 +19,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// A folder watched for new books, if any.
     pub inbox_dir: Option<PathBuf>,
+    /// How often reading aggregates left alone are moved to paused; `None`: never.
+    pub sweep_every: Option<Duration>,
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -49,6 +51,7 @@ impl Config {
             db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "16", parse_pool_size)?,
             workers: parse_or(&get, "LIBRIS_WORKERS", "", parse_workers)?,
             max_upload_bytes: parse_or(&get, "LIBRIS_MAX_UPLOAD_MB", "500", parse_megabytes)?,
+            sweep_every: parse_or(&get, "LIBRIS_SWEEP_MINUTES", "60", parse_minutes)?,
             inbox_dir: get("LIBRIS_INBOX_DIR")
                 .filter(|d| !d.trim().is_empty())
                 .map(PathBuf::from),
@@ -116,6 +119,14 @@ fn parse_workers(value: &str) -> Result<Option<usize>, &'static str> {
         _ if value.is_empty() => Ok(None),
         Ok(n) if (1..=64).contains(&n) => Ok(Some(n)),
         _ => Err("expected a number of worker threads from 1 to 64"),
+    }
+}
+
+fn parse_minutes(value: &str) -> Result<Option<Duration>, &'static str> {
+    match value.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(n) if n <= 7 * 24 * 60 => Ok(Some(Duration::from_secs(n * 60))),
+        _ => Err("expected minutes from 0 (off) to 10080"),
     }
 }
 

@@ -31,6 +31,7 @@ pub struct AppState {
     pub pool: db::DbPool,
     pub verifier: Arc<auth::Verifier>,
     pub last_used: Arc<api::caller::LastUsed>,
+    pub jobs: Arc<reading::jobs::Jobs>,
 }
 
 impl AppState {
@@ -40,6 +41,7 @@ impl AppState {
             pool,
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
+            jobs: Arc::new(Default::default()),
         }
     }
 }

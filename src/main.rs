@@ -62,6 +62,9 @@ enum Command {
         count: u64,
         dir: PathBuf,
     },
+    /// Reading aggregates.
+    #[command(subcommand)]
+    Aggregates(AggregatesCommand),
     /// Print a pgbench script doing exactly the SQL of one KoSync request (used by `make bench-kosync`).
     #[command(hide = true)]
     BenchSql {
@@ -74,6 +77,19 @@ enum Command {
         #[arg(long)]
         password_hash: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AggregatesCommand {
+    /// Recompute reading aggregates from the progress history (idempotent).
+    Rebuild {
+        /// Only this reader's.
+        #[arg(long)]
+        key_id: Option<Uuid>,
+    },
+    /// Move reading → paused where the last report is older than reading.paused_after_days
+    /// (`serve` does it every LIBRIS_SWEEP_MINUTES).
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -137,6 +153,24 @@ fn main() -> ExitCode {
         Command::Credentials(cmd) => {
             connect(&config).and_then(|mut conn| credentials_command(&mut conn, cmd))
         }
+        Command::Aggregates(AggregatesCommand::Rebuild { key_id }) => {
+            connect(&config).and_then(|mut conn| {
+                let rules = libris::reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
+                let done = libris::reading::state::rebuild(&mut conn, &rules, key_id, None)
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{} reader-book pairs recomputed, {} aggregates changed",
+                    done.scanned, done.changed
+                );
+                Ok(())
+            })
+        }
+        Command::Aggregates(AggregatesCommand::Sweep) => connect(&config).and_then(|mut conn| {
+            let rules = libris::reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
+            let n = libris::reading::state::sweep(&mut conn, &rules).map_err(|e| e.to_string())?;
+            println!("{n} aggregates now paused");
+            Ok(())
+        }),
         Command::Import {
             approve,
             jobs,
@@ -201,8 +235,12 @@ fn serve(config: Config) -> Result<(), String> {
     let bind = config.bind;
     let workers = config.workers;
     let inbox = config.inbox_dir.clone();
+    let sweep = config.sweep_every;
     let state = libris::AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {
+        if let Some(every) = sweep {
+            actix_web::rt::spawn(libris::reading::jobs::sweep_forever(state.clone(), every));
+        }
         if let Some(dir) = inbox {
             actix_web::rt::spawn(libris::library::inbox::watch(state.clone(), dir));
         }

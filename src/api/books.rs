@@ -2,7 +2,7 @@
 //! review workflow, downloads, covers, and links to KOReader documents.
 
 use actix_web::{delete, get, patch, post, route, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{Datelike, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -13,11 +13,10 @@ use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
 use super::json::optional_json;
+use super::reading::ReadingState;
 use super::ErrorBody;
-use crate::db::models::{Book, BookFile, BookStatus, Candidate, ReadingStatus};
-use crate::db::schema::{
-    book_files, book_metadata_candidates as bmc, books, reading_aggregate as ra,
-};
+use crate::db::models::{Book, BookFile, BookStatus, Candidate};
+use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::{ApiError, Error};
 use crate::library::edit::BookEdit;
 use crate::library::links::{self, Source};
@@ -58,15 +57,6 @@ pub struct BookPage {
     pub total: i64,
 }
 
-/// The caller's reading state for a book, as far as it is known.
-#[derive(Serialize, ToSchema, Queryable)]
-pub struct ReadingState {
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub manual_status: Option<ReadingStatus>,
-    pub external_status: Option<ReadingStatus>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct DocumentLink {
     pub document: String,
@@ -82,7 +72,8 @@ pub struct BookDetail {
     pub files: Vec<BookFile>,
     pub candidates: Vec<Candidate>,
     pub documents: Vec<DocumentLink>,
-    pub reading: Option<ReadingState>,
+    /// The caller's reading state for this book.
+    pub reading: ReadingState,
 }
 
 fn filtered<'a>(
@@ -210,16 +201,7 @@ fn detail(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<BookDeta
         .into_iter()
         .map(|(document, source)| DocumentLink { document, source })
         .collect();
-    let reading = ra::table
-        .filter(ra::book_id.eq(id).and(ra::api_key_id.eq(caller.key_id)))
-        .select((
-            ra::started_at,
-            ra::finished_at,
-            ra::manual_status,
-            ra::external_status,
-        ))
-        .first::<ReadingState>(conn)
-        .optional()?;
+    let reading = super::reading::state_of(conn, caller.key_id, id)?;
     Ok(BookDetail {
         has_cover: book.cover_path.is_some(),
         book,

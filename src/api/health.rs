@@ -45,6 +45,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
                 "pool": pool,
             },
             "auth": state.verifier.stats(),
+            "jobs": { "reading_rebuild": state.jobs.rebuild_status() },
         })),
         Err(e) => HttpResponse::ServiceUnavailable().json(json!({
             "status": "unavailable",

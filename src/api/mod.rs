@@ -7,6 +7,7 @@ mod credentials;
 mod health;
 pub mod json;
 mod keys;
+mod reading;
 mod settings;
 mod uploads;
 
@@ -57,7 +58,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(books::cover)
         .service(books::thumbnail)
         .service(books::link_document)
-        .service(books::unlink_document);
+        .service(books::unlink_document)
+        .service(reading::set_manual)
+        .service(reading::clear_manual)
+        .service(reading::list)
+        .service(reading::progress)
+        .service(reading::forget)
+        .service(reading::stats);
 }
 
 /// The /api scope with its extractor configuration and JSON fallbacks.

@@ -39,11 +39,17 @@ pub async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let values = settings::validate_patch(&body)?;
+    let rules_changed = values
+        .iter()
+        .any(|(k, _)| k == "reading.finished_threshold" || k == "reading.paused_after_days");
     let config = state.config.clone();
     let current = db::run(&state.pool, move |conn| {
         settings::store(conn, &values)?;
         settings::load(conn, &config)
     })
     .await?;
+    if rules_changed {
+        crate::reading::jobs::spawn_rebuild(state.get_ref().clone());
+    }
     Ok(HttpResponse::Ok().json(current))
 }

@@ -190,6 +190,9 @@ pub fn connect_with_retry(
     }
 }
 
+/// The migration that added the derived reading-state columns (see `migrate`).
+const READING_STATE_MIGRATION: &str = "20261202000004";
+
 /// Applies pending migrations. An advisory lock keeps two instances starting at once from
 /// racing each other.
 pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
@@ -200,6 +203,18 @@ pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(|v| v.to_string()).collect())
         .map_err(|e| e.to_string());
+    // The reading-state columns arrive empty: derive them from history once, under the lock.
+    let applied = applied.and_then(|versions: Vec<String>| {
+        if versions
+            .iter()
+            .any(|v| v.starts_with(READING_STATE_MIGRATION))
+        {
+            crate::reading::state::rules(conn)
+                .and_then(|rules| crate::reading::state::rebuild(conn, &rules, None, None))
+                .map_err(|e| format!("rebuilding reading aggregates: {e}"))?;
+        }
+        Ok(versions)
+    });
     let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
     let applied = applied?;
     unlocked.map_err(|e| e.to_string())?;

@@ -106,3 +106,27 @@ fn decimal_as_f64<S: serde::Serializer>(
     use bigdecimal::ToPrimitive;
     s.serialize_f64(d.to_f64().unwrap_or(0.0))
 }
+
+impl From<ReadingStatus> for crate::reading::derive::Status {
+    fn from(s: ReadingStatus) -> Self {
+        use crate::reading::derive::Status;
+        match s {
+            ReadingStatus::Unread => Status::Unread,
+            ReadingStatus::Reading => Status::Reading,
+            ReadingStatus::Finished => Status::Finished,
+            ReadingStatus::Paused => Status::Paused,
+        }
+    }
+}
+
+impl From<crate::reading::derive::Status> for ReadingStatus {
+    fn from(s: crate::reading::derive::Status) -> Self {
+        use crate::reading::derive::Status;
+        match s {
+            Status::Unread => ReadingStatus::Unread,
+            Status::Reading => ReadingStatus::Reading,
+            Status::Finished => ReadingStatus::Finished,
+            Status::Paused => ReadingStatus::Paused,
+        }
+    }
+}

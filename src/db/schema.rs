@@ -141,6 +141,12 @@ diesel::table! {
         external_status -> Nullable<ReadingStatus>,
         external_status_synced_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        percentage -> Nullable<Numeric>,
+        max_percentage -> Nullable<Numeric>,
+        last_read_at -> Nullable<Timestamptz>,
+        paused_at -> Nullable<Timestamptz>,
+        derived_status -> ReadingStatus,
+        status -> ReadingStatus,
     }
 }
 

@@ -6,13 +6,13 @@
 //! document tied to several books resolves to none, unless a person linked it by hand.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Double, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName};
 use uuid::Uuid;
 
 use crate::auth::md5_hex;
 use crate::error::Error;
-use crate::reading::aggregate;
+use crate::reading::state;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -143,10 +143,8 @@ pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Erro
 
 /// Recomputes every reader's aggregate for one book from history.
 pub fn recompute(conn: &mut PgConnection, book_id: Uuid) -> Result<(), Error> {
-    sql_query(aggregate::RECOMPUTE_BOOK)
-        .bind::<SqlUuid, _>(book_id)
-        .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
-        .execute(conn)?;
+    let rules = state::rules(conn)?;
+    state::rebuild(conn, &rules, None, Some(book_id))?;
     Ok(())
 }
 

@@ -1,50 +1,133 @@
-//! The per-reader, per-book reading aggregate.
+//! The per-reader, per-book reading aggregate, kept by SQL that follows the rules of
+//! [`super::derive`] (the SQL functions libris_derived_status and libris_effective_status
+//! hold the same rules; tests keep the three paths equal).
 //!
-//! A progress report folds into the aggregate inside the report's own SQL statement (see
-//! [`super::sql::record_progress`]), so a warm PUT costs the database one statement and one
-//! implicit transaction. The reading-state work replaces [`ON_REPORT`]; nothing else in the
-//! write path knows how the aggregate is derived.
+//! - On each report ([`ON_REPORT`]): folded in inside the report's own statement, O(1).
+//! - On links, unlinks and settings changes ([`REBUILD`]): recomputed from history.
+//! - As time passes ([`SWEEP`]): reading → paused, set-based.
 
-/// A percentage at or above this counts as finished.
+/// The defaults of reading.finished_threshold and reading.paused_after_days.
 pub const FINISHED_THRESHOLD: f64 = 0.95;
+pub const PAUSED_AFTER_DAYS: i32 = 30;
+
+/// The rules in force, read from app_settings inside the report's statement (so every
+/// instance applies a changed setting at once); $9 and $13 are the built-in defaults. A
+/// stored value of the wrong JSON type is ignored, as [`crate::settings`] does.
+pub const RULES: &str = r#"rules AS (
+    SELECT coalesce((SELECT (value::text)::float8 FROM app_settings
+                     WHERE key = 'reading.finished_threshold' AND jsonb_typeof(value) = 'number'), $9) AS threshold,
+           coalesce((SELECT (value::text)::numeric::integer FROM app_settings
+                     WHERE key = 'reading.paused_after_days' AND jsonb_typeof(value) = 'number'), $13) AS paused_days
+)"#;
 
 /// A CTE of the report statement. In scope: `current` (the upserted reading_progress row:
-/// its `api_key_id` and `book_id`), $6 percentage, $7 timestamp, $9 finished threshold.
-/// started_at and finished_at are set once and never overwritten; manual_* and external_*
-/// are not touched; a document linked to no book touches nothing.
+/// its `api_key_id` and `book_id`), `rules` ([`RULES`]), $6 percentage, $7 timestamp. started_at and finished_at only move earlier; last_read_at and
+/// percentage follow the newest report (a report older than the newest changes neither);
+/// manual_* and external_* are not touched; a document linked to no book touches nothing.
 pub const ON_REPORT: &str = r#"aggregate AS (
-    INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at, updated_at)
-    SELECT current.api_key_id, current.book_id,
-        CASE WHEN $6 > 0 THEN to_timestamp($7) END,
-        CASE WHEN $6 >= $9 THEN to_timestamp($7) END,
-        now()
-    FROM current WHERE current.book_id IS NOT NULL
+    INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
+        percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
+    SELECT current.api_key_id, current.book_id, r.started_at, r.finished_at,
+        $6, $6, r.at,
+        CASE WHEN r.derived = 'paused' THEN r.at + make_interval(days => (SELECT paused_days FROM rules)) END,
+        r.derived, libris_effective_status(NULL, r.derived, NULL), now()
+    FROM current, LATERAL (
+        SELECT CASE WHEN $6 > 0 THEN to_timestamp($7) END AS started_at,
+            CASE WHEN $6 >= (SELECT threshold FROM rules) THEN to_timestamp($7) END AS finished_at,
+            to_timestamp($7) AS at,
+            libris_derived_status(CASE WHEN $6 > 0 THEN to_timestamp($7) END,
+                CASE WHEN $6 >= (SELECT threshold FROM rules) THEN to_timestamp($7) END, to_timestamp($7), (SELECT paused_days FROM rules), now()) AS derived
+    ) r
+    WHERE current.book_id IS NOT NULL
     ON CONFLICT (api_key_id, book_id) DO UPDATE SET
-        started_at = coalesce(ra.started_at, EXCLUDED.started_at),
-        finished_at = coalesce(ra.finished_at, EXCLUDED.finished_at),
+        started_at = least(ra.started_at, EXCLUDED.started_at),
+        finished_at = least(ra.finished_at, EXCLUDED.finished_at),
+        percentage = CASE WHEN ra.last_read_at IS NULL OR EXCLUDED.last_read_at >= ra.last_read_at
+            THEN EXCLUDED.percentage ELSE ra.percentage END,
+        max_percentage = greatest(ra.max_percentage, EXCLUDED.max_percentage),
+        last_read_at = greatest(ra.last_read_at, EXCLUDED.last_read_at),
+        derived_status = libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
+            least(ra.finished_at, EXCLUDED.finished_at),
+            greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()),
+        paused_at = CASE WHEN libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
+                least(ra.finished_at, EXCLUDED.finished_at),
+                greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()) = 'paused'
+            THEN greatest(ra.last_read_at, EXCLUDED.last_read_at) + make_interval(days => (SELECT paused_days FROM rules)) END,
+        status = libris_effective_status(ra.manual_status,
+            libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
+                least(ra.finished_at, EXCLUDED.finished_at),
+                greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()),
+            ra.external_status),
         updated_at = now()
 )"#;
 
-/// Recomputes the aggregates of the readers of `$1` (a book id) from their history, after
-/// documents were linked to or unlinked from it. A reader with no history left for the
-/// book and nothing set by hand or by a sync loses the row.
-pub const RECOMPUTE_BOOK: &str = r#"WITH derived AS (
-    SELECT api_key_id,
+/// Recomputes aggregates from history: $1 finished threshold, $2 paused_after_days, and
+/// the scope: $3 a reader (api_key_id) or NULL for all, $4 a book or NULL for all.
+/// Idempotent; writes only rows that change. A reader left with no history for a book keeps
+/// the aggregate only when a person or a sync set a status on it (its derived values reset).
+pub const REBUILD: &str = r#"WITH derived AS (
+    SELECT api_key_id, book_id,
         min(to_timestamp("timestamp")) FILTER (WHERE percentage > 0) AS started_at,
-        min(to_timestamp("timestamp")) FILTER (WHERE percentage >= $2) AS finished_at
+        min(to_timestamp("timestamp")) FILTER (WHERE percentage >= $1) AS finished_at,
+        max(percentage) AS max_percentage,
+        max(to_timestamp("timestamp")) AS last_read_at,
+        (array_agg(percentage ORDER BY "timestamp" DESC, created_at DESC))[1] AS percentage
     FROM reading_progress_history
-    WHERE book_id = $1 AND api_key_id IS NOT NULL
-    GROUP BY api_key_id
+    WHERE book_id IS NOT NULL AND api_key_id IS NOT NULL
+      AND ($3::uuid IS NULL OR api_key_id = $3) AND ($4::uuid IS NULL OR book_id = $4)
+    GROUP BY api_key_id, book_id
+), computed AS (
+    SELECT d.*, libris_derived_status(started_at, finished_at, last_read_at, $2, now()) AS derived_status
+    FROM derived d
 ), upserted AS (
-    INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at, updated_at)
-    SELECT api_key_id, $1, started_at, finished_at, now() FROM derived
+    INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
+        percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
+    SELECT api_key_id, book_id, started_at, finished_at, percentage, max_percentage, last_read_at,
+        CASE WHEN derived_status = 'paused' THEN last_read_at + make_interval(days => $2) END,
+        derived_status, libris_effective_status(NULL, derived_status, NULL), now()
+    FROM computed
     ON CONFLICT (api_key_id, book_id) DO UPDATE SET
         started_at = EXCLUDED.started_at,
         finished_at = EXCLUDED.finished_at,
+        percentage = EXCLUDED.percentage,
+        max_percentage = EXCLUDED.max_percentage,
+        last_read_at = EXCLUDED.last_read_at,
+        paused_at = EXCLUDED.paused_at,
+        derived_status = EXCLUDED.derived_status,
+        status = libris_effective_status(ra.manual_status, EXCLUDED.derived_status, ra.external_status),
         updated_at = now()
-    WHERE (ra.started_at, ra.finished_at) IS DISTINCT FROM (EXCLUDED.started_at, EXCLUDED.finished_at)
+    WHERE (ra.started_at, ra.finished_at, ra.percentage, ra.max_percentage, ra.last_read_at,
+           ra.paused_at, ra.derived_status, ra.status)
+        IS DISTINCT FROM (EXCLUDED.started_at, EXCLUDED.finished_at, EXCLUDED.percentage,
+           EXCLUDED.max_percentage, EXCLUDED.last_read_at, EXCLUDED.paused_at, EXCLUDED.derived_status,
+           libris_effective_status(ra.manual_status, EXCLUDED.derived_status, ra.external_status))
+    RETURNING 1
+), orphans AS (
+    DELETE FROM reading_aggregate ra
+    WHERE ra.book_id IS NOT NULL
+      AND ($3::uuid IS NULL OR ra.api_key_id = $3) AND ($4::uuid IS NULL OR ra.book_id = $4)
+      AND ra.manual_status IS NULL AND ra.external_status IS NULL
+      AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.api_key_id = ra.api_key_id AND c.book_id = ra.book_id)
+    RETURNING 1
+), kept AS (
+    UPDATE reading_aggregate ra SET started_at = NULL, finished_at = NULL, percentage = NULL,
+        max_percentage = NULL, last_read_at = NULL, paused_at = NULL, derived_status = 'unread',
+        status = libris_effective_status(ra.manual_status, 'unread', ra.external_status), updated_at = now()
+    WHERE ra.book_id IS NOT NULL
+      AND ($3::uuid IS NULL OR ra.api_key_id = $3) AND ($4::uuid IS NULL OR ra.book_id = $4)
+      AND (ra.manual_status IS NOT NULL OR ra.external_status IS NOT NULL)
+      AND (ra.last_read_at IS NOT NULL OR ra.started_at IS NOT NULL OR ra.derived_status <> 'unread')
+      AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.api_key_id = ra.api_key_id AND c.book_id = ra.book_id)
+    RETURNING 1
 )
-DELETE FROM reading_aggregate ra
-WHERE ra.book_id = $1
-  AND ra.manual_status IS NULL AND ra.external_status IS NULL
-  AND NOT EXISTS (SELECT 1 FROM derived d WHERE d.api_key_id = ra.api_key_id)"#;
+SELECT (SELECT count(*) FROM computed) AS scanned,
+       (SELECT count(*) FROM upserted) + (SELECT count(*) FROM orphans) + (SELECT count(*) FROM kept) AS changed"#;
+
+/// Moves reading → paused as time passes: $1 paused_after_days. Set-based; the partial
+/// index on last_read_at WHERE derived_status = 'reading' keeps it to the candidates.
+pub const SWEEP: &str = r#"UPDATE reading_aggregate SET
+    derived_status = 'paused',
+    paused_at = last_read_at + make_interval(days => $1),
+    status = libris_effective_status(manual_status, 'paused', external_status),
+    updated_at = now()
+WHERE derived_status = 'reading' AND last_read_at < now() - make_interval(days => $1)"#;

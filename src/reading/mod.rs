@@ -1,7 +1,11 @@
 //! Reading state: the KoSync write path, the current position, and the reading aggregate.
 
 pub mod aggregate;
+pub mod derive;
+pub mod jobs;
 pub mod progress;
 pub mod sql;
+pub mod state;
+pub mod stats;
 
 pub use progress::{credential_and_latest, record, Position, Recorded, Report};

@@ -71,7 +71,8 @@ pub fn record(
             .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
             .bind::<Text, _>(password_hash)
             .bind::<Nullable<Text>, _>(report.title.as_deref())
-            .bind::<Nullable<Text>, _>(report.authors.as_deref()),
+            .bind::<Nullable<Text>, _>(report.authors.as_deref())
+            .bind::<diesel::sql_types::Integer, _>(aggregate::PAUSED_AFTER_DAYS),
     )
     .get_result(conn)
     .optional()?)

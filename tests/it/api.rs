@@ -183,6 +183,12 @@ async fn the_auth_matrix_holds_for_every_route() {
         ("GET", format!("/api/books/{id}/cover")),
         ("GET", format!("/api/books/{id}/cover/thumbnail")),
         ("POST", "/api/uploads".to_owned()),
+        ("PATCH", format!("/api/books/{id}/reading-status")),
+        ("DELETE", format!("/api/books/{id}/reading-status")),
+        ("GET", "/api/reading".to_owned()),
+        ("GET", format!("/api/books/{id}/progress")),
+        ("DELETE", format!("/api/books/{id}/progress")),
+        ("GET", "/api/stats".to_owned()),
     ];
     for (method, path) in admin_only.iter().chain(any_key.iter()) {
         let none = app.api(method, path, None, Some(json!({}))).await;

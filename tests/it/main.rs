@@ -7,5 +7,6 @@ mod common;
 mod failures;
 mod kosync;
 mod library;
+mod reading;
 mod schema;
 mod write_path;

@@ -1,0 +1,555 @@
+//! A reader's reading state over REST: the manual override, and books by status.
+
+use actix_web::{delete, get, patch, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::ErrorBody;
+use crate::db::models::{Book, BookStatus, ReadingStatus};
+use crate::db::schema::{books, reading_aggregate as ra};
+use crate::error::{ApiError, Error};
+use crate::reading::derive::{self, Derived, Manual};
+use crate::reading::state::{aggregate_of, AggregateRow};
+use crate::{db, AppState};
+
+/// One reader's state for one book: the effective status and dates (a manual override
+/// wins, then what the history shows, then a sync service), and what each source says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingState {
+    pub status: ReadingStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub last_read_at: Option<DateTime<Utc>>,
+    /// From the history alone.
+    pub derived_status: ReadingStatus,
+    pub manual_status: Option<ReadingStatus>,
+    pub external_status: Option<ReadingStatus>,
+}
+
+impl ReadingState {
+    pub fn unread() -> ReadingState {
+        ReadingState {
+            status: ReadingStatus::Unread,
+            started_at: None,
+            finished_at: None,
+            paused_at: None,
+            last_read_at: None,
+            derived_status: ReadingStatus::Unread,
+            manual_status: None,
+            external_status: None,
+        }
+    }
+
+    pub fn of(row: &AggregateRow) -> ReadingState {
+        let derived = Derived {
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            last_read_at: row.last_read_at,
+            paused_at: row.paused_at,
+            status: row.derived_status.into(),
+            ..Derived::default()
+        };
+        let manual = row.manual_status.map(|status| Manual {
+            status: status.into(),
+            started_at: row.manual_started_at,
+            finished_at: row.manual_finished_at,
+            paused_at: row.manual_paused_at,
+        });
+        let effective = derive::effective(
+            &derived,
+            manual.as_ref(),
+            row.external_status.map(Into::into),
+        );
+        ReadingState {
+            status: effective.status.into(),
+            started_at: effective.started_at,
+            finished_at: effective.finished_at,
+            paused_at: effective.paused_at,
+            last_read_at: row.last_read_at,
+            derived_status: row.derived_status,
+            manual_status: row.manual_status,
+            external_status: row.external_status,
+        }
+    }
+}
+
+/// The caller's reading state for a book (unread when there is none).
+pub fn state_of(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<ReadingState, Error> {
+    Ok(aggregate_of(conn, reader, book)?
+        .as_ref()
+        .map(ReadingState::of)
+        .unwrap_or_else(ReadingState::unread))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualRequest {
+    pub status: ReadingStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+fn organized(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {
+    let status: Option<BookStatus> = books::table
+        .find(book)
+        .select(books::status)
+        .first(conn)
+        .optional()?;
+    match status {
+        Some(BookStatus::Organized) => Ok(()),
+        _ => Err(Error::NotFound(format!("no book {book}"))),
+    }
+}
+
+/// Sets the caller's status for a book by hand. Dates kept per status: unread none;
+/// reading started; finished started and finished; paused started and paused.
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = ManualRequest,
+    responses((status = 200, body = ReadingState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[patch("/books/{id}/reading-status")]
+pub async fn set_manual(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: web::Json<ManualRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let book = id.into_inner();
+    let body = body.into_inner();
+    let manual = derive::validate_manual(
+        &Manual {
+            status: body.status.into(),
+            started_at: body.started_at,
+            finished_at: body.finished_at,
+            paused_at: body.paused_at,
+        },
+        Utc::now(),
+    )
+    .map_err(|e| Error::invalid(e.field, e.message))?;
+    let reader = caller.key_id;
+    let result = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            organized(conn, book)?;
+            let status: ReadingStatus = manual.status.into();
+            diesel::insert_into(ra::table)
+                .values((
+                    ra::api_key_id.eq(reader),
+                    ra::book_id.eq(book),
+                    ra::manual_status.eq(status),
+                    ra::manual_started_at.eq(manual.started_at),
+                    ra::manual_finished_at.eq(manual.finished_at),
+                    ra::manual_paused_at.eq(manual.paused_at),
+                    ra::manual_set_at.eq(diesel::dsl::now),
+                    ra::status.eq(status),
+                ))
+                .on_conflict((ra::api_key_id, ra::book_id))
+                .do_update()
+                .set((
+                    ra::manual_status.eq(status),
+                    ra::manual_started_at.eq(manual.started_at),
+                    ra::manual_finished_at.eq(manual.finished_at),
+                    ra::manual_paused_at.eq(manual.paused_at),
+                    ra::manual_set_at.eq(diesel::dsl::now),
+                    ra::status.eq(status),
+                    ra::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+            state_of(conn, reader, book)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// Clears the caller's manual status: the history (or a sync service) decides again.
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReadingState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/books/{id}/reading-status")]
+pub async fn clear_manual(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let book = id.into_inner();
+    let reader = caller.key_id;
+    let result = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            organized(conn, book)?;
+            diesel::sql_query(
+                "UPDATE reading_aggregate SET manual_status = NULL, manual_started_at = NULL,
+                    manual_finished_at = NULL, manual_paused_at = NULL, manual_set_at = NULL,
+                    status = libris_effective_status(NULL, derived_status, external_status),
+                    updated_at = now()
+                 WHERE api_key_id = $1 AND book_id = $2",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(reader)
+            .bind::<diesel::sql_types::Uuid, _>(book)
+            .execute(conn)?;
+            state_of(conn, reader, book)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadingQuery {
+    /// unread, reading, finished or paused; all when absent.
+    pub status: Option<ReadingStatus>,
+    /// 1-based.
+    pub page: Option<i64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingEntry {
+    pub book: Book,
+    pub reading: ReadingState,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingCounts {
+    pub unread: i64,
+    pub reading: i64,
+    pub finished: i64,
+    pub paused: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingPage {
+    pub items: Vec<ReadingEntry>,
+    pub counts: ReadingCounts,
+    pub page: i64,
+    pub limit: i64,
+}
+
+/// The caller's books by effective status, newest read first, with counts per status.
+/// Books the caller has no state for are not listed (they are unread).
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(ReadingQuery),
+    responses((status = 200, body = ReadingPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[get("/reading")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ReadingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit", "must be from 1 to 200").into());
+    }
+    let page = q.page.unwrap_or(1);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(Error::invalid("page", "must be 1 or more").into());
+    }
+    let reader = caller.key_id;
+    let result = db::run(&state.pool, move |conn| {
+        let conn: &mut PgConnection = conn;
+        let mine = || {
+            ra::table
+                .inner_join(books::table)
+                .filter(ra::api_key_id.eq(reader))
+                .filter(books::status.eq(BookStatus::Organized))
+        };
+        let counted: Vec<(ReadingStatus, i64)> = mine()
+            .group_by(ra::status)
+            .select((ra::status, diesel::dsl::count_star()))
+            .load(conn)?;
+        let count = |s: ReadingStatus| counted.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
+        let mut listed = mine().into_boxed();
+        if let Some(s) = q.status {
+            listed = listed.filter(ra::status.eq(s));
+        }
+        let rows: Vec<(Book, AggregateRow)> = listed
+            .order((ra::last_read_at.desc().nulls_last(), books::id))
+            .select((Book::as_select(), AggregateRow::as_select()))
+            .limit(limit)
+            .offset((page - 1) * limit)
+            .load(conn)?;
+        Ok(ReadingPage {
+            items: rows
+                .into_iter()
+                .map(|(book, row)| ReadingEntry {
+                    reading: ReadingState::of(&row),
+                    book,
+                })
+                .collect(),
+            counts: ReadingCounts {
+                unread: count(ReadingStatus::Unread),
+                reading: count(ReadingStatus::Reading),
+                finished: count(ReadingStatus::Finished),
+                paused: count(ReadingStatus::Paused),
+            },
+            page,
+            limit,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct DevicePosition {
+    pub device: String,
+    pub device_id: Option<String>,
+    pub document: String,
+    pub progress: String,
+    #[schema(value_type = f64)]
+    #[serde(serialize_with = "decimal")]
+    pub percentage: bigdecimal::BigDecimal,
+    /// Unix seconds, as KoSync reports it.
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct HistoryEntry {
+    pub document: String,
+    pub device: String,
+    pub progress: String,
+    #[schema(value_type = f64)]
+    #[serde(serialize_with = "decimal")]
+    pub percentage: bigdecimal::BigDecimal,
+    pub timestamp: i64,
+}
+
+fn decimal<S: serde::Serializer>(d: &bigdecimal::BigDecimal, s: S) -> Result<S::Ok, S::Error> {
+    use bigdecimal::ToPrimitive;
+    s.serialize_f64(d.to_f64().unwrap_or(0.0))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntry>,
+    pub page: i64,
+    pub limit: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookProgress {
+    /// The current position on each device, newest first.
+    pub devices: Vec<DevicePosition>,
+    /// Every report, newest first.
+    pub history: HistoryPage,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based.
+    pub page: Option<i64>,
+    /// 1–500, default 100.
+    pub limit: Option<i64>,
+}
+
+/// The caller's current position on each device and their history for a book.
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = BookProgress), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[get("/books/{id}/progress")]
+pub async fn progress(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::schema::{reading_progress as rp, reading_progress_history as rh};
+    let book = id.into_inner();
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid("limit", "must be from 1 to 500").into());
+    }
+    let page = query.page.unwrap_or(1);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(Error::invalid("page", "must be 1 or more").into());
+    }
+    let reader = caller.key_id;
+    let result = db::run(&state.pool, move |conn| {
+        let conn: &mut PgConnection = conn;
+        organized(conn, book)?;
+        let devices = rp::table
+            .filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book)))
+            .order((rp::timestamp.desc(), rp::device))
+            .select((
+                rp::device,
+                rp::device_id,
+                rp::document,
+                rp::progress,
+                rp::percentage,
+                rp::timestamp,
+            ))
+            .load(conn)?;
+        let mine = || rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book)));
+        let total: i64 = mine().count().get_result(conn)?;
+        let items = mine()
+            .order((rh::timestamp.desc(), rh::created_at.desc(), rh::id))
+            .select((
+                rh::document,
+                rh::device,
+                rh::progress,
+                rh::percentage,
+                rh::timestamp,
+            ))
+            .limit(limit)
+            .offset((page - 1) * limit)
+            .load(conn)?;
+        Ok(BookProgress {
+            devices,
+            history: HistoryPage {
+                items,
+                page,
+                limit,
+                total,
+            },
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// The caller forgets their progress and history for a book. A status set by hand stays.
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[delete("/books/{id}/progress")]
+pub async fn forget(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::schema::{reading_progress as rp, reading_progress_history as rh};
+    let book = id.into_inner();
+    let reader = caller.key_id;
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            organized(conn, book)?;
+            diesel::delete(rp::table.filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book))))
+                .execute(conn)?;
+            diesel::delete(rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book))))
+                .execute(conn)?;
+            let rules = crate::reading::state::rules(conn)?;
+            crate::reading::state::rebuild(conn, &rules, Some(reader), Some(book))?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// First day (YYYY-MM-DD, UTC); default: 29 days before `to`.
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, inclusive; default: today.
+    pub to: Option<chrono::NaiveDate>,
+}
+
+#[derive(QueryableByName)]
+struct StatsRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    book: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    document: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    timestamp: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    percentage: f64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    page_count: Option<i32>,
+}
+
+#[derive(QueryableByName)]
+struct FinishedRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    book: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    finished_at: DateTime<Utc>,
+}
+
+/// The caller's reading statistics: books finished per month, sessions (reports no more
+/// than 20 minutes apart), time and progress per day, and daily streaks.
+#[utoipa::path(
+    tag = "reading",
+    security(("bearer" = [])),
+    params(StatsQuery),
+    responses((status = 200, body = crate::reading::stats::Stats), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[get("/stats")]
+pub async fn stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::reading::stats::{compute, Row};
+    let today = Utc::now().date_naive();
+    let to = query.to.unwrap_or(today);
+    let from = query.from.unwrap_or(to - chrono::Duration::days(29));
+    if from > to {
+        return Err(Error::invalid("from", "must not be after to").into());
+    }
+    if (to - from).num_days() > 3660 {
+        return Err(Error::invalid("from", "the range may span at most ten years").into());
+    }
+    let reader = caller.key_id;
+    let result = db::run(&state.pool, move |conn| {
+        let rows: Vec<StatsRow> = diesel::sql_query(
+            "SELECT h.book_id::text AS book, h.document, h.\"timestamp\", h.percentage::float8 AS percentage,
+                    b.page_count
+             FROM reading_progress_history h LEFT JOIN books b ON b.id = h.book_id
+             WHERE h.api_key_id = $1 ORDER BY h.\"timestamp\", h.created_at",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(reader)
+        .load(&mut **conn)?;
+        let finished: Vec<FinishedRow> = diesel::sql_query(
+            "SELECT book_id::text AS book, coalesce(manual_finished_at, finished_at) AS finished_at
+             FROM reading_aggregate
+             WHERE api_key_id = $1 AND status = 'finished' AND book_id IS NOT NULL
+               AND coalesce(manual_finished_at, finished_at) IS NOT NULL",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(reader)
+        .load(&mut **conn)?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(Row {
+                    timestamp: DateTime::from_timestamp(r.timestamp, 0)?,
+                    book: r.book,
+                    document: r.document,
+                    percentage: r.percentage,
+                    page_count: r.page_count,
+                })
+            })
+            .collect();
+        let finished: Vec<(String, DateTime<Utc>)> =
+            finished.into_iter().map(|f| (f.book, f.finished_at)).collect();
+        Ok(compute(&rows, &finished, from, to, today))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}

@@ -1,0 +1,95 @@
+//! Reading state in the database: the rules in force, rebuilding aggregates from history,
+//! the sweep that pauses what was left alone, and one reader's state for one book.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Uuid as SqlUuid};
+use diesel::{sql_query, QueryableByName};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::aggregate::{FINISHED_THRESHOLD, PAUSED_AFTER_DAYS, REBUILD, SWEEP};
+use super::derive::Rules;
+use crate::db::schema::app_settings;
+use crate::error::Error;
+
+/// reading.finished_threshold and reading.paused_after_days as stored, else the defaults.
+pub fn rules(conn: &mut PgConnection) -> Result<Rules, Error> {
+    let stored: Vec<(String, Value)> = app_settings::table
+        .filter(
+            app_settings::key.eq_any(["reading.finished_threshold", "reading.paused_after_days"]),
+        )
+        .select((app_settings::key, app_settings::value))
+        .load(conn)?;
+    let get = |k: &str| stored.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+    Ok(Rules {
+        finished_threshold: get("reading.finished_threshold")
+            .and_then(Value::as_f64)
+            .unwrap_or(FINISHED_THRESHOLD),
+        paused_after_days: get("reading.paused_after_days")
+            .and_then(Value::as_i64)
+            .unwrap_or(PAUSED_AFTER_DAYS as i64),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Rebuilt {
+    /// (reader, book) pairs with history in scope.
+    #[diesel(sql_type = BigInt)]
+    pub scanned: i64,
+    /// Aggregates written or removed.
+    #[diesel(sql_type = BigInt)]
+    pub changed: i64,
+}
+
+/// Recomputes aggregates from history, for one reader, one book, or everything (None).
+pub fn rebuild(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    reader: Option<Uuid>,
+    book: Option<Uuid>,
+) -> Result<Rebuilt, Error> {
+    Ok(sql_query(REBUILD)
+        .bind::<Double, _>(rules.finished_threshold)
+        .bind::<Integer, _>(rules.paused_after_days.clamp(1, 36_500) as i32)
+        .bind::<Nullable<SqlUuid>, _>(reader)
+        .bind::<Nullable<SqlUuid>, _>(book)
+        .get_result(conn)?)
+}
+
+/// Pauses every reading aggregate whose last report is older than the window.
+pub fn sweep(conn: &mut PgConnection, rules: &Rules) -> Result<usize, Error> {
+    Ok(sql_query(SWEEP)
+        .bind::<Integer, _>(rules.paused_after_days.clamp(1, 36_500) as i32)
+        .execute(conn)?)
+}
+
+/// The stored aggregate of one reader for one book.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::reading_aggregate)]
+pub struct AggregateRow {
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub last_read_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub derived_status: crate::db::models::ReadingStatus,
+    pub status: crate::db::models::ReadingStatus,
+    pub manual_status: Option<crate::db::models::ReadingStatus>,
+    pub manual_started_at: Option<DateTime<Utc>>,
+    pub manual_finished_at: Option<DateTime<Utc>>,
+    pub manual_paused_at: Option<DateTime<Utc>>,
+    pub external_status: Option<crate::db::models::ReadingStatus>,
+}
+
+pub fn aggregate_of(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    book: Uuid,
+) -> Result<Option<AggregateRow>, Error> {
+    use crate::db::schema::reading_aggregate as ra;
+    Ok(ra::table
+        .filter(ra::api_key_id.eq(reader).and(ra::book_id.eq(book)))
+        .select(AggregateRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,595 @@
+//! Reading statistics derived from one reader's progress reports.
+//!
+//! Pure computation: no database, no I/O. Dates are calendar days in UTC.
+//!
+//! Units: `percentage` is taken exactly as the client reported it (KOReader
+//! sends a fraction in `0.0..=1.0`), and every `percent_read` in the output is
+//! in that same unit. `pages_read` is therefore `percent_read × page_count`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Two consecutive reports at most this many minutes apart belong to the same
+/// session; a strictly larger gap starts a new one.
+pub const SESSION_GAP_MINUTES: i64 = 20;
+
+/// One progress report of the reader (any device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub book: Option<String>,
+    pub document: String,
+    pub timestamp: DateTime<Utc>,
+    pub percentage: f64,
+    pub page_count: Option<i32>,
+}
+
+/// Number of books finished in one calendar month.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MonthCount {
+    /// `YYYY-MM`.
+    #[schema(example = "2026-11")]
+    pub month: String,
+    pub books: u32,
+}
+
+/// A run of reports with no gap longer than [`SESSION_GAP_MINUTES`].
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Session {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Document of the session's first report (a session may span several).
+    pub document: String,
+    /// Book of the session's first report.
+    pub book: Option<String>,
+    pub reports: u32,
+    pub minutes: f64,
+    /// Forward progress only, summed per document, in the unit of `percentage`.
+    pub percent_read: f64,
+}
+
+/// Reading on one UTC day (sessions are attributed to their start day).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub minutes: f64,
+    pub percent_read: f64,
+    /// `None` when a document with forward progress that day had no page count.
+    pub pages_read: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Totals {
+    pub sessions: u32,
+    pub minutes: f64,
+    pub books_finished: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Stats {
+    pub finished_per_month: Vec<MonthCount>,
+    pub sessions: Vec<Session>,
+    pub per_day: Vec<Day>,
+    pub current_streak: u32,
+    pub longest_streak: u32,
+    pub totals: Totals,
+}
+
+/// A session plus what `per_day` needs but the public type does not carry.
+struct Built {
+    session: Session,
+    /// Pages read; `None` if some forward progress had no page count.
+    pages: Option<f64>,
+}
+
+/// Builds sessions over all rows (sorted by timestamp; sorted again, stably,
+/// in case they are not).
+fn build_sessions(rows: &[Row]) -> Vec<Built> {
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.timestamp);
+
+    let gap = Duration::minutes(SESSION_GAP_MINUTES);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let first = sorted[i];
+        let mut last = first;
+        let mut reports = 1u32;
+        let mut percent = 0.0;
+        let mut pages = Some(0.0);
+        // Previous report of each document within this session.
+        let mut prev: HashMap<&str, &Row> = HashMap::new();
+        prev.insert(first.document.as_str(), first);
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j].timestamp - last.timestamp <= gap {
+            let r = sorted[j];
+            if let Some(p) = prev.insert(r.document.as_str(), r) {
+                let delta = r.percentage - p.percentage;
+                if delta > 0.0 {
+                    percent += delta;
+                    pages = match (pages, r.page_count.or(p.page_count)) {
+                        (Some(acc), Some(pc)) => Some(acc + delta * f64::from(pc)),
+                        _ => None,
+                    };
+                }
+            }
+            last = r;
+            reports += 1;
+            j += 1;
+        }
+        out.push(Built {
+            session: Session {
+                start: first.timestamp,
+                end: last.timestamp,
+                document: first.document.clone(),
+                book: first.book.clone(),
+                reports,
+                minutes: minutes_between(first.timestamp, last.timestamp),
+                percent_read: percent,
+            },
+            pages,
+        });
+        i = j;
+    }
+    out
+}
+
+fn minutes_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+    (b - a).num_milliseconds() as f64 / 60_000.0
+}
+
+/// Length of the run of consecutive days in `days` ending at `end`.
+fn run_ending_at(days: &BTreeSet<NaiveDate>, end: NaiveDate) -> u32 {
+    let mut n = 0;
+    let mut d = end;
+    while days.contains(&d) {
+        n += 1;
+        match d.pred_opt() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    n
+}
+
+fn longest_run(days: &BTreeSet<NaiveDate>) -> u32 {
+    let mut best = 0;
+    let mut cur = 0;
+    let mut prev: Option<NaiveDate> = None;
+    for &d in days {
+        cur = match prev.and_then(|p| p.succ_opt()) {
+            Some(next) if next == d => cur + 1,
+            _ => 1,
+        };
+        best = best.max(cur);
+        prev = Some(d);
+    }
+    best
+}
+
+/// Computes the statistics. `rows` are one reader's progress reports,
+/// `finished` the reader's books with their effective finished time,
+/// `from..=to` the reported range (UTC days) and `today` the reader's today.
+/// Streaks use the whole history in `rows`, not only the range.
+pub fn compute(
+    rows: &[Row],
+    finished: &[(String, DateTime<Utc>)],
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Stats {
+    let in_range = |d: NaiveDate| from <= d && d <= to;
+
+    let mut months: BTreeMap<String, u32> = BTreeMap::new();
+    let mut books_finished = 0u32;
+    for (_, at) in finished {
+        let d = at.date_naive();
+        if in_range(d) {
+            *months.entry(d.format("%Y-%m").to_string()).or_default() += 1;
+            books_finished += 1;
+        }
+    }
+    let finished_per_month = months
+        .into_iter()
+        .map(|(month, books)| MonthCount { month, books })
+        .collect();
+
+    let built = build_sessions(rows);
+
+    let reading_days: BTreeSet<NaiveDate> =
+        built.iter().map(|b| b.session.start.date_naive()).collect();
+    let current_streak = match today.pred_opt() {
+        _ if reading_days.contains(&today) => run_ending_at(&reading_days, today),
+        Some(yesterday) => run_ending_at(&reading_days, yesterday),
+        None => 0,
+    };
+    let longest_streak = longest_run(&reading_days);
+
+    let mut days: BTreeMap<NaiveDate, Day> = BTreeMap::new();
+    let mut sessions = Vec::new();
+    let mut total_minutes = 0.0;
+    for b in built {
+        let date = b.session.start.date_naive();
+        if !in_range(date) {
+            continue;
+        }
+        let day = days.entry(date).or_insert(Day {
+            date,
+            minutes: 0.0,
+            percent_read: 0.0,
+            pages_read: Some(0.0),
+        });
+        day.minutes += b.session.minutes;
+        day.percent_read += b.session.percent_read;
+        day.pages_read = match (day.pages_read, b.pages) {
+            (Some(a), Some(p)) => Some(a + p),
+            _ => None,
+        };
+        total_minutes += b.session.minutes;
+        sessions.push(b.session);
+    }
+
+    Stats {
+        finished_per_month,
+        totals: Totals {
+            sessions: sessions.len() as u32,
+            minutes: total_minutes,
+            books_finished,
+        },
+        sessions,
+        per_day: days.into_values().collect(),
+        current_streak,
+        longest_streak,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn row(doc: &str, ts: DateTime<Utc>, pct: f64, pages: Option<i32>) -> Row {
+        Row {
+            book: Some(format!("book-{doc}")),
+            document: doc.to_string(),
+            timestamp: ts,
+            percentage: pct,
+            page_count: pages,
+        }
+    }
+
+    fn all(rows: &[Row], today: NaiveDate) -> Stats {
+        compute(rows, &[], day(2000, 1, 1), day(2100, 1, 1), today)
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn empty_input() {
+        let s = compute(
+            &[],
+            &[],
+            day(2026, 1, 1),
+            day(2026, 12, 31),
+            day(2026, 6, 1),
+        );
+        assert!(s.finished_per_month.is_empty());
+        assert!(s.sessions.is_empty());
+        assert!(s.per_day.is_empty());
+        assert_eq!(s.current_streak, 0);
+        assert_eq!(s.longest_streak, 0);
+        assert_eq!(
+            s.totals,
+            Totals {
+                sessions: 0,
+                minutes: 0.0,
+                books_finished: 0
+            }
+        );
+    }
+
+    #[test]
+    fn gap_of_exactly_twenty_minutes_stays_in_session() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.1, None),
+            row("a", at(2026, 3, 1, 10, 20, 0), 0.2, None),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 1);
+        assert_eq!(s.sessions[0].reports, 2);
+        assert!(close(s.sessions[0].minutes, 20.0));
+        assert!(close(s.sessions[0].percent_read, 0.1));
+    }
+
+    #[test]
+    fn gap_of_twenty_minutes_and_one_second_splits() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.1, None),
+            row("a", at(2026, 3, 1, 10, 20, 1), 0.2, None),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 2);
+        for sess in &s.sessions {
+            assert_eq!(sess.reports, 1);
+            assert_eq!(sess.minutes, 0.0);
+            assert_eq!(sess.percent_read, 0.0);
+        }
+        assert_eq!(s.totals.sessions, 2);
+        // Both on the same day.
+        assert_eq!(s.per_day.len(), 1);
+        assert_eq!(s.current_streak, 1);
+    }
+
+    #[test]
+    fn backwards_progress_not_counted() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.50, None),
+            row("a", at(2026, 3, 1, 10, 5, 0), 0.30, None), // jumped back
+            row("a", at(2026, 3, 1, 10, 10, 0), 0.35, None),
+            row("a", at(2026, 3, 1, 10, 15, 0), 0.40, None),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 1);
+        assert!(close(s.sessions[0].percent_read, 0.10));
+        assert!(close(s.sessions[0].minutes, 15.0));
+    }
+
+    #[test]
+    fn two_documents_interleaved() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.10, Some(100)),
+            row("b", at(2026, 3, 1, 10, 5, 0), 0.50, Some(400)),
+            row("a", at(2026, 3, 1, 10, 10, 0), 0.20, Some(100)),
+            row("b", at(2026, 3, 1, 10, 15, 0), 0.55, Some(400)),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 1);
+        let sess = &s.sessions[0];
+        assert_eq!(sess.document, "a");
+        assert_eq!(sess.book.as_deref(), Some("book-a"));
+        assert_eq!(sess.reports, 4);
+        // a: +0.10, b: +0.05; the cross-document jumps (0.10 -> 0.50 etc.)
+        // are not progress.
+        assert!(close(sess.percent_read, 0.15));
+        let d = &s.per_day[0];
+        // 0.10 * 100 + 0.05 * 400
+        assert!(close(d.pages_read.unwrap(), 30.0));
+    }
+
+    #[test]
+    fn session_spanning_documents_takes_first_document() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.9, None),
+            row("b", at(2026, 3, 1, 10, 10, 0), 0.1, None),
+            row("b", at(2026, 3, 1, 10, 20, 0), 0.2, None),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 1);
+        assert_eq!(s.sessions[0].document, "a");
+        assert!(close(s.sessions[0].percent_read, 0.1));
+    }
+
+    #[test]
+    fn unsorted_rows_are_sorted() {
+        let rows = [
+            row("a", at(2026, 3, 1, 10, 10, 0), 0.2, None),
+            row("a", at(2026, 3, 1, 10, 0, 0), 0.1, None),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 1);
+        assert_eq!(s.sessions[0].start, at(2026, 3, 1, 10, 0, 0));
+        assert!(close(s.sessions[0].percent_read, 0.1));
+    }
+
+    fn one_per_day(days: &[NaiveDate]) -> Vec<Row> {
+        days.iter()
+            .map(|d| row("a", d.and_hms_opt(12, 0, 0).unwrap().and_utc(), 0.0, None))
+            .collect()
+    }
+
+    #[test]
+    fn streak_ending_today() {
+        let rows = one_per_day(&[day(2026, 3, 8), day(2026, 3, 9), day(2026, 3, 10)]);
+        assert_eq!(all(&rows, day(2026, 3, 10)).current_streak, 3);
+    }
+
+    #[test]
+    fn streak_ending_yesterday_still_counts() {
+        let rows = one_per_day(&[day(2026, 3, 8), day(2026, 3, 9)]);
+        assert_eq!(all(&rows, day(2026, 3, 10)).current_streak, 2);
+    }
+
+    #[test]
+    fn streak_broken() {
+        let rows = one_per_day(&[day(2026, 3, 7), day(2026, 3, 8)]);
+        let s = all(&rows, day(2026, 3, 10));
+        assert_eq!(s.current_streak, 0);
+        assert_eq!(s.longest_streak, 2);
+    }
+
+    #[test]
+    fn streak_across_month_boundary() {
+        let rows = one_per_day(&[day(2026, 2, 27), day(2026, 2, 28), day(2026, 3, 1)]);
+        assert_eq!(all(&rows, day(2026, 3, 1)).current_streak, 3);
+    }
+
+    #[test]
+    fn longest_streak_over_whole_history() {
+        let rows = one_per_day(&[
+            day(2025, 12, 30),
+            day(2025, 12, 31),
+            day(2026, 1, 1),
+            day(2026, 1, 2),
+            day(2026, 1, 10),
+            day(2026, 1, 11),
+        ]);
+        // Range covers none of it: streaks still use everything.
+        let s = compute(
+            &rows,
+            &[],
+            day(2026, 6, 1),
+            day(2026, 6, 30),
+            day(2026, 1, 11),
+        );
+        assert_eq!(s.longest_streak, 4);
+        assert_eq!(s.current_streak, 2);
+        assert!(s.sessions.is_empty());
+        assert!(s.per_day.is_empty());
+    }
+
+    #[test]
+    fn month_bucketing_at_boundaries() {
+        let finished = vec![
+            ("b1".to_string(), at(2026, 1, 31, 23, 59, 59)),
+            ("b2".to_string(), at(2026, 2, 1, 0, 0, 0)),
+            ("b3".to_string(), at(2026, 2, 28, 12, 0, 0)),
+            ("b4".to_string(), at(2026, 4, 1, 0, 0, 0)),
+            ("b5".to_string(), at(2025, 12, 31, 23, 59, 59)), // before range
+            ("b6".to_string(), at(2026, 4, 2, 0, 0, 0)),      // after range
+        ];
+        let s = compute(
+            &[],
+            &finished,
+            day(2026, 1, 1),
+            day(2026, 4, 1),
+            day(2026, 4, 1),
+        );
+        assert_eq!(
+            s.finished_per_month,
+            vec![
+                MonthCount {
+                    month: "2026-01".into(),
+                    books: 1
+                },
+                MonthCount {
+                    month: "2026-02".into(),
+                    books: 2
+                },
+                MonthCount {
+                    month: "2026-04".into(),
+                    books: 1
+                },
+            ]
+        );
+        assert_eq!(s.totals.books_finished, 4);
+    }
+
+    #[test]
+    fn range_filtering_by_start_day() {
+        let rows = [
+            row("a", at(2026, 2, 28, 23, 0, 0), 0.1, None), // day before range
+            // Starts in range on its last day, runs past midnight: kept whole.
+            row("a", at(2026, 3, 31, 23, 50, 0), 0.2, None),
+            row("a", at(2026, 4, 1, 0, 5, 0), 0.3, None),
+            row("a", at(2026, 4, 1, 9, 0, 0), 0.4, None), // day after range
+            row("a", at(2026, 3, 1, 0, 0, 0), 0.0, None),
+        ];
+        let s = compute(
+            &rows,
+            &[],
+            day(2026, 3, 1),
+            day(2026, 3, 31),
+            day(2026, 4, 1),
+        );
+        assert_eq!(s.sessions.len(), 2);
+        assert_eq!(s.sessions[0].start, at(2026, 3, 1, 0, 0, 0));
+        assert_eq!(s.sessions[1].start, at(2026, 3, 31, 23, 50, 0));
+        assert!(close(s.sessions[1].minutes, 15.0));
+        assert_eq!(
+            s.per_day.iter().map(|d| d.date).collect::<Vec<_>>(),
+            vec![day(2026, 3, 1), day(2026, 3, 31)]
+        );
+        assert!(close(s.per_day[1].minutes, 15.0));
+        assert_eq!(s.totals.sessions, 2);
+        assert!(close(s.totals.minutes, 15.0));
+    }
+
+    #[test]
+    fn per_day_sums_sessions() {
+        let rows = [
+            row("a", at(2026, 3, 1, 8, 0, 0), 0.10, Some(200)),
+            row("a", at(2026, 3, 1, 8, 10, 0), 0.15, Some(200)),
+            row("a", at(2026, 3, 1, 20, 0, 0), 0.15, Some(200)),
+            row("a", at(2026, 3, 1, 20, 30, 0), 0.30, Some(200)), // > 20 min: own session
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert_eq!(s.sessions.len(), 3);
+        assert_eq!(s.per_day.len(), 1);
+        let d = &s.per_day[0];
+        assert!(close(d.minutes, 10.0));
+        assert!(close(d.percent_read, 0.05));
+        assert!(close(d.pages_read.unwrap(), 10.0));
+    }
+
+    #[test]
+    fn pages_read_none_without_page_count() {
+        let rows = [
+            row("a", at(2026, 3, 1, 8, 0, 0), 0.10, Some(100)),
+            row("a", at(2026, 3, 1, 8, 10, 0), 0.20, Some(100)),
+            row("b", at(2026, 3, 1, 9, 0, 0), 0.10, None),
+            row("b", at(2026, 3, 1, 9, 10, 0), 0.20, None),
+            row("b", at(2026, 3, 2, 9, 0, 0), 0.30, None),
+        ];
+        let s = all(&rows, day(2026, 3, 2));
+        assert_eq!(s.per_day.len(), 2);
+        assert!(close(s.per_day[0].percent_read, 0.2));
+        assert_eq!(s.per_day[0].pages_read, None);
+        // Day 2: a lone report, no progress: zero pages, known.
+        assert_eq!(s.per_day[1].pages_read, Some(0.0));
+    }
+
+    #[test]
+    fn pages_read_with_page_count() {
+        let rows = [
+            row("a", at(2026, 3, 1, 8, 0, 0), 0.25, Some(400)),
+            row("a", at(2026, 3, 1, 8, 15, 0), 0.50, Some(400)),
+        ];
+        let s = all(&rows, day(2026, 3, 1));
+        assert!(close(s.per_day[0].pages_read.unwrap(), 100.0));
+    }
+
+    fn property_names<T: utoipa::PartialSchema>() -> Vec<String> {
+        use utoipa::openapi::{RefOr, Schema};
+        match T::schema() {
+            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+            _ => panic!("expected an object schema"),
+        }
+    }
+
+    #[test]
+    fn output_types_are_serialize_and_have_schemas() {
+        fn is_serialize<T: Serialize>() {}
+        is_serialize::<Stats>();
+        let stats = property_names::<Stats>();
+        for field in [
+            "finished_per_month",
+            "sessions",
+            "per_day",
+            "current_streak",
+            "longest_streak",
+            "totals",
+        ] {
+            assert!(stats.iter().any(|f| f == field), "{field} missing");
+        }
+        for (props, field) in [
+            (property_names::<Day>(), "pages_read"),
+            (property_names::<Session>(), "percent_read"),
+            (property_names::<MonthCount>(), "month"),
+            (property_names::<Totals>(), "books_finished"),
+        ] {
+            assert!(props.iter().any(|f| f == field), "{field} missing");
+        }
+    }
+}
