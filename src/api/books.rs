@@ -115,14 +115,7 @@ pub async fn list(
             return Err(Error::Forbidden("readers see organized books only".into()).into())
         }
     };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::invalid("limit", "must be from 1 to 200").into());
-    }
-    let page = query.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(Error::invalid("page", "must be 1 or more").into());
-    }
+    let (page, limit) = super::json::paging(query.page, query.limit, 50, 200)?;
     let q = query
         .q
         .map(|q| q.trim().to_owned())

@@ -59,3 +59,21 @@ pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, Erro
         .map(Some)
         .map_err(|e| body_error(&e))
 }
+
+/// `page` (1-based, default 1) and `limit` (1..=`max`, default `default`), checked.
+pub fn paging(
+    page: Option<i64>,
+    limit: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), Error> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(Error::invalid("limit", format!("must be from 1 to {max}")));
+    }
+    let page = page.unwrap_or(1);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(Error::invalid("page", "must be 1 or more"));
+    }
+    Ok((page, limit))
+}

@@ -253,14 +253,7 @@ pub async fn list(
     query: web::Query<ReadingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::invalid("limit", "must be from 1 to 200").into());
-    }
-    let page = q.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(Error::invalid("page", "must be 1 or more").into());
-    }
+    let (page, limit) = super::json::paging(q.page, q.limit, 50, 200)?;
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
         let conn: &mut PgConnection = conn;
@@ -314,7 +307,7 @@ pub struct DevicePosition {
     pub document: String,
     pub progress: String,
     #[schema(value_type = f64)]
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
     pub percentage: bigdecimal::BigDecimal,
     /// Unix seconds, as KoSync reports it.
     pub timestamp: i64,
@@ -326,14 +319,9 @@ pub struct HistoryEntry {
     pub device: String,
     pub progress: String,
     #[schema(value_type = f64)]
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
     pub percentage: bigdecimal::BigDecimal,
     pub timestamp: i64,
-}
-
-fn decimal<S: serde::Serializer>(d: &bigdecimal::BigDecimal, s: S) -> Result<S::Ok, S::Error> {
-    use bigdecimal::ToPrimitive;
-    s.serialize_f64(d.to_f64().unwrap_or(0.0))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -377,14 +365,7 @@ pub async fn progress(
 ) -> Result<HttpResponse, ApiError> {
     use crate::db::schema::{reading_progress as rp, reading_progress_history as rh};
     let book = id.into_inner();
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(Error::invalid("limit", "must be from 1 to 500").into());
-    }
-    let page = query.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(Error::invalid("page", "must be 1 or more").into());
-    }
+    let (page, limit) = super::json::paging(query.page, query.limit, 100, 500)?;
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
         let conn: &mut PgConnection = conn;

@@ -79,18 +79,14 @@ async fn ingest_one(
         uploader: Some(caller.key_id),
         approve: false,
     };
-    let (staged, name, options) = {
-        let (n, o) = (name.clone(), options.clone());
-        let found = db::run(&state.pool, move |conn| {
-            let d = ingest::find_duplicate(conn, &staged, &n, &o)?;
-            Ok((d, staged))
-        })
-        .await?;
-        match found {
-            (Some(duplicate), _) => return Ok(duplicate),
-            (None, staged) => (staged, name, options),
-        }
-    };
+    let (n, o) = (name.clone(), options.clone());
+    let (duplicate, staged) = db::run(&state.pool, move |conn| {
+        Ok((ingest::find_duplicate(conn, &staged, &n, &o)?, staged))
+    })
+    .await?;
+    if let Some(duplicate) = duplicate {
+        return Ok(duplicate);
+    }
     let data_dir = state.config.data_dir.clone();
     let prepared = web::block(move || ingest::prepare(&data_dir, staged, &name, false))
         .await

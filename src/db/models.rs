@@ -99,7 +99,8 @@ pub struct Candidate {
     pub selected_fields: Vec<Option<String>>,
 }
 
-fn decimal_as_f64<S: serde::Serializer>(
+/// numeric columns as JSON numbers (they hold percentages and confidences, not money).
+pub fn decimal_as_f64<S: serde::Serializer>(
     d: &bigdecimal::BigDecimal,
     s: S,
 ) -> Result<S::Ok, S::Error> {

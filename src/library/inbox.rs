@@ -29,20 +29,36 @@ pub struct Pass {
     pub failed: usize,
 }
 
+/// Every file in the inbox outside `failed/`, with its size. Blocking: file system calls.
+fn scan(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let failed = dir.join(FAILED);
+    collect(&[dir.to_owned()])
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| !f.starts_with(&failed))
+        .filter_map(|f| std::fs::metadata(&f).ok().map(|m| (f, m.len())))
+        .collect()
+}
+
+/// A server fault (database, disk) says nothing about the file: it is tried again later.
+fn server_fault(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Unavailable(_) | Error::Database(_) | Error::Internal(_)
+    )
+}
+
 impl Watcher {
     /// Files whose size has been stable for `stable_for`.
-    fn ready(&mut self, dir: &Path, now: Instant, stable_for: Duration) -> Vec<PathBuf> {
-        let files = collect(&[dir.to_owned()]).unwrap_or_default();
-        let failed = dir.join(FAILED);
+    fn ready(
+        &mut self,
+        files: Vec<(PathBuf, u64)>,
+        now: Instant,
+        stable_for: Duration,
+    ) -> Vec<PathBuf> {
         let mut ready = Vec::new();
         let mut present = HashMap::new();
-        for file in files {
-            if file.starts_with(&failed) {
-                continue;
-            }
-            let Ok(size) = std::fs::metadata(&file).map(|m| m.len()) else {
-                continue;
-            };
+        for (file, size) in files {
             let since = match self.seen.get(&file) {
                 Some((s, since)) if *s == size => *since,
                 _ => now,
@@ -56,7 +72,8 @@ impl Watcher {
         ready
     }
 
-    /// One look at the folder: ingests what is ready.
+    /// One look at the folder: ingests what is ready. All file system work runs on the
+    /// blocking pool, beside the database work.
     pub async fn pass(
         &mut self,
         state: &AppState,
@@ -65,32 +82,45 @@ impl Watcher {
         stable_for: Duration,
     ) -> Pass {
         let mut pass = Pass::default();
-        for file in self.ready(dir, now, stable_for) {
+        let scanned = {
+            let dir = dir.to_owned();
+            actix_web::web::block(move || scan(&dir))
+                .await
+                .unwrap_or_default()
+        };
+        for file in self.ready(scanned, now, stable_for) {
             let data_dir = state.config.data_dir.clone();
             let limit = state.config.max_upload_bytes;
-            let path = file.clone();
+            let (path, inbox) = (file.clone(), dir.to_owned());
             let result = db::run(&state.pool, move |conn| {
-                import_file(conn, &data_dir, &path, limit, &Options::default())
+                let result = import_file(conn, &data_dir, &path, limit, &Options::default());
+                match &result {
+                    Ok(_) => {
+                        if let Err(e) = std::fs::remove_file(&path) {
+                            log::error!("inbox: cannot remove {}: {e}", path.display());
+                        }
+                    }
+                    Err(e) if !server_fault(e) => {
+                        if let Err(io) = set_aside(&inbox, &path, &e.to_string()) {
+                            log::error!("inbox: cannot move {} to failed/: {io}", path.display());
+                        }
+                    }
+                    Err(_) => {}
+                }
+                result
             })
             .await;
             self.seen.remove(&file);
             match result {
                 Ok(outcome) => {
                     log::info!("inbox: {} → book {}", file.display(), outcome.book_id());
-                    if let Err(e) = std::fs::remove_file(&file) {
-                        log::error!("inbox: cannot remove {}: {e}", file.display());
-                    }
                     pass.imported += 1;
                 }
-                // The database or the disk is at fault, not the file: try again later.
-                Err(e @ (Error::Unavailable(_) | Error::Database(_) | Error::Internal(_))) => {
+                Err(e) if server_fault(&e) => {
                     log::warn!("inbox: {} not imported yet: {e}", file.display());
                 }
                 Err(e) => {
                     log::warn!("inbox: {} refused: {e}", file.display());
-                    if let Err(io) = set_aside(dir, &file, &e.to_string()) {
-                        log::error!("inbox: cannot move {} to failed/: {io}", file.display());
-                    }
                     pass.failed += 1;
                 }
             }

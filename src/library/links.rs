@@ -135,16 +135,10 @@ pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Erro
     books.extend(books_of(conn, documents)?);
     books.sort();
     books.dedup();
-    for book in books {
-        recompute(conn, book)?;
-    }
-    Ok(())
-}
-
-/// Recomputes every reader's aggregate for one book from history.
-pub fn recompute(conn: &mut PgConnection, book_id: Uuid) -> Result<(), Error> {
     let rules = state::rules(conn)?;
-    state::rebuild(conn, &rules, None, Some(book_id))?;
+    for book in books {
+        state::rebuild(conn, &rules, None, Some(book))?;
+    }
     Ok(())
 }
 
