@@ -21,6 +21,9 @@ pub struct Config {
     pub inbox_dir: Option<PathBuf>,
     /// How often reading aggregates left alone are moved to paused; `None`: never.
     pub sweep_every: Option<Duration>,
+    /// How long the KoSync write trusts the reading rules it read last (not from the
+    /// environment: tests shorten it). A change made through this process applies at once.
+    pub rules_cache: Duration,
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -55,6 +58,7 @@ impl Config {
             inbox_dir: get("LIBRIS_INBOX_DIR")
                 .filter(|d| !d.trim().is_empty())
                 .map(PathBuf::from),
+            rules_cache: Duration::from_secs(5),
         })
     }
 

@@ -32,11 +32,13 @@ pub struct AppState {
     pub verifier: Arc<auth::Verifier>,
     pub last_used: Arc<api::caller::LastUsed>,
     pub jobs: Arc<reading::jobs::Jobs>,
+    pub rules: Arc<reading::state::RulesCache>,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: db::DbPool) -> AppState {
         AppState {
+            rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
             config: Arc::new(config),
             pool,
             verifier: Arc::new(auth::Verifier::new()),

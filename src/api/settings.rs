@@ -43,12 +43,16 @@ pub async fn update(
         .iter()
         .any(|(k, _)| k == "reading.finished_threshold" || k == "reading.paused_after_days");
     let config = state.config.clone();
-    let current = db::run(&state.pool, move |conn| {
+    let (current, rules) = db::run(&state.pool, move |conn| {
         settings::store(conn, &values)?;
-        settings::load(conn, &config)
+        Ok((
+            settings::load(conn, &config)?,
+            crate::reading::state::rules(conn)?,
+        ))
     })
     .await?;
     if rules_changed {
+        state.rules.set(rules);
         crate::reading::jobs::spawn_rebuild(state.get_ref().clone());
     }
     Ok(HttpResponse::Ok().json(current))

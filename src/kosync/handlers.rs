@@ -115,8 +115,10 @@ pub async fn put_progress(
     };
     let timestamp = unix_now();
     let document = report.document.clone();
+    let rules = state.rules.clone();
     authorized_as(&state, creds, move |conn, user, hash| {
-        reading::record(conn, user, hash, &report, timestamp)
+        let rules = rules.get(conn)?;
+        reading::record(conn, &rules, user, hash, &report, timestamp)
     })
     .await?;
     reply(

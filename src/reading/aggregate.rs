@@ -10,33 +10,24 @@
 pub const FINISHED_THRESHOLD: f64 = 0.95;
 pub const PAUSED_AFTER_DAYS: i32 = 30;
 
-/// The rules in force, read from app_settings inside the report's statement (so every
-/// instance applies a changed setting at once); $9 and $13 are the built-in defaults. A
-/// stored value of the wrong JSON type is ignored, as [`crate::settings`] does.
-pub const RULES: &str = r#"rules AS (
-    SELECT coalesce((SELECT (value::text)::float8 FROM app_settings
-                     WHERE key = 'reading.finished_threshold' AND jsonb_typeof(value) = 'number'), $9) AS threshold,
-           coalesce((SELECT (value::text)::numeric::integer FROM app_settings
-                     WHERE key = 'reading.paused_after_days' AND jsonb_typeof(value) = 'number'), $13) AS paused_days
-)"#;
-
 /// A CTE of the report statement. In scope: `current` (the upserted reading_progress row:
-/// its `api_key_id` and `book_id`), `rules` ([`RULES`]), $6 percentage, $7 timestamp. started_at and finished_at only move earlier; last_read_at and
-/// percentage follow the newest report (a report older than the newest changes neither);
+/// its `api_key_id` and `book_id`), $6 percentage, $7 timestamp, and the rules in force: $9
+/// finished threshold, $13 paused_after_days (bound from [`super::state::RulesCache`]).
+/// started_at and finished_at only move earlier; last_read_at and percentage follow the newest report (a report older than the newest changes neither);
 /// manual_* and external_* are not touched; a document linked to no book touches nothing.
 pub const ON_REPORT: &str = r#"aggregate AS (
     INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
         percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
     SELECT current.api_key_id, current.book_id, r.started_at, r.finished_at,
         $6, $6, r.at,
-        CASE WHEN r.derived = 'paused' THEN r.at + make_interval(days => (SELECT paused_days FROM rules)) END,
+        CASE WHEN r.derived = 'paused' THEN r.at + make_interval(days => $13) END,
         r.derived, libris_effective_status(NULL, r.derived, NULL), now()
     FROM current, LATERAL (
         SELECT CASE WHEN $6 > 0 THEN to_timestamp($7) END AS started_at,
-            CASE WHEN $6 >= (SELECT threshold FROM rules) THEN to_timestamp($7) END AS finished_at,
+            CASE WHEN $6 >= $9 THEN to_timestamp($7) END AS finished_at,
             to_timestamp($7) AS at,
             libris_derived_status(CASE WHEN $6 > 0 THEN to_timestamp($7) END,
-                CASE WHEN $6 >= (SELECT threshold FROM rules) THEN to_timestamp($7) END, to_timestamp($7), (SELECT paused_days FROM rules), now()) AS derived
+                CASE WHEN $6 >= $9 THEN to_timestamp($7) END, to_timestamp($7), $13, now()) AS derived
     ) r
     WHERE current.book_id IS NOT NULL
     ON CONFLICT (api_key_id, book_id) DO UPDATE SET
@@ -48,15 +39,15 @@ pub const ON_REPORT: &str = r#"aggregate AS (
         last_read_at = greatest(ra.last_read_at, EXCLUDED.last_read_at),
         derived_status = libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
             least(ra.finished_at, EXCLUDED.finished_at),
-            greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()),
+            greatest(ra.last_read_at, EXCLUDED.last_read_at), $13, now()),
         paused_at = CASE WHEN libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
                 least(ra.finished_at, EXCLUDED.finished_at),
-                greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()) = 'paused'
-            THEN greatest(ra.last_read_at, EXCLUDED.last_read_at) + make_interval(days => (SELECT paused_days FROM rules)) END,
+                greatest(ra.last_read_at, EXCLUDED.last_read_at), $13, now()) = 'paused'
+            THEN greatest(ra.last_read_at, EXCLUDED.last_read_at) + make_interval(days => $13) END,
         status = libris_effective_status(ra.manual_status,
             libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
                 least(ra.finished_at, EXCLUDED.finished_at),
-                greatest(ra.last_read_at, EXCLUDED.last_read_at), (SELECT paused_days FROM rules), now()),
+                greatest(ra.last_read_at, EXCLUDED.last_read_at), $13, now()),
             ra.external_status),
         updated_at = now()
 )"#;
@@ -71,7 +62,9 @@ pub const REBUILD: &str = r#"WITH derived AS (
         min(to_timestamp("timestamp")) FILTER (WHERE percentage >= $1) AS finished_at,
         max(percentage) AS max_percentage,
         max(to_timestamp("timestamp")) AS last_read_at,
-        (array_agg(percentage ORDER BY "timestamp" DESC, created_at DESC))[1] AS percentage
+        -- The newest report's percentage (ties: the later arrival). An ordered array_agg
+        -- would sort every group; max over arrays does not, and runs in parallel.
+        (max(ARRAY["timestamp"::numeric, extract(epoch FROM created_at), percentage]))[3]::numeric(5,4) AS percentage
     FROM reading_progress_history
     WHERE book_id IS NOT NULL AND api_key_id IS NOT NULL
       AND ($3::uuid IS NULL OR api_key_id = $3) AND ($4::uuid IS NULL OR book_id = $4)
@@ -79,13 +72,24 @@ pub const REBUILD: &str = r#"WITH derived AS (
 ), computed AS (
     SELECT d.*, libris_derived_status(started_at, finished_at, last_read_at, $2, now()) AS derived_status
     FROM derived d
+), changed AS (
+    -- Only what differs from the stored row goes on to the write: a rebuild that changes
+    -- nothing reads and compares, and locks and writes no row.
+    SELECT c.*, CASE WHEN c.derived_status = 'paused' THEN c.last_read_at + make_interval(days => $2) END AS paused_at
+    FROM computed c
+    LEFT JOIN reading_aggregate ra ON ra.api_key_id = c.api_key_id AND ra.book_id = c.book_id
+    WHERE ra.id IS NULL
+       OR (ra.started_at, ra.finished_at, ra.percentage, ra.max_percentage, ra.last_read_at,
+           ra.paused_at, ra.derived_status, ra.status)
+          IS DISTINCT FROM (c.started_at, c.finished_at, c.percentage, c.max_percentage, c.last_read_at,
+           CASE WHEN c.derived_status = 'paused' THEN c.last_read_at + make_interval(days => $2) END,
+           c.derived_status, libris_effective_status(ra.manual_status, c.derived_status, ra.external_status))
 ), upserted AS (
     INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
         percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
     SELECT api_key_id, book_id, started_at, finished_at, percentage, max_percentage, last_read_at,
-        CASE WHEN derived_status = 'paused' THEN last_read_at + make_interval(days => $2) END,
-        derived_status, libris_effective_status(NULL, derived_status, NULL), now()
-    FROM computed
+        paused_at, derived_status, libris_effective_status(NULL, derived_status, NULL), now()
+    FROM changed
     ON CONFLICT (api_key_id, book_id) DO UPDATE SET
         started_at = EXCLUDED.started_at,
         finished_at = EXCLUDED.finished_at,
@@ -96,18 +100,14 @@ pub const REBUILD: &str = r#"WITH derived AS (
         derived_status = EXCLUDED.derived_status,
         status = libris_effective_status(ra.manual_status, EXCLUDED.derived_status, ra.external_status),
         updated_at = now()
-    WHERE (ra.started_at, ra.finished_at, ra.percentage, ra.max_percentage, ra.last_read_at,
-           ra.paused_at, ra.derived_status, ra.status)
-        IS DISTINCT FROM (EXCLUDED.started_at, EXCLUDED.finished_at, EXCLUDED.percentage,
-           EXCLUDED.max_percentage, EXCLUDED.last_read_at, EXCLUDED.paused_at, EXCLUDED.derived_status,
-           libris_effective_status(ra.manual_status, EXCLUDED.derived_status, ra.external_status))
     RETURNING 1
 ), orphans AS (
     DELETE FROM reading_aggregate ra
     WHERE ra.book_id IS NOT NULL
       AND ($3::uuid IS NULL OR ra.api_key_id = $3) AND ($4::uuid IS NULL OR ra.book_id = $4)
       AND ra.manual_status IS NULL AND ra.external_status IS NULL
-      AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.api_key_id = ra.api_key_id AND c.book_id = ra.book_id)
+      AND NOT EXISTS (SELECT 1 FROM reading_progress_history h
+                      WHERE h.api_key_id = ra.api_key_id AND h.book_id = ra.book_id)
     RETURNING 1
 ), kept AS (
     UPDATE reading_aggregate ra SET started_at = NULL, finished_at = NULL, percentage = NULL,
@@ -117,7 +117,8 @@ pub const REBUILD: &str = r#"WITH derived AS (
       AND ($3::uuid IS NULL OR ra.api_key_id = $3) AND ($4::uuid IS NULL OR ra.book_id = $4)
       AND (ra.manual_status IS NOT NULL OR ra.external_status IS NOT NULL)
       AND (ra.last_read_at IS NOT NULL OR ra.started_at IS NOT NULL OR ra.derived_status <> 'unread')
-      AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.api_key_id = ra.api_key_id AND c.book_id = ra.book_id)
+      AND NOT EXISTS (SELECT 1 FROM reading_progress_history h
+                      WHERE h.api_key_id = ra.api_key_id AND h.book_id = ra.book_id)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM computed) AS scanned,

@@ -29,6 +29,13 @@ pub struct Rules {
     pub paused_after_days: i64,
 }
 
+impl Rules {
+    /// paused_after_days as the SQL takes it, kept to a range an interval can hold.
+    pub fn window_days(&self) -> i32 {
+        self.paused_after_days.clamp(1, 36_500) as i32
+    }
+}
+
 impl Default for Rules {
     fn default() -> Self {
         Rules {

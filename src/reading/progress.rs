@@ -6,7 +6,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::aggregate;
+use super::derive::Rules;
 use super::sql::{record_progress, AUTH_AND_LATEST_POSITION};
 use crate::db::cached::cached;
 use crate::error::Error;
@@ -52,6 +52,7 @@ pub struct Recorded {
 /// that hash (changed or deleted), and nothing was written.
 pub fn record(
     conn: &mut PgConnection,
+    rules: &Rules,
     username: &str,
     password_hash: &str,
     report: &Report,
@@ -68,11 +69,11 @@ pub fn record(
             .bind::<Double, _>(report.percentage)
             .bind::<BigInt, _>(timestamp)
             .bind::<Jsonb, _>(&report.raw)
-            .bind::<Double, _>(aggregate::FINISHED_THRESHOLD)
+            .bind::<Double, _>(rules.finished_threshold)
             .bind::<Text, _>(password_hash)
             .bind::<Nullable<Text>, _>(report.title.as_deref())
             .bind::<Nullable<Text>, _>(report.authors.as_deref())
-            .bind::<diesel::sql_types::Integer, _>(aggregate::PAUSED_AFTER_DAYS),
+            .bind::<diesel::sql_types::Integer, _>(rules.window_days()),
     )
     .get_result(conn)
     .optional()?)

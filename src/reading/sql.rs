@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 /// verified against: when the credential changed or went away since, the statement writes
 /// nothing and returns no row, so a cached verification can never outlive the credential.
 /// $1 document, $3 device, $4 device_id, $5 progress, $6 percentage, $7 timestamp,
-/// $8 raw_payload, $9 and $13 the default finished threshold and paused_after_days. Returns the reader's api_key_id and the book the
-/// report was linked to.
+/// $8 raw_payload, $9 and $13 the finished threshold and paused_after_days in force.
+/// Returns the reader's api_key_id and the book the report was linked to.
 ///
 /// The book comes from document_links (see [`crate::library::links::RESOLVED_BOOK`]): a
 /// document tied to several books (KOReader's partial MD5 is not unique) links to none
@@ -39,7 +39,7 @@ pub fn record_progress() -> &'static str {
     ON CONFLICT DO NOTHING
 ), book AS (
     SELECT coalesce((SELECT book_id FROM linked), (SELECT book_id FROM by_metadata)) AS book_id
-), {rules}, current AS (
+), current AS (
     INSERT INTO reading_progress AS rp
         (book_id, api_key_id, document, device, device_id, progress, percentage, "timestamp", raw_payload, updated_at)
     SELECT (SELECT book_id FROM book), reader.api_key_id, $1, $3, $4, $5, $6, $7, $8, now() FROM reader
@@ -57,7 +57,6 @@ INSERT INTO reading_progress_history (book_id, api_key_id, document, device, pro
 SELECT book_id, api_key_id, $1, $3, $5, $6, $7 FROM current
 RETURNING api_key_id, book_id"#,
             aggregate = super::aggregate::ON_REPORT,
-            rules = super::aggregate::RULES,
             resolved = crate::library::links::RESOLVED_BOOK,
         )
     })

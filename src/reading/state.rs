@@ -1,6 +1,9 @@
 //! Reading state in the database: the rules in force, rebuilding aggregates from history,
 //! the sweep that pauses what was left alone, and one reader's state for one book.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable, Uuid as SqlUuid};
@@ -32,6 +35,44 @@ pub fn rules(conn: &mut PgConnection) -> Result<Rules, Error> {
     })
 }
 
+/// The rules as this process last read them. The KoSync write binds them rather than read
+/// app_settings in every report (a fifth of the write's cost). A change made through this
+/// process is set here at once; one made by another instance is seen within the lifetime,
+/// and the rebuild after a change runs again once that lifetime has passed.
+pub struct RulesCache {
+    lifetime: Duration,
+    held: Mutex<Option<(Rules, Instant)>>,
+}
+
+impl RulesCache {
+    pub fn new(lifetime: Duration) -> RulesCache {
+        RulesCache {
+            lifetime,
+            held: Mutex::new(None),
+        }
+    }
+
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The cached rules while fresh, else reads them through `conn`.
+    pub fn get(&self, conn: &mut PgConnection) -> Result<Rules, Error> {
+        if let Some((held, at)) = *self.held.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < self.lifetime {
+                return Ok(held);
+            }
+        }
+        let fresh = rules(conn)?;
+        self.set(fresh);
+        Ok(fresh)
+    }
+
+    pub fn set(&self, rules: Rules) {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some((rules, Instant::now()));
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Rebuilt {
     /// (reader, book) pairs with history in scope.
@@ -51,7 +92,7 @@ pub fn rebuild(
 ) -> Result<Rebuilt, Error> {
     Ok(sql_query(REBUILD)
         .bind::<Double, _>(rules.finished_threshold)
-        .bind::<Integer, _>(rules.paused_after_days.clamp(1, 36_500) as i32)
+        .bind::<Integer, _>(rules.window_days())
         .bind::<Nullable<SqlUuid>, _>(reader)
         .bind::<Nullable<SqlUuid>, _>(book)
         .get_result(conn)?)
@@ -60,7 +101,7 @@ pub fn rebuild(
 /// Pauses every reading aggregate whose last report is older than the window.
 pub fn sweep(conn: &mut PgConnection, rules: &Rules) -> Result<usize, Error> {
     Ok(sql_query(SWEEP)
-        .bind::<Integer, _>(rules.paused_after_days.clamp(1, 36_500) as i32)
+        .bind::<Integer, _>(rules.window_days())
         .execute(conn)?)
 }
 

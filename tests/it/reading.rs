@@ -120,7 +120,7 @@ proptest! {
             rules.finished_threshold, days
         )).execute(&mut conn).unwrap();
         for row in &history {
-            libris::reading::record(&mut conn, "ann", &hash, &report("doc", row.percentage), row.timestamp.timestamp()).unwrap().unwrap();
+            libris::reading::record(&mut conn, &rules, "ann", &hash, &report("doc", row.percentage), row.timestamp.timestamp()).unwrap().unwrap();
         }
         let want = expected(&history, &rules);
         prop_assert_eq!(stored(&db, key, book), want, "incremental");
@@ -188,7 +188,7 @@ async fn the_sweep_pauses_what_was_left_alone() {
     let mut conn = db.conn();
     // A minute short of ten days: the sweep runs a moment later, still within the window.
     let ten_days_ago = Utc::now().timestamp() - 10 * 86_400 + 60;
-    libris::reading::record(&mut conn, "ann", &hash, &report("doc", 0.3), ten_days_ago).unwrap();
+    record_at(&mut conn, &hash, 0.3, ten_days_ago);
     assert_eq!(
         aggregate_of(&mut conn, key, book).unwrap().unwrap().status,
         ReadingStatus::Reading
@@ -222,14 +222,7 @@ async fn the_sweep_pauses_what_was_left_alone() {
         "set-based and idempotent"
     );
     // A new report resumes reading.
-    libris::reading::record(
-        &mut conn,
-        "ann",
-        &hash,
-        &report("doc", 0.35),
-        Utc::now().timestamp(),
-    )
-    .unwrap();
+    record_at(&mut conn, &hash, 0.35, Utc::now().timestamp());
     assert_eq!(
         aggregate_of(&mut conn, key, book).unwrap().unwrap().status,
         ReadingStatus::Reading
@@ -393,6 +386,33 @@ async fn changing_the_rules_rebuilds_in_the_background() {
             .status,
         ReadingStatus::Finished
     );
+    // The next report is judged by the new rules at once, though the server caches them.
+    let second: Uuid = diesel::insert_into(libris::db::schema::books::table)
+        .values(libris::db::schema::books::title.eq("Another"))
+        .returning(libris::db::schema::books::id)
+        .get_result(&mut app.db.conn())
+        .unwrap();
+    libris::library::links::link(
+        &mut app.db.conn(),
+        second,
+        &[("doc2", libris::library::links::Source::Content)],
+    )
+    .unwrap();
+    let r = app
+        .put_progress(
+            "ann",
+            KEY,
+            json!({ "document": "doc2", "progress": "p", "percentage": 0.86, "device": "kobo" }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        aggregate_of(&mut app.db.conn(), key, second)
+            .unwrap()
+            .unwrap()
+            .status,
+        ReadingStatus::Finished
+    );
 }
 
 #[actix_web::test]
@@ -524,9 +544,7 @@ async fn stats_count_sessions_days_and_streaks() {
         (now - 3_600, 0.3),
         (now, 0.35),
     ] {
-        libris::reading::record(&mut conn, "ann", &hash, &report("doc", pct), at)
-            .unwrap()
-            .unwrap();
+        record_at(&mut conn, &hash, pct, at);
     }
     let r = app.api("GET", "/api/stats", Some(&raw), None).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -553,4 +571,13 @@ async fn stats_count_sessions_days_and_streaks() {
         .api("GET", "/api/stats?from=yesterday", Some(&raw), None)
         .await;
     assert_eq!(bad.status, 400);
+}
+
+/// Records a report of "ann" for "doc" at `at`, under the rules as stored (as the server's
+/// cache reads them).
+fn record_at(conn: &mut diesel::PgConnection, hash: &str, pct: f64, at: i64) {
+    let rules = state::rules(conn).unwrap();
+    libris::reading::record(conn, &rules, "ann", hash, &report("doc", pct), at)
+        .unwrap()
+        .unwrap();
 }

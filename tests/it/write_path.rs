@@ -5,6 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::{TestApp, TestDb, KEY};
+use libris::reading::derive::Rules;
 
 fn report(document: &str, percentage: f64, device: &str) -> serde_json::Value {
     json!({ "document": document, "progress": "p", "percentage": percentage, "device": device })
@@ -242,8 +243,15 @@ fn the_report_statement_is_prepared_once_and_checks_the_hash() {
         raw: json!({}),
     };
     for ts in 1..=3 {
-        let recorded =
-            libris::reading::record(&mut conn, "ann", "stored-hash", &report, ts).unwrap();
+        let recorded = libris::reading::record(
+            &mut conn,
+            &Rules::default(),
+            "ann",
+            "stored-hash",
+            &report,
+            ts,
+        )
+        .unwrap();
         assert_eq!(
             recorded.map(|r| (r.api_key_id, r.book_id)),
             Some((key.id, None))
@@ -251,7 +259,8 @@ fn the_report_statement_is_prepared_once_and_checks_the_hash() {
         libris::reading::credential_and_latest(&mut conn, "nobody", "doc").unwrap();
     }
     assert_eq!(
-        libris::reading::record(&mut conn, "ann", "old-hash", &report, 4).unwrap(),
+        libris::reading::record(&mut conn, &Rules::default(), "ann", "old-hash", &report, 4)
+            .unwrap(),
         None
     );
     assert_eq!(db.count("SELECT count(*) FROM reading_progress_history"), 3);

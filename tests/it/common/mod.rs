@@ -270,6 +270,9 @@ impl TestApp {
     pub fn builder() -> Builder {
         let mut config = Config::for_database("");
         config.kosync_registration = true;
+        // Long enough to serve reports from the cache, short enough for the rebuild's
+        // second pass not to slow the tests.
+        config.rules_cache = std::time::Duration::from_millis(200);
         Builder {
             config,
             pool_url: None,
