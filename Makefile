@@ -18,7 +18,8 @@ run: deps
 test: deps
 	@url="$$DATABASE_URL"; \
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
-	DATABASE_URL="$$url" cargo test --locked
+	python=$$(scripts/test-tools.sh) || exit 1; \
+	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" cargo test --locked
 
 # The project-local cluster of `make run` (the tests' own starts with `make test`).
 db-start:

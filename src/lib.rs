@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod kosync;
 pub mod library;
+pub mod opds;
 pub mod reading;
 pub mod settings;
 
