@@ -24,6 +24,12 @@ pub struct Config {
     /// How long the KoSync write trusts the reading rules it read last (not from the
     /// environment: tests shorten it). A change made through this process applies at once.
     pub rules_cache: Duration,
+    /// The scheme, host and path prefix under which clients reach libris (LIBRIS_PUBLIC_URL,
+    /// no trailing '/'); feeds' absolute links start with it. `None`: taken from each request.
+    pub public_url: Option<String>,
+    /// Believe X-Forwarded-Proto and X-Forwarded-Host (LIBRIS_TRUST_PROXY): only behind a
+    /// reverse proxy that sets them, or any client could point the feeds' links elsewhere.
+    pub trust_proxy: bool,
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -59,6 +65,8 @@ impl Config {
                 .filter(|d| !d.trim().is_empty())
                 .map(PathBuf::from),
             rules_cache: Duration::from_secs(5),
+            public_url: parse_or(&get, "LIBRIS_PUBLIC_URL", "", parse_public_url)?,
+            trust_proxy: parse_or(&get, "LIBRIS_TRUST_PROXY", "false", parse_bool)?,
         })
     }
 
@@ -94,6 +102,21 @@ pub fn parse_bind(value: &str) -> Result<SocketAddr, &'static str> {
     value
         .parse()
         .map_err(|_| "expected an address and port such as 127.0.0.1:8080 or [::]:8080")
+}
+
+pub fn parse_public_url(value: &str) -> Result<Option<String>, &'static str> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or("expected an http:// or https:// URL such as https://books.example.org")?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("expected an http:// or https:// URL such as https://books.example.org");
+    }
+    Ok(Some(value.trim_end_matches('/').to_owned()))
 }
 
 pub fn parse_bool(value: &str) -> Result<bool, &'static str> {
@@ -167,6 +190,25 @@ mod tests {
             with(&[("LIBRIS_MAX_UPLOAD_MB", "big")]).unwrap_err().name,
             "LIBRIS_MAX_UPLOAD_MB"
         );
+    }
+
+    #[test]
+    fn public_url_is_an_http_url_without_its_trailing_slash() {
+        assert_eq!(with(&[]).unwrap().public_url, None);
+        assert_eq!(
+            with(&[("LIBRIS_PUBLIC_URL", "https://books.example.org/libris/")])
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://books.example.org/libris")
+        );
+        for bad in ["books.example.org", "ftp://x", "https://", "https://a b"] {
+            assert_eq!(
+                with(&[("LIBRIS_PUBLIC_URL", bad)]).unwrap_err().name,
+                "LIBRIS_PUBLIC_URL",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

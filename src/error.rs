@@ -172,8 +172,12 @@ pub struct ApiError(#[from] pub Error);
 
 impl ApiError {
     pub fn parts(&self) -> (StatusCode, &'static str) {
+        ApiError::parts_of(&self.0)
+    }
+
+    fn parts_of(error: &Error) -> (StatusCode, &'static str) {
         use Error::*;
-        match &self.0 {
+        match error {
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Invalid { .. } | BadJson(_) | NotAnObject | Accept(_) => {
                 (StatusCode::BAD_REQUEST, "invalid_request")
@@ -213,6 +217,48 @@ impl ResponseError for ApiError {
             resp.insert_header(("www-authenticate", "Bearer"));
         }
         resp.json(body)
+    }
+}
+
+/// [`Error`] as the OPDS catalog reports it: plain text, except a 401, which carries what
+/// reader apps need to log in (WWW-Authenticate, and the Authentication for OPDS document).
+#[derive(Debug, thiserror::Error)]
+pub enum OpdsError {
+    #[error("unauthorized")]
+    Unauthorized { base: String },
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+
+impl ResponseError for OpdsError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            OpdsError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            OpdsError::Other(e) => ApiError::parts_of(e).0,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            OpdsError::Unauthorized { base } => HttpResponse::Unauthorized()
+                .insert_header(("www-authenticate", r#"Basic realm="libris", charset="UTF-8""#))
+                .insert_header((
+                    "link",
+                    format!(r#"<{base}/opds/auth>; rel="http://opds-spec.org/auth/document"; type="application/opds-authentication+json""#),
+                ))
+                .content_type("application/opds-authentication+json")
+                .body(crate::opds::auth::authentication_document(base).to_string()),
+            OpdsError::Other(e) => {
+                e.log();
+                let message = match e {
+                    Error::Database(_) | Error::Internal(_) => "internal server error".to_owned(),
+                    other => other.to_string(),
+                };
+                HttpResponse::build(self.status_code())
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
+            }
+        }
     }
 }
 

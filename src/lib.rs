@@ -34,12 +34,14 @@ pub struct AppState {
     pub last_used: Arc<api::caller::LastUsed>,
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
+    pub opds_pages: Arc<opds::pages::PageCache>,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: db::DbPool) -> AppState {
         AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
+            opds_pages: Arc::default(),
             config: Arc::new(config),
             pool,
             verifier: Arc::new(auth::Verifier::new()),
@@ -69,6 +71,7 @@ pub fn build_app(
                 .custom_request_replace("method", |req| req.method().to_string()),
         )
         .service(api::scope())
+        .service(opds::scope())
         .service(
             web::scope("/kosync")
                 .configure(kosync::routes)

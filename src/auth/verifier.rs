@@ -100,6 +100,22 @@ impl Verifier {
         ok
     }
 
+    /// Verifies a password against a stored bcrypt hash of it (OPDS). `cache_name` keeps one
+    /// service's usernames apart from another's in the cache. An unknown user costs the same.
+    pub fn verify_password(
+        &self,
+        cache_name: &str,
+        stored_hash: Option<&str>,
+        presented: &str,
+    ) -> bool {
+        let hash = stored_hash.unwrap_or_else(|| dummy_hash());
+        let ok = self.bcrypt(presented, hash) && stored_hash.is_some();
+        if ok {
+            self.remember(cache_name, hash, presented);
+        }
+        ok
+    }
+
     fn bcrypt(&self, secret: &str, hash: &str) -> bool {
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
         bcrypt::verify(secret, hash).unwrap_or(false)

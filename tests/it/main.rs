@@ -7,6 +7,9 @@ mod common;
 mod failures;
 mod kosync;
 mod library;
+mod opds;
+#[path = "../opds/validators.rs"]
+mod opds_validators;
 mod reading;
 mod schema;
 mod write_path;

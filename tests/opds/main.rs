@@ -6,8 +6,7 @@
 //! python in LIBRIS_TEST_PYTHON.
 //! Documents are left in $TMPDIR/opds-validate-<pid>/ for inspection.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod validators;
 
 use chrono::{DateTime, TimeZone, Utc};
 use libris::opds::feed::{
@@ -16,77 +15,7 @@ use libris::opds::feed::{
 };
 use libris::opds::{atom, json};
 use uuid::Uuid;
-
-fn python() -> String {
-    std::env::var("LIBRIS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn kit() -> PathBuf {
-    std::env::var_os("OPDS_VALIDATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/opds-validate"))
-}
-
-/// Writes `content` to a fresh per-process temp dir and returns the path.
-fn write(name: &str, content: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("opds-validate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, content).expect("write document");
-    path
-}
-
-/// Runs a validator and fails the test with its output unless it exits 0.
-/// Returns stdout so callers can look for warnings too.
-fn run(program: &str, args: &[&str], file: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (see header for setup): {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} {} failed:\n{stdout}\n{stderr}",
-        file.display()
-    );
-    stdout
-}
-
-fn rng(schema: &str, file: &Path) {
-    let schema = kit().join(schema);
-    let schema = schema.to_str().expect("utf-8 path");
-    run("xmllint", &["--noout", "--relaxng", schema], file);
-}
-
-/// OPDS 1.2 schema (PSE-tolerant: templated hrefs) plus the client lint.
-/// Lint warnings fail the test too, except the accepted one about several
-/// atom:author elements (correct Atom; KOReader shows only the last author).
-fn validate_atom_feed(name: &str, xml: &str) -> PathBuf {
-    let file = write(name, xml);
-    rng("v1.2/rng-pse/opds.rng", &file);
-    let lint = kit().join("opds_lint.py");
-    let out = run(&python(), &[lint.to_str().expect("utf-8 path")], &file);
-    let unexpected: Vec<&str> = out
-        .lines()
-        .skip(1)
-        .filter(|l| !l.contains("several atom:author"))
-        .collect();
-    assert!(unexpected.is_empty(), "lint findings for {name}:\n{out}");
-    file
-}
-
-fn validate_json(kind: &str, name: &str, value: &serde_json::Value) {
-    let text = serde_json::to_string_pretty(value).expect("serialize JSON");
-    let file = write(name, &text);
-    let script = kit().join("opds2/validate_opds2.py");
-    run(
-        &python(),
-        &[script.to_str().expect("utf-8 path"), kind],
-        &file,
-    );
-}
+use validators::{rng, validate_atom_feed, validate_json, write};
 
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_704_880_871 + secs, 0)

@@ -1,0 +1,191 @@
+//! Who is browsing the catalog: HTTP Basic with the reader's opds credential (bcrypt, behind
+//! the same verified-credential cache as KoSync), an API key as the Basic password (any
+//! username, for apps that only know Basic), or a Bearer API key. Without credentials,
+//! anonymous browsing when the opds.anonymous setting allows it (no personal shelves then).
+
+use actix_web::{web, HttpRequest};
+use base64::Engine;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::{credentials, sha256_hex};
+use crate::db::schema::api_keys;
+use crate::error::{Error, OpdsError};
+use crate::settings::{self, Settings};
+use crate::{db, AppState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Reader(Uuid),
+    Anonymous,
+}
+
+impl Viewer {
+    pub fn reader(self) -> Option<Uuid> {
+        match self {
+            Viewer::Reader(id) => Some(id),
+            Viewer::Anonymous => None,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Presented {
+    Basic(String, String),
+    Bearer(String),
+    Nothing,
+}
+
+/// The credentials in the Authorization header; a header that is there but unreadable
+/// counts as a failed login, not as none.
+fn presented(req: &HttpRequest) -> Result<Presented, Error> {
+    let Some(header) = req.headers().get("authorization") else {
+        return Ok(Presented::Nothing);
+    };
+    let value = header.to_str().map_err(|_| Error::Unauthorized)?.trim();
+    let (scheme, rest) = value.split_once(' ').ok_or(Error::Unauthorized)?;
+    let rest = rest.trim();
+    if rest.is_empty() || rest.len() > 1024 {
+        return Err(Error::Unauthorized);
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Presented::Bearer(rest.to_owned()));
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(Error::Unauthorized);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .map_err(|_| Error::Unauthorized)?;
+    let text = String::from_utf8(decoded).map_err(|_| Error::Unauthorized)?;
+    let (user, password) = text.split_once(':').ok_or(Error::Unauthorized)?;
+    Ok(Presented::Basic(user.to_owned(), password.to_owned()))
+}
+
+fn key_owner(conn: &mut PgConnection, raw: &str) -> Result<Option<Uuid>, Error> {
+    Ok(api_keys::table
+        .filter(api_keys::key_hash.eq(sha256_hex(raw.as_bytes())))
+        .select(api_keys::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// What the database says about the presented credentials, before any bcrypt.
+enum Found {
+    Reader(Uuid),
+    /// An opds credential to verify (or none: verified against a dummy hash all the same).
+    Verify(String, String, Option<(Uuid, String)>),
+    Anonymous,
+    Refused,
+}
+
+/// The viewer of this request and the settings in force, or 401 (with the
+/// Authentication for OPDS document) for missing or wrong credentials.
+pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<(Viewer, Settings), OpdsError> {
+    let unauthorized = || OpdsError::Unauthorized {
+        base: super::base::base_url(req, &state.config),
+    };
+    let presented = presented(req).map_err(|_| unauthorized())?;
+    let config = state.config.clone();
+    let verifier = state.verifier.clone();
+    let (found, settings) = db::run(&state.pool, move |conn| {
+        let settings = settings::load(conn, &config)?;
+        let found = match presented {
+            Presented::Nothing if settings.opds_anonymous => Found::Anonymous,
+            Presented::Nothing => Found::Refused,
+            Presented::Bearer(key) => key_owner(conn, &key)?.map_or(Found::Refused, Found::Reader),
+            Presented::Basic(user, password) => match key_owner(conn, &password)? {
+                Some(id) => Found::Reader(id),
+                None => {
+                    let stored = credentials::lookup(conn, "opds", &user)?;
+                    match &stored {
+                        Some((id, hash))
+                            if verifier.is_cached(&cache_name(&user), hash, &password) =>
+                        {
+                            Found::Reader(*id)
+                        }
+                        _ => Found::Verify(user, password, stored),
+                    }
+                }
+            },
+        };
+        Ok((found, settings))
+    })
+    .await?;
+    let viewer = match found {
+        Found::Reader(id) => Viewer::Reader(id),
+        Found::Anonymous => Viewer::Anonymous,
+        Found::Refused => return Err(unauthorized()),
+        Found::Verify(user, password, stored) => {
+            // bcrypt on the blocking pool, holding no connection.
+            let verifier = state.verifier.clone();
+            let hash = stored.as_ref().map(|(_, h)| h.clone());
+            let ok = web::block(move || {
+                verifier.verify_password(&cache_name(&user), hash.as_deref(), &password)
+            })
+            .await
+            .map_err(Error::from)?;
+            match (ok, stored) {
+                (true, Some((id, _))) => Viewer::Reader(id),
+                _ => return Err(unauthorized()),
+            }
+        }
+    };
+    Ok((viewer, settings))
+}
+
+fn cache_name(user: &str) -> String {
+    format!("opds\0{user}")
+}
+
+/// The Authentication for OPDS 1.0 document a 401 carries: how to log in.
+pub fn authentication_document(base: &str) -> Value {
+    json!({
+        "id": format!("{base}/opds/auth"),
+        "title": "libris",
+        "description": "Log in with your libris OPDS username and password, or an API key as the password.",
+        "links": [
+            { "rel": "start", "href": format!("{base}/opds"), "type": super::feed::Kind::Navigation.atom_type() }
+        ],
+        "authentication": [{
+            "type": "http://opds-spec.org/auth/basic",
+            "labels": { "login": "Username", "password": "Password" }
+        }]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn with(header: &str) -> Result<Presented, Error> {
+        presented(
+            &TestRequest::default()
+                .insert_header(("authorization", header))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn reads_basic_and_bearer() {
+        // "ann:pa:ss" — the password may hold ':'.
+        assert_eq!(
+            with("Basic YW5uOnBhOnNz").unwrap(),
+            Presented::Basic("ann".into(), "pa:ss".into())
+        );
+        assert_eq!(with("bearer abc").unwrap(), Presented::Bearer("abc".into()));
+        assert_eq!(
+            presented(&TestRequest::default().to_http_request()).unwrap(),
+            Presented::Nothing
+        );
+    }
+
+    #[test]
+    fn a_malformed_header_is_a_failed_login() {
+        for bad in ["Basic", "Basic !!!", "Basic YW5u", "Digest x", "Basic /w=="] {
+            assert!(matches!(with(bad), Err(Error::Unauthorized)), "{bad}");
+        }
+    }
+}

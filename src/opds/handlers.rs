@@ -1,0 +1,430 @@
+//! The catalog's HTTP side: who is asking, which flavor they get, and conditional answers
+//! (KOReader sends HEAD before each GET and caches on ETag and Last-Modified).
+
+use actix_web::http::header::{self, EntityTag, HttpDate};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::viewer;
+use super::base::base_url;
+use super::catalog::{self, List};
+use super::feed::{media, Author, Feed, Paging};
+use super::render::{self, Ctx, Flavor, ListPage};
+use super::{atom, json};
+use crate::auth::sha256_hex;
+use crate::error::{Error, OpdsError};
+use crate::{db, AppState};
+
+type Reply = Result<HttpResponse, OpdsError>;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    /// Atom: `q`; OPDS 2.0's template names it `query`.
+    q: Option<String>,
+    query: Option<String>,
+    page: Option<String>,
+}
+
+fn page_number(raw: Option<&str>) -> Result<i64, Error> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(1),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| Error::invalid("page", "expected a page number from 1")),
+    }
+}
+
+/// True when the client ranks OPDS 2.0 JSON above Atom (KOReader does since mid-2026).
+pub fn prefers_json(req: &HttpRequest) -> bool {
+    let Some(accept) = req.get_header::<header::Accept>() else {
+        return false;
+    };
+    let quality = |essence: &str| {
+        accept
+            .iter()
+            .filter(|item| item.item.essence_str() == essence)
+            .map(|item| item.quality)
+            .max()
+    };
+    match (
+        quality("application/opds+json"),
+        quality("application/atom+xml"),
+    ) {
+        (Some(json), Some(atom)) => json > atom,
+        (Some(json), None) => json > header::Quality::ZERO,
+        _ => false,
+    }
+}
+
+fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
+    Ctx {
+        base: base_url(req, &state.config),
+        flavor,
+    }
+}
+
+/// A document with a strong ETag over its bytes (so it changes exactly when what this
+/// reader would see changes) and Last-Modified; 304 when the client has it already.
+fn document(
+    req: &HttpRequest,
+    content_type: &str,
+    body: String,
+    updated: DateTime<Utc>,
+) -> HttpResponse {
+    let tag = EntityTag::new_strong(sha256_hex(body.as_bytes())[..32].to_owned());
+    let modified = HttpDate::from(std::time::SystemTime::from(updated));
+    let fresh = match req.get_header::<header::IfNoneMatch>() {
+        Some(header::IfNoneMatch::Any) => true,
+        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&tag)),
+        None => req
+            .get_header::<header::IfModifiedSince>()
+            .is_some_and(|since| {
+                updated.timestamp()
+                    <= std::time::SystemTime::from(since.0)
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64)
+            }),
+    };
+    let mut resp = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header(header::ETag(tag))
+        .insert_header(header::LastModified(modified))
+        // Feeds hold per-reader state: a shared cache must not keep them, a client revalidates.
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .insert_header((header::VARY, "Authorization, Accept"));
+    if fresh {
+        resp.finish()
+    } else {
+        resp.content_type(content_type).body(body)
+    }
+}
+
+fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse {
+    match flavor {
+        Flavor::Atom => document(req, feed.kind.atom_type(), atom::feed(feed), feed.updated),
+        Flavor::Json => document(
+            req,
+            media::OPDS_JSON,
+            json::feed(feed).to_string(),
+            feed.updated,
+        ),
+    }
+}
+
+async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
+    viewer(&req, &state).await?;
+    let updated = db::run(&state.pool, |conn| catalog::library_updated(conn)).await?;
+    let feed = render::root(
+        &ctx(&req, &state, flavor),
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    Ok(feed_response(&req, flavor, &feed))
+}
+
+/// `/opds`: Atom, unless the client prefers OPDS 2.0 JSON. Never 406.
+pub async fn root_negotiated(req: HttpRequest, state: web::Data<AppState>) -> Reply {
+    let flavor = if prefers_json(&req) {
+        Flavor::Json
+    } else {
+        Flavor::Atom
+    };
+    root(req, state, flavor).await
+}
+
+pub async fn root_json(req: HttpRequest, state: web::Data<AppState>) -> Reply {
+    root(req, state, Flavor::Json).await
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    flavor: Flavor,
+    list: List,
+    query: PageQuery,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let (_, settings) = viewer(&req, &state).await?;
+    let size = settings.opds_page_size;
+    let cache = state.opds_pages.clone();
+    let (paging, rows, updated) = db::run(&state.pool, move |conn| {
+        let version = catalog::library_version(conn)?;
+        let starts = cache.starts(conn, list, size, version)?;
+        let paging = Paging {
+            total: starts.total,
+            per_page: size,
+            page,
+        };
+        if page > paging.last_page() {
+            return Err(Error::NotFound("no such page".into()));
+        }
+        let ids = match starts.firsts.get(page as usize - 1) {
+            Some(first) => catalog::page_from(conn, list, *first, size)?,
+            None => vec![],
+        };
+        Ok((
+            paging,
+            catalog::books_with_files(conn, &ids)?,
+            catalog::library_updated(conn)?,
+        ))
+    })
+    .await?;
+    let (id, title, path) = match list {
+        List::Title => ("urn:libris:books", "All books", "/books"),
+        List::Added => ("urn:libris:new", "Recently added", "/new"),
+    };
+    let feed = render::list(
+        &ctx(&req, &state, flavor),
+        ListPage {
+            id,
+            title,
+            path,
+            paging,
+            books: &rows,
+        },
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    Ok(feed_response(&req, flavor, &feed))
+}
+
+pub async fn books(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Reply {
+    list(req, state, Flavor::Atom, List::Title, q.into_inner()).await
+}
+
+pub async fn books_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Reply {
+    list(req, state, Flavor::Json, List::Title, q.into_inner()).await
+}
+
+pub async fn recent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Reply {
+    list(req, state, Flavor::Atom, List::Added, q.into_inner()).await
+}
+
+pub async fn recent_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Reply {
+    list(req, state, Flavor::Json, List::Added, q.into_inner()).await
+}
+
+async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    flavor: Flavor,
+    query: SearchQuery,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let terms = query.q.or(query.query).unwrap_or_default();
+    let (_, settings) = viewer(&req, &state).await?;
+    let size = settings.opds_page_size;
+    let tsquery = catalog::search_query(&terms);
+    let (total, rows, updated) = db::run(&state.pool, move |conn| {
+        let (total, ids) = match &tsquery {
+            Some(q) => catalog::search(conn, q, page, size)?,
+            None => (0, vec![]),
+        };
+        Ok((
+            total,
+            catalog::books_with_files(conn, &ids)?,
+            catalog::library_updated(conn)?,
+        ))
+    })
+    .await?;
+    let paging = Paging {
+        total,
+        per_page: size,
+        page,
+    };
+    if page > paging.last_page() {
+        return Err(Error::NotFound("no such page".into()).into());
+    }
+    let param = match flavor {
+        Flavor::Atom => "q",
+        Flavor::Json => "query",
+    };
+    let path = format!(
+        "/search?{param}={}",
+        percent_encoding::utf8_percent_encode(&terms, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let title = format!("Search: {terms}");
+    let feed = render::list(
+        &ctx(&req, &state, flavor),
+        ListPage {
+            id: "urn:libris:search",
+            title: &title,
+            path: &path,
+            paging,
+            books: &rows,
+        },
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    Ok(feed_response(&req, flavor, &feed))
+}
+
+pub async fn search_atom(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<SearchQuery>,
+) -> Reply {
+    search(req, state, Flavor::Atom, q.into_inner()).await
+}
+
+pub async fn search_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<SearchQuery>,
+) -> Reply {
+    search(req, state, Flavor::Json, q.into_inner()).await
+}
+
+pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Reply {
+    viewer(&req, &state).await?;
+    let c = ctx(&req, &state, Flavor::Atom);
+    let body = atom::opensearch_description(
+        "libris",
+        "Search the libris catalog by title, author, series or words of the description.",
+        &c.href("/search?q={searchTerms}"),
+    );
+    Ok(document(
+        &req,
+        media::OPENSEARCH,
+        body,
+        DateTime::UNIX_EPOCH,
+    ))
+}
+
+fn book_id(raw: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound("no such book".into()))
+}
+
+async fn entry(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor, id: String) -> Reply {
+    let id = book_id(&id)?;
+    viewer(&req, &state).await?;
+    let mut rows = db::run(&state.pool, move |conn| {
+        catalog::books_with_files(conn, &[id])
+    })
+    .await?;
+    let (book, files) = rows
+        .pop()
+        .ok_or_else(|| Error::NotFound("no such book".into()))?;
+    let c = ctx(&req, &state, flavor);
+    let publication = render::publication(&c, &book, &files);
+    Ok(match flavor {
+        Flavor::Atom => document(
+            &req,
+            media::ATOM_ENTRY,
+            atom::entry_document(&publication, &Author::new("libris")),
+            book.updated_at,
+        ),
+        Flavor::Json => document(
+            &req,
+            media::OPDS_PUBLICATION_JSON,
+            json::publication(&publication).to_string(),
+            book.updated_at,
+        ),
+    })
+}
+
+pub async fn entry_atom(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    entry(req, state, Flavor::Atom, id.into_inner()).await
+}
+
+pub async fn entry_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    entry(req, state, Flavor::Json, id.into_inner()).await
+}
+
+/// A book file. The last path segment is the file's name, for clients that name the saved
+/// file after the URL; it is not looked at.
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Reply {
+    let (book, file, _) = path.into_inner();
+    let (book, file) = (book_id(&book)?, book_id(&file)?);
+    viewer(&req, &state).await?;
+    let file = db::run(&state.pool, move |conn| catalog::file_of(conn, book, file))
+        .await?
+        .ok_or_else(|| Error::NotFound("no such file".into()))?;
+    Ok(crate::library::download::serve(
+        &req,
+        &state.config.data_dir,
+        &file,
+    )?)
+}
+
+/// The Authentication for OPDS document, also linked from every 401.
+pub async fn authentication(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = base_url(&req, &state.config);
+    HttpResponse::build(StatusCode::OK)
+        .content_type("application/opds-authentication+json")
+        .body(super::auth::authentication_document(&base).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn accepts(accept: &str) -> bool {
+        prefers_json(
+            &TestRequest::default()
+                .insert_header(("accept", accept))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn json_only_when_preferred() {
+        assert!(accepts("application/opds+json, application/atom+xml;q=0.9"));
+        assert!(accepts("application/opds+json"));
+        assert!(!accepts(
+            "application/atom+xml, application/opds+json;q=0.8"
+        ));
+        assert!(!accepts("application/atom+xml;profile=opds-catalog"));
+        assert!(!accepts("*/*"));
+        assert!(!accepts("not a media type"));
+        assert!(!prefers_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn page_numbers() {
+        assert_eq!(page_number(None).unwrap(), 1);
+        assert_eq!(page_number(Some("3")).unwrap(), 3);
+        for bad in ["0", "-1", "x", "99999999999"] {
+            assert!(page_number(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Library rows → the feed model: pure, so tests reach it without a server.
+
+use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::feed::{
+    media, rel, Acquisition, Author, Entry, Feed, Kind, Link, NavEntry, Paging, Publication,
+};
+use crate::db::models::{Book, BookFile};
+use crate::library::download::download_name;
+use crate::library::formats::{clean::split_authors, Format};
+
+/// Which of the two catalogs a document belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// OPDS 1.2, under /opds.
+    Atom,
+    /// OPDS 2.0, under /opds/v2.
+    Json,
+}
+
+/// Characters left as they are in a path segment; everything else is percent-encoded, so
+/// a file name cannot add a segment, a query or a fragment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Where the documents of one response live.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `scheme://host[/prefix]`.
+    pub base: String,
+    pub flavor: Flavor,
+}
+
+impl Ctx {
+    /// An absolute link to the catalog document at `path` (starting with '/', or empty for
+    /// the root) of this flavor.
+    pub fn href(&self, path: &str) -> String {
+        match self.flavor {
+            Flavor::Atom => format!("{}/opds{path}", self.base),
+            Flavor::Json => format!("{}/opds/v2{path}", self.base),
+        }
+    }
+
+    pub fn download(&self, book: &Book, file: &BookFile, format: Format) -> String {
+        let name = download_name(file, format);
+        format!(
+            "{}/opds/books/{}/files/{}/{}",
+            self.base,
+            book.id,
+            file.id,
+            utf8_percent_encode(&name, SEGMENT)
+        )
+    }
+
+    fn search_links(&self) -> Vec<Link> {
+        match self.flavor {
+            Flavor::Atom => vec![
+                Link::new("search", self.href("/opensearch.xml"), media::OPENSEARCH)
+                    .titled("Search"),
+                // Moon+ Reader and Librera use only a templated Atom link.
+                Link::feed(
+                    "search",
+                    self.href("/search?q={searchTerms}"),
+                    Kind::Acquisition,
+                )
+                .titled("Search"),
+            ],
+            Flavor::Json => {
+                vec![
+                    Link::feed("search", self.href("/search{?query}"), Kind::Acquisition)
+                        .titled("Search")
+                        .templated(),
+                ]
+            }
+        }
+    }
+
+    fn feed(&self, id: &str, title: &str, path: &str, kind: Kind, updated: DateTime<Utc>) -> Feed {
+        let mut links = vec![
+            Link::feed("self", self.href(path), kind),
+            Link::feed("start", self.href(""), Kind::Navigation),
+        ];
+        if !path.is_empty() {
+            links.push(Link::feed("up", self.href(""), Kind::Navigation));
+        }
+        links.extend(self.search_links());
+        Feed {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            updated,
+            kind,
+            author: Author {
+                name: "libris".into(),
+                uri: Some(self.href("")),
+            },
+            links,
+            paging: None,
+            entries: vec![],
+        }
+    }
+}
+
+/// A book as a catalog publication: its metadata, one acquisition link per file with the
+/// file's exact media type, and a link to its complete entry.
+pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
+    let mut p = Publication::new(
+        book.id,
+        book.title.clone().unwrap_or_else(|| "Untitled".into()),
+        book.updated_at,
+    );
+    p.authors = book
+        .author
+        .as_deref()
+        .map(split_authors)
+        .unwrap_or_default();
+    p.published = book.published_year.map(|y| y.to_string());
+    p.language = book.language.clone();
+    p.publisher = book.publisher.clone();
+    p.isbn = book.isbn_13.clone().or_else(|| book.isbn_10.clone());
+    p.genres = book.genres.iter().flatten().cloned().collect();
+    p.summary = book.description.clone();
+    p.series = book
+        .series
+        .clone()
+        .map(|s| (s, book.series_index.map(f64::from)));
+    p.files = files
+        .iter()
+        .filter_map(|file| {
+            let format = Format::parse(&file.format)?;
+            Some(Acquisition {
+                href: ctx.download(book, file, format),
+                media_type: format.media_type().into(),
+                length: u64::try_from(file.file_size).ok().filter(|n| *n > 0),
+                title: Some(format.as_str().to_uppercase()),
+            })
+        })
+        .collect();
+    p.self_href = Some(ctx.href(&format!("/books/{}", book.id)));
+    p
+}
+
+/// The catalog's root: what there is to browse.
+pub fn root(ctx: &Ctx, updated: DateTime<Utc>) -> Feed {
+    let mut feed = ctx.feed("urn:libris:root", "libris", "", Kind::Navigation, updated);
+    let nav = |id: &str, title: &str, path: &str, rel: Option<&str>, summary: &str| {
+        Entry::Navigation(NavEntry {
+            id: format!("urn:libris:{id}"),
+            title: title.into(),
+            updated,
+            href: ctx.href(path),
+            kind: Kind::Acquisition,
+            rel: rel.map(Into::into),
+            summary: Some(summary.into()),
+            count: None,
+        })
+    };
+    feed.entries = vec![
+        nav(
+            "new",
+            "Recently added",
+            "/new",
+            Some(rel::SORT_NEW),
+            "The newest books first",
+        ),
+        nav("books", "All books", "/books", None, "Every book, by title"),
+    ];
+    feed
+}
+
+/// One page of a list of books, with first/previous/next/last links (`path` is the list's
+/// own path; pages add `?page=N`, or `&page=N` after a query).
+pub struct ListPage<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub path: &'a str,
+    pub paging: Paging,
+    pub books: &'a [(Book, Vec<BookFile>)],
+}
+
+pub fn list(ctx: &Ctx, page: ListPage<'_>, library_updated: DateTime<Utc>) -> Feed {
+    let updated = page
+        .books
+        .iter()
+        .map(|(b, _)| b.updated_at)
+        .max()
+        .unwrap_or(library_updated);
+    let paged = |n: i64| {
+        let sep = if page.path.contains('?') { '&' } else { '?' };
+        ctx.href(&format!("{}{sep}page={n}", page.path))
+    };
+    let mut feed = ctx.feed(page.id, page.title, page.path, Kind::Acquisition, updated);
+    feed.links[0].href = paged(page.paging.page);
+    let (current, last) = (page.paging.page, page.paging.last_page());
+    feed.links
+        .push(Link::feed("first", paged(1), Kind::Acquisition));
+    if current > 1 {
+        feed.links.push(Link::feed(
+            "previous",
+            paged((current - 1).min(last)),
+            Kind::Acquisition,
+        ));
+    }
+    if current < last {
+        feed.links
+            .push(Link::feed("next", paged(current + 1), Kind::Acquisition));
+    }
+    feed.links
+        .push(Link::feed("last", paged(last), Kind::Acquisition));
+    feed.paging = Some(page.paging);
+    feed.entries = page
+        .books
+        .iter()
+        .map(|(b, f)| Entry::Publication(publication(ctx, b, f)))
+        .collect();
+    feed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(flavor: Flavor) -> Ctx {
+        Ctx {
+            base: "http://h".into(),
+            flavor,
+        }
+    }
+
+    #[test]
+    fn hrefs_of_each_flavor() {
+        assert_eq!(ctx(Flavor::Atom).href("/books"), "http://h/opds/books");
+        assert_eq!(ctx(Flavor::Json).href(""), "http://h/opds/v2");
+    }
+
+    #[test]
+    fn a_file_name_cannot_escape_its_path_segment() {
+        assert_eq!(
+            utf8_percent_encode("a b/../c?d#é.epub", SEGMENT).to_string(),
+            "a%20b%2F..%2Fc%3Fd%23%C3%A9.epub"
+        );
+    }
+
+    #[test]
+    fn the_first_page_has_no_previous_and_the_last_no_next() {
+        let c = ctx(Flavor::Atom);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let rels = |page: i64, total: i64| {
+            let feed = list(
+                &c,
+                ListPage {
+                    id: "urn:x",
+                    title: "x",
+                    path: "/books",
+                    paging: Paging {
+                        total,
+                        per_page: 10,
+                        page,
+                    },
+                    books: &[],
+                },
+                at,
+            );
+            feed.links
+                .iter()
+                .map(|l| l.rel.clone())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(rels(1, 0), "self,start,up,search,search,first,last");
+        assert_eq!(rels(1, 25), "self,start,up,search,search,first,next,last");
+        assert_eq!(
+            rels(2, 25),
+            "self,start,up,search,search,first,previous,next,last"
+        );
+        assert_eq!(
+            rels(3, 25),
+            "self,start,up,search,search,first,previous,last"
+        );
+    }
+}

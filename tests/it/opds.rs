@@ -1,0 +1,455 @@
+//! The OPDS catalog through the real HTTP stack: who may browse, what the feeds hold (every
+//! feed checked by the OPDS validators), paging, search, downloads and conditional requests.
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::common::{RawResp, TestApp};
+use crate::library::fixture;
+use crate::opds_validators::{
+    validate_atom_feed, validate_entry, validate_json, validate_opensearch,
+};
+
+const BOOKS: [&str; 3] = [
+    "lighthouse-epub2.epub",
+    "accented-emoji.epub",
+    "no-cover-epub3.epub",
+];
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+async fn get(app: &TestApp, path: &str, auth: &str, headers: &[(&str, &str)]) -> RawResp {
+    let mut all = vec![("authorization", auth)];
+    all.extend_from_slice(headers);
+    app.raw("GET", path, None, &all).await
+}
+
+fn text(r: &RawResp) -> String {
+    String::from_utf8(r.body.clone()).expect("UTF-8 body")
+}
+
+/// An admin key, and the given fixtures uploaded and approved: their book ids.
+async fn library(app: &TestApp, names: &[&str]) -> (String, Vec<String>) {
+    let admin = app.admin_key().await;
+    let mut ids = vec![];
+    for name in names {
+        let r = app.upload(&admin, &[(name, &fixture(name))]).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["files"][0]["book_id"].as_str().unwrap().to_owned();
+        let r = app
+            .api(
+                "POST",
+                &format!("/api/books/{id}/approve"),
+                Some(&admin),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        ids.push(id);
+    }
+    (admin, ids)
+}
+
+/// Every `<link …/>` element's attributes of an Atom document, in order.
+fn links(xml: &str) -> Vec<Vec<(String, String)>> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = vec![];
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e)
+                if e.local_name().as_ref() == b"link" =>
+            {
+                out.push(
+                    e.attributes()
+                        .map(|a| {
+                            let a = a.unwrap();
+                            (
+                                String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                                a.unescape_value().unwrap().into_owned(),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+            quick_xml::events::Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+fn link_href(xml: &str, rel: &str) -> Option<String> {
+    links(xml).into_iter().find_map(|attrs| {
+        let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        (get("rel").as_deref() == Some(rel))
+            .then(|| get("href"))
+            .flatten()
+    })
+}
+
+fn path_of(href: &str) -> String {
+    let rest = href.split_once("://").map_or(href, |(_, r)| r);
+    rest[rest.find('/').unwrap_or(rest.len())..].to_owned()
+}
+
+fn entries(xml: &str) -> usize {
+    xml.matches("<entry>").count() + xml.matches("<entry ").count()
+}
+
+#[actix_web::test]
+async fn a_401_tells_reader_apps_how_to_log_in() {
+    let app = TestApp::start();
+    let r = app.raw("GET", "/opds", None, &[]).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        r#"Basic realm="libris", charset="UTF-8""#
+    );
+    assert!(
+        r.header("link")
+            .contains(r#"rel="http://opds-spec.org/auth/document""#),
+        "{}",
+        r.header("link")
+    );
+    assert_eq!(
+        r.header("content-type"),
+        "application/opds-authentication+json"
+    );
+    let doc: Value = serde_json::from_slice(&r.body).unwrap();
+    validate_json("authentication", "auth.json", &doc);
+    for bad in [
+        basic("nobody", "x"),
+        "Basic !!".into(),
+        "Bearer nope".into(),
+        "Digest x".into(),
+    ] {
+        let r = get(&app, "/opds/books", &bad, &[]).await;
+        assert_eq!(r.status, 401, "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn readers_log_in_with_their_opds_password_or_an_api_key() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let (_, reader) = app.reader_key(&admin, "ann").await;
+    let r = app
+        .api(
+            "PUT",
+            "/api/credentials/opds",
+            Some(&reader),
+            Some(json!({ "username": "ann", "password": "s3cret:pw" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for (auth, want) in [
+        (basic("ann", "s3cret:pw"), 200),
+        (basic("ann", "wrong"), 401),
+        (basic("anyone", &reader), 200),
+        (format!("Bearer {reader}"), 200),
+        (basic("ann", "s3cret:pw"), 200),
+    ] {
+        assert_eq!(get(&app, "/opds", &auth, &[]).await.status, want, "{auth}");
+    }
+    // Anonymous browsing only when the setting allows it.
+    let r = app
+        .api(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({ "opds.anonymous": true })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(app.raw("GET", "/opds", None, &[]).await.status, 200);
+    assert_eq!(
+        get(&app, "/opds", &basic("ann", "wrong"), &[]).await.status,
+        401
+    );
+}
+
+#[actix_web::test]
+async fn feeds_validate_and_page_through_the_library() {
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let r = app
+        .api(
+            "PATCH",
+            "/api/settings",
+            Some(&admin),
+            Some(json!({ "opds.page_size": 2 })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+
+    let root = get(&app, "/opds", &auth, &[]).await;
+    assert_eq!(root.status, 200);
+    assert_eq!(
+        root.header("content-type"),
+        "application/atom+xml;profile=opds-catalog;kind=navigation"
+    );
+    let root_xml = text(&root);
+    validate_atom_feed("it-root.xml", &root_xml);
+    assert!(root_xml.starts_with("<?xml"));
+    assert!(root_xml.contains(r#"<feed xmlns="http://www.w3.org/2005/Atom""#));
+    let all = link_href(&root_xml, "subsection").expect("a link to All books");
+
+    let first = get(&app, &path_of(&all), &auth, &[]).await;
+    assert_eq!(first.status, 200);
+    let first_xml = text(&first);
+    validate_atom_feed("it-books-1.xml", &first_xml);
+    assert_eq!(entries(&first_xml), 2);
+    assert!(first_xml.contains("<opensearch:totalResults>3</opensearch:totalResults>"));
+    assert!(link_href(&first_xml, "previous").is_none());
+    let next = link_href(&first_xml, "next").expect("a next page");
+    let second = get(&app, &path_of(&next), &auth, &[]).await;
+    let second_xml = text(&second);
+    validate_atom_feed("it-books-2.xml", &second_xml);
+    assert_eq!(entries(&second_xml), 1);
+    assert!(link_href(&second_xml, "next").is_none());
+    assert_eq!(
+        link_href(&second_xml, "last").map(|h| path_of(&h)),
+        Some(path_of(&next))
+    );
+    assert!(second_xml.contains("<opensearch:startIndex>3</opensearch:startIndex>"));
+    // Each book once across the pages, in title order.
+    let titles: Vec<String> = [&first_xml, &second_xml]
+        .iter()
+        .flat_map(|x| {
+            x.split("<entry>").skip(1).map(|e| {
+                e.split("<title>")
+                    .nth(1)
+                    .unwrap()
+                    .split("</title>")
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let mut sorted = titles.clone();
+    sorted.sort_by_key(|t| t.to_lowercase());
+    assert_eq!(titles, sorted);
+    assert_eq!(titles.len(), 3);
+    assert_eq!(
+        get(&app, "/opds/books?page=3", &auth, &[]).await.status,
+        404
+    );
+    assert_eq!(
+        get(&app, "/opds/books?page=x", &auth, &[]).await.status,
+        400
+    );
+
+    // The same pages in OPDS 2.0.
+    let json_page = get(&app, "/opds/v2/books", &auth, &[]).await;
+    assert_eq!(json_page.header("content-type"), "application/opds+json");
+    let doc: Value = serde_json::from_slice(&json_page.body).unwrap();
+    validate_json("feed", "it-books.json", &doc);
+    assert_eq!(doc["metadata"]["numberOfItems"], 3);
+    assert_eq!(doc["publications"].as_array().unwrap().len(), 2);
+
+    // A complete entry, in both flavors.
+    let entry = get(&app, &format!("/opds/books/{}", ids[0]), &auth, &[]).await;
+    assert_eq!(entry.status, 200);
+    assert_eq!(
+        entry.header("content-type"),
+        "application/atom+xml;type=entry;profile=opds-catalog"
+    );
+    validate_entry("it-entry.xml", &text(&entry));
+    let publication = get(&app, &format!("/opds/v2/books/{}", ids[0]), &auth, &[]).await;
+    validate_json(
+        "publication",
+        "it-publication.json",
+        &serde_json::from_slice(&publication.body).unwrap(),
+    );
+    assert_eq!(
+        get(&app, "/opds/books/not-a-uuid", &auth, &[]).await.status,
+        404
+    );
+
+    let osd = get(&app, "/opds/opensearch.xml", &auth, &[]).await;
+    assert_eq!(osd.status, 200);
+    validate_opensearch("it-opensearch.xml", &text(&osd));
+    assert!(text(&osd).contains("/opds/search?q={searchTerms}"));
+}
+
+#[actix_web::test]
+async fn an_empty_library_still_has_a_valid_first_page() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let r = get(&app, "/opds/books", &format!("Bearer {admin}"), &[]).await;
+    assert_eq!(r.status, 200);
+    validate_atom_feed("it-empty.xml", &text(&r));
+    assert_eq!(entries(&text(&r)), 0);
+    assert!(text(&r).contains("<opensearch:totalResults>0</opensearch:totalResults>"));
+}
+
+#[actix_web::test]
+async fn only_organized_books_are_listed() {
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS[..1]).await;
+    // A second book stays in review.
+    let r = app.upload(&admin, &[(BOOKS[1], &fixture(BOOKS[1]))]).await;
+    let in_review = r.body["files"][0]["book_id"].as_str().unwrap().to_owned();
+    let auth = format!("Bearer {admin}");
+    let page = text(&get(&app, "/opds/books", &auth, &[]).await);
+    assert_eq!(entries(&page), 1);
+    assert!(!page.contains(&in_review));
+    assert_eq!(
+        get(&app, &format!("/opds/books/{in_review}"), &auth, &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[actix_web::test]
+async fn downloads_answer_head_range_and_conditional_requests() {
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS[..1]).await;
+    let auth = format!("Bearer {admin}");
+    let page = text(&get(&app, "/opds/books", &auth, &[]).await);
+    let href = link_href(&page, "http://opds-spec.org/acquisition").expect("an acquisition link");
+    assert!(href.ends_with(".epub"), "{href}");
+    let attrs = links(&page)
+        .into_iter()
+        .find(|a| a.iter().any(|(_, v)| v == &href))
+        .unwrap();
+    assert!(
+        attrs.contains(&("type".into(), "application/epub+zip".into())),
+        "{attrs:?}"
+    );
+    let bytes = fixture(BOOKS[0]);
+    assert!(
+        attrs.contains(&("length".into(), bytes.len().to_string())),
+        "{attrs:?}"
+    );
+
+    let file = get(&app, &path_of(&href), &auth, &[]).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, bytes);
+    assert!(file.header("content-disposition").starts_with("attachment"));
+    let head = app
+        .raw("HEAD", &path_of(&href), None, &[("authorization", &auth)])
+        .await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let part = get(&app, &path_of(&href), &auth, &[("range", "bytes=0-9")]).await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, bytes[..10]);
+    assert_eq!(app.raw("GET", &path_of(&href), None, &[]).await.status, 401);
+
+    // Feeds: HEAD, and 304 on the ETag or the date they carry.
+    let feed = get(&app, "/opds/books", &auth, &[]).await;
+    let etag = feed.header("etag");
+    assert!(!etag.is_empty());
+    let head = app
+        .raw("HEAD", "/opds/books", None, &[("authorization", &auth)])
+        .await;
+    assert_eq!((head.status, head.header("etag")), (200, etag.clone()));
+    assert!(head.body.is_empty());
+    let again = get(&app, "/opds/books", &auth, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let since = get(
+        &app,
+        "/opds/books",
+        &auth,
+        &[("if-modified-since", &feed.header("last-modified"))],
+    )
+    .await;
+    assert_eq!(since.status, 304);
+    // A change to the library changes the feed, and so its ETag.
+    library_edit(&app, &admin, &page).await;
+    let changed = get(&app, "/opds/books", &auth, &[("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.header("etag"), etag);
+}
+
+async fn library_edit(app: &TestApp, admin: &str, page: &str) {
+    let id = page.split("urn:uuid:").nth(1).unwrap()[..36].to_owned();
+    let r = app
+        .api(
+            "PATCH",
+            &format!("/api/books/{id}"),
+            Some(admin),
+            Some(json!({ "title": "Renamed & <Re-titled>" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+#[actix_web::test]
+async fn search_takes_plus_as_space_and_the_last_word_as_a_prefix() {
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let r = get(&app, "/opds/search?q=lighthouse+kee", &auth, &[]).await;
+    assert_eq!(r.status, 200);
+    let xml = text(&r);
+    validate_atom_feed("it-search.xml", &xml);
+    assert_eq!(entries(&xml), 1, "{xml}");
+    assert!(xml.contains("The Lighthouse Keeper"));
+    let none = text(&get(&app, "/opds/search?q=zzzzqqq", &auth, &[]).await);
+    assert_eq!(entries(&none), 0);
+    validate_atom_feed("it-search-none.xml", &none);
+    let json_hits = get(&app, "/opds/v2/search?query=lighthouse", &auth, &[]).await;
+    let doc: Value = serde_json::from_slice(&json_hits.body).unwrap();
+    validate_json("feed", "it-search.json", &doc);
+    assert_eq!(doc["metadata"]["numberOfItems"], 1);
+    // Words of any script are found.
+    let accented = text(&get(&app, "/opds/search?q=%C3%A9", &auth, &[]).await);
+    validate_atom_feed("it-search-accented.xml", &accented);
+}
+
+#[actix_web::test]
+async fn the_root_answers_json_to_clients_that_prefer_it() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let auth = format!("Bearer {admin}");
+    let json_root = get(
+        &app,
+        "/opds",
+        &auth,
+        &[(
+            "accept",
+            "application/opds+json, application/atom+xml;q=0.9",
+        )],
+    )
+    .await;
+    assert_eq!(json_root.status, 200);
+    assert_eq!(json_root.header("content-type"), "application/opds+json");
+    validate_json(
+        "feed",
+        "it-root.json",
+        &serde_json::from_slice(&json_root.body).unwrap(),
+    );
+    for accept in ["application/atom+xml", "*/*", "text/html", ""] {
+        let r = get(&app, "/opds", &auth, &[("accept", accept)]).await;
+        assert_eq!(r.status, 200, "{accept}");
+        assert!(
+            r.header("content-type").starts_with("application/atom+xml"),
+            "{accept}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn links_follow_the_public_url_and_trusted_proxies_only() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let auth = format!("Bearer {admin}");
+    let spoofed = [
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let xml = text(&get(&app, "/opds", &auth, &spoofed).await);
+    let start = link_href(&xml, "start").unwrap();
+    assert!(start.starts_with("http://127.0.0.1:"), "{start}");
+    assert!(!xml.contains("evil.example"));
+}
