@@ -34,14 +34,14 @@ pub struct AppState {
     pub last_used: Arc<api::caller::LastUsed>,
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
-    pub opds_pages: Arc<opds::pages::PageCache>,
+    pub opds_cache: Arc<opds::pages::CatalogCache>,
 }
 
 impl AppState {
     pub fn new(config: Config, pool: db::DbPool) -> AppState {
         AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
-            opds_pages: Arc::default(),
+            opds_cache: Arc::default(),
             config: Arc::new(config),
             pool,
             verifier: Arc::new(auth::Verifier::new()),

@@ -31,6 +31,142 @@ impl List {
     }
 }
 
+/// A dimension readers browse the library by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Facet {
+    Author,
+    Series,
+    Genre,
+    Language,
+    Publisher,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 5] = [
+        Facet::Author,
+        Facet::Series,
+        Facet::Genre,
+        Facet::Language,
+        Facet::Publisher,
+    ];
+
+    /// Its path segment in the catalog.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Facet::Author => "authors",
+            Facet::Series => "series",
+            Facet::Genre => "genres",
+            Facet::Language => "languages",
+            Facet::Publisher => "publishers",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Facet::Author => "Authors",
+            Facet::Series => "Series",
+            Facet::Genre => "Genres",
+            Facet::Language => "Languages",
+            Facet::Publisher => "Publishers",
+        }
+    }
+
+    /// Each value with the organized books it holds.
+    fn values_sql(self) -> &'static str {
+        match self {
+            Facet::Author => {
+                "SELECT a AS value, count(*) AS n FROM books, unnest(libris_authors(author)) a
+                WHERE status = 'organized' GROUP BY a"
+            }
+            Facet::Series => {
+                "SELECT series AS value, count(*) AS n FROM books
+                WHERE status = 'organized' AND series IS NOT NULL GROUP BY series"
+            }
+            Facet::Genre => {
+                "SELECT g AS value, count(*) AS n FROM books, unnest(genres) g
+                WHERE status = 'organized' AND g IS NOT NULL GROUP BY g"
+            }
+            Facet::Language => {
+                "SELECT language AS value, count(*) AS n FROM books
+                WHERE status = 'organized' AND language IS NOT NULL GROUP BY language"
+            }
+            Facet::Publisher => {
+                "SELECT publisher AS value, count(*) AS n FROM books
+                WHERE status = 'organized' AND publisher IS NOT NULL GROUP BY publisher"
+            }
+        }
+    }
+
+    /// The books of value $1 in reading order (series by position), each condition backed by
+    /// an index of migration 6.
+    fn books_sql(self) -> String {
+        let (cond, order) = match self {
+            Facet::Author => ("libris_authors(author) @> ARRAY[$1::text]", TITLE_ORDER),
+            Facet::Series => (
+                "series = $1",
+                "series_index NULLS LAST, coalesce(libris_norm(title), ''), id",
+            ),
+            Facet::Genre => ("genres @> ARRAY[$1::text]", TITLE_ORDER),
+            Facet::Language => ("language = $1", TITLE_ORDER),
+            Facet::Publisher => ("publisher = $1", TITLE_ORDER),
+        };
+        format!(
+            "SELECT id, count(*) OVER () AS total FROM books
+             WHERE status = 'organized' AND {cond} ORDER BY {order} LIMIT $2 OFFSET $3"
+        )
+    }
+}
+
+const TITLE_ORDER: &str = "coalesce(libris_norm(title), ''), id";
+
+/// The authors of an author field, split as libris_authors() (migration 6) splits them.
+pub fn authors_of(field: &str) -> Vec<String> {
+    field
+        .split(['&', ';'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct Value {
+    #[diesel(sql_type = Text)]
+    value: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Every value of `facet` with its number of books, in browsing order (case-insensitive,
+/// then as written).
+pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<(String, i64)>, Error> {
+    let mut values: Vec<(String, i64)> = sql_query(facet.values_sql())
+        .load::<Value>(conn)?
+        .into_iter()
+        .map(|v| (v.value, v.n))
+        .collect();
+    values.sort_by_cached_key(|(v, _)| (v.to_lowercase(), v.clone()));
+    Ok(values)
+}
+
+/// A page of the books of one facet value, and how many there are. A value holds few
+/// books next to the library, so OFFSET is fine here.
+pub fn facet_books(
+    conn: &mut PgConnection,
+    facet: Facet,
+    value: &str,
+    page: i64,
+    size: i64,
+) -> Result<(i64, Vec<Uuid>), Error> {
+    let rows: Vec<Start> = sql_query(facet.books_sql())
+        .bind::<Text, _>(value)
+        .bind::<BigInt, _>(size)
+        .bind::<BigInt, _>((page - 1) * size)
+        .load(conn)?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok((total, rows.into_iter().map(|r| r.id).collect()))
+}
+
 #[derive(QueryableByName)]
 struct Start {
     #[diesel(sql_type = SqlUuid)]
@@ -210,6 +346,16 @@ mod tests {
             Some("'o' & 'brien' & 'x':*")
         );
         assert_eq!(search_query(" + - ").as_deref(), None);
+    }
+
+    #[test]
+    fn authors_split_on_ampersands_and_semicolons() {
+        assert_eq!(
+            authors_of("Jane Doe & John Roe; Ann"),
+            ["Jane Doe", "John Roe", "Ann"]
+        );
+        assert_eq!(authors_of(" & ;"), Vec::<String>::new());
+        assert_eq!(authors_of("Tom and Jerry"), ["Tom and Jerry"]);
     }
 
     #[test]

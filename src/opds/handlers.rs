@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::auth::viewer;
 use super::base::base_url;
-use super::catalog::{self, List};
+use super::catalog::{self, Facet, List};
 use super::feed::{media, Author, Feed, Paging};
+use super::pages::Starts;
 use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
 use crate::auth::sha256_hex;
@@ -158,10 +159,16 @@ async fn list(
     let page = page_number(query.page.as_deref())?;
     let (_, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
-    let cache = state.opds_pages.clone();
+    let cache = state.opds_cache.clone();
     let (paging, rows, updated) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
-        let starts = cache.starts(conn, list, size, version)?;
+        let starts = cache.starts.get((list, size), version, || {
+            let (total, firsts) = catalog::page_starts(conn, list, size)?;
+            Ok(Starts {
+                total,
+                firsts: std::sync::Arc::new(firsts),
+            })
+        })?;
         let paging = Paging {
             total: starts.total,
             per_page: size,
@@ -185,8 +192,10 @@ async fn list(
         List::Title => ("urn:libris:books", "All books", "/books"),
         List::Added => ("urn:libris:new", "Recently added", "/new"),
     };
-    let feed = render::list(
-        &ctx(&req, &state, flavor),
+    Ok(books_reply(
+        &req,
+        &state,
+        flavor,
         ListPage {
             id,
             title,
@@ -194,9 +203,8 @@ async fn list(
             paging,
             books: &rows,
         },
-        updated.unwrap_or(DateTime::UNIX_EPOCH),
-    );
-    Ok(feed_response(&req, flavor, &feed))
+        updated,
+    ))
 }
 
 pub async fn books(
@@ -243,25 +251,18 @@ async fn search(
     let size = settings.opds_page_size;
     let tsquery = catalog::search_query(&terms);
     let (total, rows, updated) = db::run(&state.pool, move |conn| {
-        let (total, ids) = match &tsquery {
+        let found = match &tsquery {
             Some(q) => catalog::search(conn, q, page, size)?,
             None => (0, vec![]),
         };
-        Ok((
-            total,
-            catalog::books_with_files(conn, &ids)?,
-            catalog::library_updated(conn)?,
-        ))
+        with_books(conn, found)
     })
     .await?;
-    let paging = Paging {
+    let paging = within(Paging {
         total,
         per_page: size,
         page,
-    };
-    if page > paging.last_page() {
-        return Err(Error::NotFound("no such page".into()).into());
-    }
+    })?;
     let param = match flavor {
         Flavor::Atom => "q",
         Flavor::Json => "query",
@@ -271,8 +272,10 @@ async fn search(
         percent_encoding::utf8_percent_encode(&terms, percent_encoding::NON_ALPHANUMERIC)
     );
     let title = format!("Search: {terms}");
-    let feed = render::list(
-        &ctx(&req, &state, flavor),
+    Ok(books_reply(
+        &req,
+        &state,
+        flavor,
         ListPage {
             id: "urn:libris:search",
             title: &title,
@@ -280,9 +283,8 @@ async fn search(
             paging,
             books: &rows,
         },
-        updated.unwrap_or(DateTime::UNIX_EPOCH),
-    );
-    Ok(feed_response(&req, flavor, &feed))
+        updated,
+    ))
 }
 
 pub async fn search_atom(
@@ -315,6 +317,137 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Reply {
         body,
         DateTime::UNIX_EPOCH,
     ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FacetQuery {
+    letter: Option<String>,
+    page: Option<String>,
+}
+
+/// A facet's values (or their initial letters, when there are many).
+pub async fn facet_values(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: FacetQuery,
+    facet: Facet,
+    flavor: Flavor,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let (_, settings) = viewer(&req, &state).await?;
+    let cache = state.opds_cache.clone();
+    let (values, updated) = db::run(&state.pool, move |conn| {
+        let version = catalog::library_version(conn)?;
+        let values = cache.facets.get(facet, version, || {
+            Ok(std::sync::Arc::new(catalog::facet_values(conn, facet)?))
+        })?;
+        Ok((values, catalog::library_updated(conn)?))
+    })
+    .await?;
+    let letter = query
+        .letter
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let feed = render::facet(
+        &ctx(&req, &state, flavor),
+        facet,
+        &values,
+        letter,
+        page,
+        settings.opds_page_size,
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    )
+    .ok_or_else(|| Error::NotFound("no such page".into()))?;
+    Ok(feed_response(&req, flavor, &feed))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ValueQuery {
+    value: Option<String>,
+    page: Option<String>,
+}
+
+/// The books of one author, series, genre, language or publisher.
+pub async fn facet_books(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: ValueQuery,
+    facet: Facet,
+    flavor: Flavor,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let value = query
+        .value
+        .filter(|v| !v.trim().is_empty() && v.len() <= 1024)
+        .ok_or_else(|| Error::invalid("value", "expected the value to list the books of"))?;
+    let (_, settings) = viewer(&req, &state).await?;
+    let size = settings.opds_page_size;
+    let v = value.clone();
+    let (total, rows, updated) = db::run(&state.pool, move |conn| {
+        let found = catalog::facet_books(conn, facet, &v, page, size)?;
+        with_books(conn, found)
+    })
+    .await?;
+    let paging = within(Paging {
+        total,
+        per_page: size,
+        page,
+    })?;
+    let segment = facet.segment();
+    let encoded = render::query_value(&value);
+    Ok(books_reply(
+        &req,
+        &state,
+        flavor,
+        ListPage {
+            id: &format!("urn:libris:{segment}:{encoded}"),
+            title: &value,
+            path: &format!("/{segment}/books?value={encoded}"),
+            paging,
+            books: &rows,
+        },
+        updated,
+    ))
+}
+
+/// A page of found books: how many in all, those of this page with their files, and when
+/// the library last changed.
+type Found = (
+    i64,
+    Vec<(crate::db::models::Book, Vec<crate::db::models::BookFile>)>,
+    Option<DateTime<Utc>>,
+);
+
+fn with_books(conn: &mut db::Conn, (total, ids): (i64, Vec<Uuid>)) -> Result<Found, Error> {
+    Ok((
+        total,
+        catalog::books_with_files(conn, &ids)?,
+        catalog::library_updated(conn)?,
+    ))
+}
+
+fn books_reply(
+    req: &HttpRequest,
+    state: &AppState,
+    flavor: Flavor,
+    page: ListPage<'_>,
+    updated: Option<DateTime<Utc>>,
+) -> HttpResponse {
+    let feed = render::list(
+        &ctx(req, state, flavor),
+        page,
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    feed_response(req, flavor, &feed)
+}
+
+/// The paging, or 404 for a page past the last.
+fn within(paging: Paging) -> Result<Paging, Error> {
+    if paging.page > paging.last_page() {
+        return Err(Error::NotFound("no such page".into()));
+    }
+    Ok(paging)
 }
 
 fn book_id(raw: &str) -> Result<Uuid, Error> {

@@ -13,15 +13,33 @@ pub mod render;
 
 use actix_web::{guard, web, Route, Scope};
 
+use catalog::Facet;
 use handlers as h;
+use render::Flavor;
 
 /// GET and HEAD: KOReader sends HEAD before each GET.
 fn read() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// `/{facet}` and `/{facet}/books` of every facet, in one flavor.
+fn facets(mut scope: Scope, flavor: Flavor) -> Scope {
+    for facet in Facet::ALL {
+        let values = move |req, state, q: web::Query<h::FacetQuery>| {
+            h::facet_values(req, state, q.into_inner(), facet, flavor)
+        };
+        let books = move |req, state, q: web::Query<h::ValueQuery>| {
+            h::facet_books(req, state, q.into_inner(), facet, flavor)
+        };
+        scope = scope
+            .route(&format!("/{}", facet.segment()), read().to(values))
+            .route(&format!("/{}/books", facet.segment()), read().to(books));
+    }
+    scope
+}
+
 pub fn scope() -> Scope {
-    web::scope("/opds")
+    let atom = web::scope("/opds")
         .route("", read().to(h::root_negotiated))
         .route("/", read().to(h::root_negotiated))
         .route("/auth", read().to(h::authentication))
@@ -30,14 +48,13 @@ pub fn scope() -> Scope {
         .route("/new", read().to(h::recent))
         .route("/search", read().to(h::search_atom))
         .route("/books/{id}", read().to(h::entry_atom))
-        .route("/books/{id}/files/{file}/{name}", read().to(h::download))
-        .service(
-            web::scope("/v2")
-                .route("", read().to(h::root_json))
-                .route("/", read().to(h::root_json))
-                .route("/books", read().to(h::books_json))
-                .route("/new", read().to(h::recent_json))
-                .route("/search", read().to(h::search_json))
-                .route("/books/{id}", read().to(h::entry_json)),
-        )
+        .route("/books/{id}/files/{file}/{name}", read().to(h::download));
+    let json = web::scope("/v2")
+        .route("", read().to(h::root_json))
+        .route("/", read().to(h::root_json))
+        .route("/books", read().to(h::books_json))
+        .route("/new", read().to(h::recent_json))
+        .route("/search", read().to(h::search_json))
+        .route("/books/{id}", read().to(h::entry_json));
+    facets(atom, Flavor::Atom).service(facets(json, Flavor::Json))
 }

@@ -1,66 +1,96 @@
-//! Where each page of a long list starts, so page N is an index range scan from its first
-//! book rather than a walk past N × size rows. Boundaries are computed in one pass and
-//! kept while the library version (migration 5) stays put; never longer than [`MAX_AGE`],
-//! because a version can move before the change it announces is committed and visible.
+//! What the catalog derives from the whole library and keeps between requests: where each
+//! page of a long list starts (so page N is an index range scan from its first book rather
+//! than a walk past N × size rows), and the values of each browsable facet (authors, series,
+//! …) with their book counts. Kept while the library version (migration 5) stays put, and
+//! never longer than [`MAX_AGE`]: a version can move before the change it announces is
+//! committed and visible.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use diesel::PgConnection;
 use uuid::Uuid;
 
-use super::catalog::{self, List};
+use super::catalog::{Facet, List};
 use crate::error::Error;
 
 pub const MAX_AGE: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
-pub struct Starts {
-    pub version: i64,
-    pub total: i64,
-    pub firsts: Arc<Vec<Uuid>>,
-    at: Instant,
+/// A value computed from the library, kept per key and library version.
+pub struct Versioned<K, V> {
+    held: Mutex<HashMap<K, (i64, Instant, V)>>,
 }
 
-#[derive(Default)]
-pub struct PageCache {
-    held: Mutex<HashMap<(List, i64), Starts>>,
+impl<K, V> Default for Versioned<K, V> {
+    fn default() -> Self {
+        Versioned {
+            held: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
-impl PageCache {
-    /// The page starts of `list` at `size` books a page, as of library `version`.
-    pub fn starts(
+impl<K: Hash + Eq, V: Clone> Versioned<K, V> {
+    /// The value for `key` at library `version`, computed by `compute` when not held.
+    pub fn get(
         &self,
-        conn: &mut PgConnection,
-        list: List,
-        size: i64,
+        key: K,
         version: i64,
-    ) -> Result<Starts, Error> {
-        let key = (list, size);
-        if let Some(held) = self
+        compute: impl FnOnce() -> Result<V, Error>,
+    ) -> Result<V, Error> {
+        if let Some((v, at, value)) = self
             .held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
         {
-            if held.version == version && held.at.elapsed() < MAX_AGE {
-                return Ok(held.clone());
+            if *v == version && at.elapsed() < MAX_AGE {
+                return Ok(value.clone());
             }
         }
-        let (total, firsts) = catalog::page_starts(conn, list, size)?;
-        let starts = Starts {
-            version,
-            total,
-            firsts: Arc::new(firsts),
-            at: Instant::now(),
-        };
+        let value = compute()?;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        // Page sizes come from one setting; a handful of keys at most, but bound it anyway.
+        // Keys come from a handful of lists and page sizes; bound them all the same.
         if held.len() > 64 {
             held.clear();
         }
-        held.insert(key, starts.clone());
-        Ok(starts)
+        held.insert(key, (version, Instant::now(), value.clone()));
+        Ok(value)
+    }
+}
+
+/// The first book of every page of a list, and how many books the list holds.
+#[derive(Debug, Clone)]
+pub struct Starts {
+    pub total: i64,
+    pub firsts: Arc<Vec<Uuid>>,
+}
+
+/// What the catalog keeps: page starts per (list, page size), facet values per facet.
+#[derive(Default)]
+pub struct CatalogCache {
+    pub starts: Versioned<(List, i64), Starts>,
+    pub facets: Versioned<Facet, Arc<Vec<(String, i64)>>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_per_version() {
+        let cache: Versioned<u8, u32> = Versioned::default();
+        let mut runs = 0;
+        let mut get = |version| {
+            cache
+                .get(1, version, || {
+                    runs += 1;
+                    Ok(runs)
+                })
+                .unwrap()
+        };
+        assert_eq!(get(7), 1);
+        assert_eq!(get(7), 1, "held");
+        assert_eq!(get(8), 2, "the library changed");
     }
 }

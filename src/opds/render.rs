@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::catalog::{authors_of, Facet};
 use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Kind, Link, NavEntry, Paging, Publication,
 };
 use crate::db::models::{Book, BookFile};
 use crate::library::download::download_name;
-use crate::library::formats::{clean::split_authors, Format};
+use crate::library::formats::Format;
 
 /// Which of the two catalogs a document belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +113,7 @@ pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
         book.title.clone().unwrap_or_else(|| "Untitled".into()),
         book.updated_at,
     );
-    p.authors = book
-        .author
-        .as_deref()
-        .map(split_authors)
-        .unwrap_or_default();
+    p.authors = book.author.as_deref().map(authors_of).unwrap_or_default();
     p.published = book.published_year.map(|y| y.to_string());
     p.language = book.language.clone();
     p.publisher = book.publisher.clone();
@@ -168,7 +165,147 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>) -> Feed {
         ),
         nav("books", "All books", "/books", None, "Every book, by title"),
     ];
+    for facet in Facet::ALL {
+        feed.entries.push(Entry::Navigation(NavEntry {
+            id: format!("urn:libris:{}", facet.segment()),
+            title: facet.title().into(),
+            updated,
+            href: ctx.href(&format!("/{}", facet.segment())),
+            kind: Kind::Navigation,
+            rel: None,
+            summary: Some(format!("Books by {}", facet.title().to_lowercase())),
+            count: None,
+        }));
+    }
     feed
+}
+
+/// Facets with more values than this are first grouped by initial letter.
+pub const GROUP_ABOVE: usize = 100;
+
+/// The group a facet value is listed under: its first letter or digit, upper-cased; '#' for
+/// anything else.
+pub fn initial(value: &str) -> String {
+    match value.chars().find(|c| !c.is_whitespace()) {
+        Some(c) if c.is_alphanumeric() => c.to_uppercase().collect(),
+        _ => "#".into(),
+    }
+}
+
+/// `value` made safe as a query parameter value.
+pub fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Adds the typed first/previous/next/last links and the paging figures to `feed`, whose
+/// pages are `path` plus `?page=N` (or `&page=N` after a query).
+fn paginate(ctx: &Ctx, feed: &mut Feed, path: &str, paging: Paging) {
+    let kind = feed.kind;
+    let paged = |n: i64| {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        ctx.href(&format!("{path}{sep}page={n}"))
+    };
+    feed.links[0].href = paged(paging.page);
+    let (current, last) = (paging.page, paging.last_page());
+    feed.links.push(Link::feed("first", paged(1), kind));
+    if current > 1 {
+        feed.links
+            .push(Link::feed("previous", paged((current - 1).min(last)), kind));
+    }
+    if current < last {
+        feed.links
+            .push(Link::feed("next", paged(current + 1), kind));
+    }
+    feed.links.push(Link::feed("last", paged(last), kind));
+    feed.paging = Some(paging);
+}
+
+/// A page of a facet's values (each a link to its books), or of its initial letters when
+/// it has many and no `letter` was chosen. None: past the last page.
+pub fn facet(
+    ctx: &Ctx,
+    facet: Facet,
+    values: &[(String, i64)],
+    letter: Option<&str>,
+    page: i64,
+    size: i64,
+    updated: DateTime<Utc>,
+) -> Option<Feed> {
+    let segment = facet.segment();
+    let noun = facet.title().to_lowercase();
+    let mut path = format!("/{segment}");
+    let mut title = facet.title().to_owned();
+    let entries: Vec<NavEntry> = if letter.is_none() && values.len() > GROUP_ABOVE {
+        let mut groups: Vec<(String, i64)> = vec![];
+        for (value, _) in values {
+            let i = initial(value);
+            match groups.iter_mut().find(|(g, _)| *g == i) {
+                Some((_, n)) => *n += 1,
+                None => groups.push((i, 1)),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(group, n)| NavEntry {
+                id: format!("urn:libris:{segment}:letter:{}", query_value(&group)),
+                href: ctx.href(&format!("/{segment}?letter={}", query_value(&group))),
+                title: group,
+                updated,
+                kind: Kind::Navigation,
+                rel: None,
+                summary: Some(format!("{n} {noun}")),
+                count: Some(n),
+            })
+            .collect()
+    } else {
+        if let Some(l) = letter {
+            path = format!("/{segment}?letter={}", query_value(l));
+            title = format!("{title}: {l}");
+        }
+        values
+            .iter()
+            .filter(|(v, _)| letter.is_none_or(|l| initial(v) == l))
+            .map(|(value, n)| NavEntry {
+                id: format!("urn:libris:{segment}:{}", query_value(value)),
+                title: value.clone(),
+                updated,
+                href: ctx.href(&format!("/{segment}/books?value={}", query_value(value))),
+                kind: Kind::Acquisition,
+                rel: None,
+                summary: Some(if *n == 1 {
+                    "1 book".into()
+                } else {
+                    format!("{n} books")
+                }),
+                count: Some(*n),
+            })
+            .collect()
+    };
+    let paging = Paging {
+        total: entries.len() as i64,
+        per_page: size,
+        page,
+    };
+    if page > paging.last_page() {
+        return None;
+    }
+    let mut feed = ctx.feed(
+        &format!("urn:libris:{segment}"),
+        &title,
+        &path,
+        Kind::Navigation,
+        updated,
+    );
+    paginate(ctx, &mut feed, &path, paging);
+    let skip = usize::try_from((page - 1) * size).unwrap_or(usize::MAX);
+    let take = usize::try_from(size).unwrap_or(0);
+    feed.entries = entries
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(Entry::Navigation)
+        .collect();
+    Some(feed)
 }
 
 /// One page of a list of books, with first/previous/next/last links (`path` is the list's
@@ -188,29 +325,8 @@ pub fn list(ctx: &Ctx, page: ListPage<'_>, library_updated: DateTime<Utc>) -> Fe
         .map(|(b, _)| b.updated_at)
         .max()
         .unwrap_or(library_updated);
-    let paged = |n: i64| {
-        let sep = if page.path.contains('?') { '&' } else { '?' };
-        ctx.href(&format!("{}{sep}page={n}", page.path))
-    };
     let mut feed = ctx.feed(page.id, page.title, page.path, Kind::Acquisition, updated);
-    feed.links[0].href = paged(page.paging.page);
-    let (current, last) = (page.paging.page, page.paging.last_page());
-    feed.links
-        .push(Link::feed("first", paged(1), Kind::Acquisition));
-    if current > 1 {
-        feed.links.push(Link::feed(
-            "previous",
-            paged((current - 1).min(last)),
-            Kind::Acquisition,
-        ));
-    }
-    if current < last {
-        feed.links
-            .push(Link::feed("next", paged(current + 1), Kind::Acquisition));
-    }
-    feed.links
-        .push(Link::feed("last", paged(last), Kind::Acquisition));
-    feed.paging = Some(page.paging);
+    paginate(ctx, &mut feed, page.path, page.paging);
     feed.entries = page
         .books
         .iter()
@@ -227,6 +343,59 @@ mod tests {
         Ctx {
             base: "http://h".into(),
             flavor,
+        }
+    }
+
+    fn values(n: usize) -> Vec<(String, i64)> {
+        (0..n)
+            .map(|i| {
+                (
+                    format!("{}{i:03}", ["Alpha", "beta", "Çedille", "42"][i % 4]),
+                    1,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn initials_fold_case_and_group_what_is_not_a_letter() {
+        assert_eq!(initial("beta"), "B");
+        assert_eq!(initial("  émile"), "É");
+        assert_eq!(initial("42 stories"), "4");
+        assert_eq!(initial("(untitled)"), "#");
+        assert_eq!(initial(""), "#");
+    }
+
+    #[test]
+    fn many_values_are_grouped_by_letter_first() {
+        let c = ctx(Flavor::Atom);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let few = facet(&c, Facet::Author, &values(GROUP_ABOVE), None, 1, 500, at).unwrap();
+        assert_eq!(few.entries.len(), GROUP_ABOVE, "listed as they are");
+        let many = values(GROUP_ABOVE + 1);
+        let letters = facet(&c, Facet::Author, &many, None, 1, 500, at).unwrap();
+        let titles: Vec<String> = letters
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Navigation(n) => format!("{}={:?}", n.title, n.count),
+                Entry::Publication(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            titles,
+            ["A=Some(26)", "B=Some(25)", "Ç=Some(25)", "4=Some(25)"]
+        );
+        let under_b = facet(&c, Facet::Author, &many, Some("B"), 1, 10, at).unwrap();
+        assert_eq!(under_b.entries.len(), 10);
+        assert_eq!(under_b.paging.unwrap().total, 25);
+        assert!(facet(&c, Facet::Author, &many, Some("B"), 4, 10, at).is_none());
+        match &under_b.entries[0] {
+            Entry::Navigation(n) => {
+                assert_eq!(n.href, "http://h/opds/authors/books?value=beta001");
+                assert_eq!(n.kind, Kind::Acquisition);
+            }
+            Entry::Publication(_) => unreachable!(),
         }
     }
 

@@ -453,3 +453,91 @@ async fn links_follow_the_public_url_and_trusted_proxies_only() {
     assert!(start.starts_with("http://127.0.0.1:"), "{start}");
     assert!(!xml.contains("evil.example"));
 }
+
+#[actix_web::test]
+async fn browsing_by_author_series_and_language_reaches_the_books() {
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let root = text(&get(&app, "/opds", &auth, &[]).await);
+    for facet in ["authors", "series", "genres", "languages", "publishers"] {
+        assert!(
+            root.contains(&format!("/opds/{facet}\"")),
+            "{facet} in the root"
+        );
+        let r = get(&app, &format!("/opds/{facet}"), &auth, &[]).await;
+        assert_eq!(r.status, 200, "{facet}");
+        validate_atom_feed(&format!("it-{facet}.xml"), &text(&r));
+        let j = get(&app, &format!("/opds/v2/{facet}"), &auth, &[]).await;
+        validate_json(
+            "feed",
+            &format!("it-{facet}.json"),
+            &serde_json::from_slice(&j.body).unwrap(),
+        );
+    }
+    let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
+    assert!(authors.contains("Jane Doe"), "{authors}");
+    let leaf = links(&authors)
+        .into_iter()
+        .filter_map(|a| {
+            a.into_iter()
+                .find(|(k, v)| k == "href" && v.contains("/authors/books?value=Jane"))
+        })
+        .map(|(_, v)| v)
+        .next()
+        .expect("a link to Jane Doe's books");
+    let books = text(&get(&app, &path_of(&leaf), &auth, &[]).await);
+    validate_atom_feed("it-author-books.xml", &books);
+    assert!(books.contains("The Lighthouse Keeper"));
+    assert!(entries(&books) >= 1);
+    let series = text(&get(&app, "/opds/series/books?value=Coastal%20Tales", &auth, &[]).await);
+    assert!(series.contains("The Lighthouse Keeper"), "{series}");
+    let nothing = text(
+        &get(
+            &app,
+            "/opds/publishers/books?value=Nobody%20Press",
+            &auth,
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(entries(&nothing), 0);
+    assert_eq!(
+        get(&app, "/opds/authors/books", &auth, &[]).await.status,
+        400
+    );
+    assert_eq!(
+        get(&app, "/opds/authors?page=9", &auth, &[]).await.status,
+        404
+    );
+}
+
+#[test]
+fn authors_split_the_same_in_rust_and_in_sql() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Split {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+        authors: Vec<String>,
+    }
+    let db = crate::common::TestDb::new();
+    let mut conn = db.conn();
+    for field in [
+        "Jane Doe & John Roe",
+        " Ann ;Bob;; ",
+        "Tom and Jerry",
+        "",
+        "&",
+        "Émile Zola",
+    ] {
+        let sql: Split = diesel::sql_query("SELECT libris_authors($1) AS authors")
+            .bind::<diesel::sql_types::Text, _>(field)
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(
+            sql.authors,
+            libris::opds::catalog::authors_of(field),
+            "{field:?}"
+        );
+    }
+}
