@@ -117,6 +117,84 @@ impl Facet {
     }
 }
 
+/// A reader's own list, from the reading state (src/reading): newest read first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shelf {
+    /// Reading or paused: where to pick up.
+    Continue,
+    Reading,
+    Paused,
+    Finished,
+    /// Marked unread (by the reader, or by a sync service's want-to-read).
+    Unread,
+}
+
+impl Shelf {
+    pub const ALL: [Shelf; 5] = [
+        Shelf::Continue,
+        Shelf::Reading,
+        Shelf::Paused,
+        Shelf::Finished,
+        Shelf::Unread,
+    ];
+
+    pub fn segment(self) -> &'static str {
+        match self {
+            Shelf::Continue => "continue",
+            Shelf::Reading => "reading",
+            Shelf::Paused => "paused",
+            Shelf::Finished => "finished",
+            Shelf::Unread => "unread",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Shelf::Continue => "Continue reading",
+            Shelf::Reading => "Reading",
+            Shelf::Paused => "Paused",
+            Shelf::Finished => "Finished",
+            Shelf::Unread => "Unread",
+        }
+    }
+
+    /// The effective statuses (reading_aggregate.status) it holds.
+    fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Shelf::Continue => &["reading", "paused"],
+            Shelf::Reading => &["reading"],
+            Shelf::Paused => &["paused"],
+            Shelf::Finished => &["finished"],
+            Shelf::Unread => &["unread"],
+        }
+    }
+}
+
+/// A page of one reader's shelf, newest read first (the shelf index of migration 4), and
+/// how many books it holds. A shelf is one reader's books, so OFFSET is fine here.
+pub fn shelf_books(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    shelf: Shelf,
+    page: i64,
+    size: i64,
+) -> Result<(i64, Vec<Uuid>), Error> {
+    let rows: Vec<Start> = sql_query(
+        "SELECT ra.book_id AS id, count(*) OVER () AS total
+         FROM reading_aggregate ra JOIN books b ON b.id = ra.book_id AND b.status = 'organized'
+         WHERE ra.api_key_id = $1 AND ra.status = ANY($2::text[]::reading_status[])
+         ORDER BY ra.last_read_at DESC NULLS LAST, ra.book_id
+         LIMIT $3 OFFSET $4",
+    )
+    .bind::<SqlUuid, _>(reader)
+    .bind::<diesel::sql_types::Array<Text>, _>(shelf.statuses())
+    .bind::<BigInt, _>(size)
+    .bind::<BigInt, _>((page - 1) * size)
+    .load(conn)?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok((total, rows.into_iter().map(|r| r.id).collect()))
+}
+
 const TITLE_ORDER: &str = "coalesce(libris_norm(title), ''), id";
 
 /// The authors of an author field, split as libris_authors() (migration 6) splits them.

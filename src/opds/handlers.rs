@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::auth::viewer;
 use super::base::base_url;
-use super::catalog::{self, Facet, List};
+use super::catalog::{self, Facet, List, Shelf};
 use super::feed::{media, Author, Feed, Paging};
 use super::pages::Starts;
 use super::render::{self, Ctx, Flavor, ListPage};
@@ -126,11 +126,12 @@ fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse
 }
 
 async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
-    viewer(&req, &state).await?;
+    let (viewer, _) = viewer(&req, &state).await?;
     let updated = db::run(&state.pool, |conn| catalog::library_updated(conn)).await?;
     let feed = render::root(
         &ctx(&req, &state, flavor),
         updated.unwrap_or(DateTime::UNIX_EPOCH),
+        viewer.reader().is_some(),
     );
     Ok(feed_response(&req, flavor, &feed))
 }
@@ -250,19 +251,11 @@ async fn search(
     let (_, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let tsquery = catalog::search_query(&terms);
-    let (total, rows, updated) = db::run(&state.pool, move |conn| {
-        let found = match &tsquery {
-            Some(q) => catalog::search(conn, q, page, size)?,
-            None => (0, vec![]),
-        };
-        with_books(conn, found)
+    let (paging, rows, updated) = found_page(&state, page, size, move |conn| match &tsquery {
+        Some(q) => catalog::search(conn, q, page, size),
+        None => Ok((0, vec![])),
     })
     .await?;
-    let paging = within(Paging {
-        total,
-        per_page: size,
-        page,
-    })?;
     let param = match flavor {
         Flavor::Atom => "q",
         Flavor::Json => "query",
@@ -384,16 +377,10 @@ pub async fn facet_books(
     let (_, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let v = value.clone();
-    let (total, rows, updated) = db::run(&state.pool, move |conn| {
-        let found = catalog::facet_books(conn, facet, &v, page, size)?;
-        with_books(conn, found)
+    let (paging, rows, updated) = found_page(&state, page, size, move |conn| {
+        catalog::facet_books(conn, facet, &v, page, size)
     })
     .await?;
-    let paging = within(Paging {
-        total,
-        per_page: size,
-        page,
-    })?;
     let segment = facet.segment();
     let encoded = render::query_value(&value);
     Ok(books_reply(
@@ -413,11 +400,8 @@ pub async fn facet_books(
 
 /// A page of found books: how many in all, those of this page with their files, and when
 /// the library last changed.
-type Found = (
-    i64,
-    Vec<(crate::db::models::Book, Vec<crate::db::models::BookFile>)>,
-    Option<DateTime<Utc>>,
-);
+type Found = (i64, Vec<BookRow>, Option<DateTime<Utc>>);
+type BookRow = (crate::db::models::Book, Vec<crate::db::models::BookFile>);
 
 fn with_books(conn: &mut db::Conn, (total, ids): (i64, Vec<Uuid>)) -> Result<Found, Error> {
     Ok((
@@ -442,12 +426,71 @@ fn books_reply(
     feed_response(req, flavor, &feed)
 }
 
+/// Runs `find` (a page of book ids, and how many there are in all) and loads those books:
+/// the paging (404 past the last page), the books with their files, and when the library
+/// last changed.
+async fn found_page<F>(
+    state: &AppState,
+    page: i64,
+    size: i64,
+    find: F,
+) -> Result<(Paging, Vec<BookRow>, Option<DateTime<Utc>>), Error>
+where
+    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
+{
+    let (total, rows, updated) = db::run(&state.pool, move |conn| {
+        let found = find(conn)?;
+        with_books(conn, found)
+    })
+    .await?;
+    let paging = within(Paging {
+        total,
+        per_page: size,
+        page,
+    })?;
+    Ok((paging, rows, updated))
+}
+
 /// The paging, or 404 for a page past the last.
 fn within(paging: Paging) -> Result<Paging, Error> {
     if paging.page > paging.last_page() {
         return Err(Error::NotFound("no such page".into()));
     }
     Ok(paging)
+}
+
+/// One of the reader's shelves; anonymous browsing has none (404).
+pub async fn shelf(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: PageQuery,
+    shelf: Shelf,
+    flavor: Flavor,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let (viewer, settings) = viewer(&req, &state).await?;
+    let reader = viewer
+        .reader()
+        .ok_or_else(|| Error::NotFound("shelves belong to a logged-in reader".into()))?;
+    let size = settings.opds_page_size;
+    let (paging, rows, updated) = found_page(&state, page, size, move |conn| {
+        catalog::shelf_books(conn, reader, shelf, page, size)
+    })
+    .await?;
+    let segment = shelf.segment();
+    Ok(books_reply(
+        &req,
+        &state,
+        flavor,
+        ListPage {
+            id: &format!("urn:libris:shelf:{segment}"),
+            title: shelf.title(),
+            path: &format!("/shelves/{segment}"),
+            paging,
+            books: &rows,
+        },
+        updated,
+    ))
 }
 
 fn book_id(raw: &str) -> Result<Uuid, Error> {

@@ -13,7 +13,7 @@ pub mod render;
 
 use actix_web::{guard, web, Route, Scope};
 
-use catalog::Facet;
+use catalog::{Facet, Shelf};
 use handlers as h;
 use render::Flavor;
 
@@ -22,7 +22,7 @@ fn read() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// `/{facet}` and `/{facet}/books` of every facet, in one flavor.
+/// `/{facet}` and `/{facet}/books` of every facet, and `/shelves/{shelf}`, in one flavor.
 fn facets(mut scope: Scope, flavor: Flavor) -> Scope {
     for facet in Facet::ALL {
         let values = move |req, state, q: web::Query<h::FacetQuery>| {
@@ -34,6 +34,12 @@ fn facets(mut scope: Scope, flavor: Flavor) -> Scope {
         scope = scope
             .route(&format!("/{}", facet.segment()), read().to(values))
             .route(&format!("/{}/books", facet.segment()), read().to(books));
+    }
+    for shelf in Shelf::ALL {
+        let books = move |req, state, q: web::Query<h::PageQuery>| {
+            h::shelf(req, state, q.into_inner(), shelf, flavor)
+        };
+        scope = scope.route(&format!("/shelves/{}", shelf.segment()), read().to(books));
     }
     scope
 }

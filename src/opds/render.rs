@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::catalog::{authors_of, Facet};
+use super::catalog::{authors_of, Facet, Shelf};
 use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Kind, Link, NavEntry, Paging, Publication,
 };
@@ -140,8 +140,9 @@ pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
     p
 }
 
-/// The catalog's root: what there is to browse.
-pub fn root(ctx: &Ctx, updated: DateTime<Utc>) -> Feed {
+/// The catalog's root: what there is to browse; a reader's own shelves first when there is a
+/// reader (anonymous browsing has none).
+pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
     let mut feed = ctx.feed("urn:libris:root", "libris", "", Kind::Navigation, updated);
     let nav = |id: &str, title: &str, path: &str, rel: Option<&str>, summary: &str| {
         Entry::Navigation(NavEntry {
@@ -155,7 +156,18 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>) -> Feed {
             count: None,
         })
     };
-    feed.entries = vec![
+    if shelves {
+        for shelf in Shelf::ALL {
+            feed.entries.push(nav(
+                shelf.segment(),
+                shelf.title(),
+                &format!("/shelves/{}", shelf.segment()),
+                None,
+                "Your books, the most recently read first",
+            ));
+        }
+    }
+    feed.entries.extend([
         nav(
             "new",
             "Recently added",
@@ -164,7 +176,7 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>) -> Feed {
             "The newest books first",
         ),
         nav("books", "All books", "/books", None, "Every book, by title"),
-    ];
+    ]);
     for facet in Facet::ALL {
         feed.entries.push(Entry::Navigation(NavEntry {
             id: format!("urn:libris:{}", facet.segment()),

@@ -91,6 +91,15 @@ fn link_href(xml: &str, rel: &str) -> Option<String> {
     })
 }
 
+/// The first link href that `test` accepts.
+fn href_where(xml: &str, test: impl Fn(&str) -> bool) -> Option<String> {
+    links(xml)
+        .into_iter()
+        .flatten()
+        .find(|(k, v)| k == "href" && test(v))
+        .map(|(_, v)| v)
+}
+
 fn path_of(href: &str) -> String {
     let rest = href.split_once("://").map_or(href, |(_, r)| r);
     rest[rest.find('/').unwrap_or(rest.len())..].to_owned()
@@ -197,7 +206,7 @@ async fn feeds_validate_and_page_through_the_library() {
     validate_atom_feed("it-root.xml", &root_xml);
     assert!(root_xml.starts_with("<?xml"));
     assert!(root_xml.contains(r#"<feed xmlns="http://www.w3.org/2005/Atom""#));
-    let all = link_href(&root_xml, "subsection").expect("a link to All books");
+    let all = href_where(&root_xml, |h| h.ends_with("/opds/books")).expect("a link to All books");
 
     let first = get(&app, &path_of(&all), &auth, &[]).await;
     assert_eq!(first.status, 200);
@@ -477,14 +486,7 @@ async fn browsing_by_author_series_and_language_reaches_the_books() {
     }
     let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
     assert!(authors.contains("Jane Doe"), "{authors}");
-    let leaf = links(&authors)
-        .into_iter()
-        .filter_map(|a| {
-            a.into_iter()
-                .find(|(k, v)| k == "href" && v.contains("/authors/books?value=Jane"))
-        })
-        .map(|(_, v)| v)
-        .next()
+    let leaf = href_where(&authors, |h| h.contains("/authors/books?value=Jane"))
         .expect("a link to Jane Doe's books");
     let books = text(&get(&app, &path_of(&leaf), &auth, &[]).await);
     validate_atom_feed("it-author-books.xml", &books);
@@ -540,4 +542,93 @@ fn authors_split_the_same_in_rust_and_in_sql() {
             "{field:?}"
         );
     }
+}
+
+#[actix_web::test]
+async fn shelves_follow_the_reading_state_of_the_reader() {
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &BOOKS[..2]).await;
+    let auth = format!("Bearer {admin}");
+    // The admin reads too: a KoSync login whose key is crate::common::KEY.
+    let r = app
+        .api(
+            "PUT",
+            "/api/credentials/kosync",
+            Some(&admin),
+            Some(json!({ "username": "boss", "password": "password" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let document = |id: &str| {
+        let id = id.to_owned();
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let b = app
+                .api("GET", &format!("/api/books/{id}"), Some(&admin), None)
+                .await;
+            b.body["files"][0]["content_hash"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (reading, finished) = (document(&ids[0]).await, document(&ids[1]).await);
+    for (doc, pct) in [(&reading, 0.3), (&finished, 1.0)] {
+        let r = app
+            .put_progress(
+                "boss",
+                crate::common::KEY,
+                json!({ "document": doc, "progress": "p", "percentage": pct, "device": "kobo" }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let root = text(&get(&app, "/opds", &auth, &[]).await);
+    assert!(root.contains("/opds/shelves/continue"), "{root}");
+    let shelf = |name: &'static str| {
+        let app = &app;
+        let auth = auth.clone();
+        async move {
+            let r = get(app, &format!("/opds/shelves/{name}"), &auth, &[]).await;
+            assert_eq!(r.status, 200, "{name}");
+            let xml = text(&r);
+            validate_atom_feed(&format!("it-shelf-{name}.xml"), &xml);
+            xml
+        }
+    };
+    let on = |xml: &str, id: &str| xml.contains(&format!("urn:uuid:{id}"));
+    let (cont, read, done, paused) = (
+        shelf("continue").await,
+        shelf("reading").await,
+        shelf("finished").await,
+        shelf("paused").await,
+    );
+    assert!(on(&cont, &ids[0]) && !on(&cont, &ids[1]));
+    assert!(on(&read, &ids[0]) && !on(&read, &ids[1]));
+    assert!(on(&done, &ids[1]) && !on(&done, &ids[0]));
+    assert_eq!(entries(&paused), 0);
+    let j = get(&app, "/opds/v2/shelves/finished", &auth, &[]).await;
+    validate_json(
+        "feed",
+        "it-shelf.json",
+        &serde_json::from_slice(&j.body).unwrap(),
+    );
+
+    // Anonymous browsing has no shelves.
+    app.api(
+        "PATCH",
+        "/api/settings",
+        Some(&admin),
+        Some(json!({ "opds.anonymous": true })),
+    )
+    .await;
+    let anonymous = text(&app.raw("GET", "/opds", None, &[]).await);
+    assert!(!anonymous.contains("/opds/shelves/"));
+    assert_eq!(
+        app.raw("GET", "/opds/shelves/reading", None, &[])
+            .await
+            .status,
+        404
+    );
 }
