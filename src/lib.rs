@@ -9,6 +9,7 @@ pub mod kosync;
 pub mod library;
 pub mod opds;
 pub mod reading;
+pub mod secret;
 pub mod settings;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
     pub opds_cache: Arc<opds::pages::CatalogCache>,
+    /// The server secret (`<data dir>/secret`), read or made on first use.
+    secret: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl AppState {
@@ -42,12 +45,24 @@ impl AppState {
         AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
             opds_cache: Arc::default(),
+            secret: Arc::default(),
             config: Arc::new(config),
             pool,
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
             jobs: Arc::new(Default::default()),
         }
+    }
+}
+
+impl AppState {
+    /// The key for `purpose`, derived from the server secret.
+    pub fn key(&self, purpose: &str) -> Result<[u8; 32], error::Error> {
+        if let Some(secret) = self.secret.get() {
+            return Ok(secret::derive(secret, purpose));
+        }
+        let loaded = secret::load_or_create(&self.config.data_dir)?;
+        Ok(secret::derive(self.secret.get_or_init(|| loaded), purpose))
     }
 }
 

@@ -392,6 +392,16 @@ pub fn books_with_files(
         .collect())
 }
 
+/// An organized book.
+pub fn organized_book(conn: &mut PgConnection, id: Uuid) -> Result<Option<Book>, Error> {
+    Ok(books::table
+        .find(id)
+        .filter(books::status.eq(BookStatus::Organized))
+        .select(Book::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// One file of an organized book.
 pub fn file_of(conn: &mut PgConnection, book: Uuid, file: Uuid) -> Result<Option<BookFile>, Error> {
     Ok(book_files::table

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::auth::viewer;
 use super::base::base_url;
 use super::catalog::{self, Facet, List, Shelf};
+use super::covers;
 use super::feed::{media, Author, Feed, Paging};
 use super::pages::Starts;
 use super::render::{self, Ctx, Flavor, ListPage};
@@ -67,10 +68,17 @@ pub fn prefers_json(req: &HttpRequest) -> bool {
     }
 }
 
+/// What cover links are signed with (a key of their own, derived from the server secret).
+const COVER_LINKS: &str = "opds cover links";
+
 fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
     Ctx {
         base: base_url(req, &state.config),
         flavor,
+        cover_key: state
+            .key(COVER_LINKS)
+            .map_err(|e| log::error!("feeds go without covers: {e}"))
+            .ok(),
     }
 }
 
@@ -491,6 +499,42 @@ pub async fn shelf(
         },
         updated,
     ))
+}
+
+/// A cover or thumbnail by its signed link: no credentials, cached for good (a changed book
+/// gets new links). 403 for a link libris did not sign, 404 for one a newer cover replaced.
+pub async fn cover(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+) -> Reply {
+    let (id, version, kind, file) = path.into_inner();
+    let refused = || Error::Forbidden("not a valid image link".into());
+    let id = Uuid::parse_str(&id).map_err(|_| refused())?;
+    let version: i64 = version.parse().map_err(|_| refused())?;
+    let kind = covers::Kind::parse(&kind).ok_or_else(refused)?;
+    let signature = file.split('.').next().unwrap_or_default();
+    if !covers::verify(&state.key(COVER_LINKS)?, id, version, kind, signature) {
+        return Err(refused().into());
+    }
+    let book = db::run(&state.pool, move |conn| catalog::organized_book(conn, id))
+        .await?
+        .filter(|b| covers::version(b) == version)
+        .ok_or_else(|| Error::NotFound("this image was replaced".into()))?;
+    let image = book
+        .cover_path
+        .ok_or_else(|| Error::NotFound("no cover".into()))?;
+    let path = match kind {
+        covers::Kind::Image => image,
+        covers::Kind::Thumbnail => crate::library::paths::thumbnail_of(&image)
+            .ok_or_else(|| Error::NotFound("no thumbnail".into()))?,
+    };
+    let mut resp = crate::library::download::serve_image(&req, &state.config.data_dir, &path)?;
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(resp)
 }
 
 fn book_id(raw: &str) -> Result<Uuid, Error> {

@@ -5,6 +5,7 @@ pub mod atom;
 pub mod auth;
 pub mod base;
 pub mod catalog;
+pub mod covers;
 pub mod feed;
 pub mod handlers;
 pub mod json;
@@ -54,7 +55,8 @@ pub fn scope() -> Scope {
         .route("/new", read().to(h::recent))
         .route("/search", read().to(h::search_atom))
         .route("/books/{id}", read().to(h::entry_atom))
-        .route("/books/{id}/files/{file}/{name}", read().to(h::download));
+        .route("/books/{id}/files/{file}/{name}", read().to(h::download))
+        .route("/covers/{id}/{version}/{kind}/{file}", read().to(h::cover));
     let json = web::scope("/v2")
         .route("", read().to(h::root_json))
         .route("/", read().to(h::root_json))

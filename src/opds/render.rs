@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::catalog::{authors_of, Facet, Shelf};
+use super::covers;
 use super::feed::{
-    media, rel, Acquisition, Author, Entry, Feed, Kind, Link, NavEntry, Paging, Publication,
+    media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Publication,
 };
 use crate::db::models::{Book, BookFile};
 use crate::library::download::download_name;
@@ -34,6 +35,8 @@ pub struct Ctx {
     /// `scheme://host[/prefix]`.
     pub base: String,
     pub flavor: Flavor,
+    /// Signs cover links; without it entries carry none.
+    pub cover_key: Option<[u8; 32]>,
 }
 
 impl Ctx {
@@ -137,6 +140,16 @@ pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
         })
         .collect();
     p.self_href = Some(ctx.href(&format!("/books/{}", book.id)));
+    if let Some(key) = &ctx.cover_key {
+        let image = |kind| {
+            covers::link(key, book, kind).map(|(path, media_type)| Image {
+                href: format!("{}/opds{path}", ctx.base),
+                media_type,
+            })
+        };
+        p.image = image(covers::Kind::Image);
+        p.thumbnail = image(covers::Kind::Thumbnail);
+    }
     p
 }
 
@@ -355,6 +368,7 @@ mod tests {
         Ctx {
             base: "http://h".into(),
             flavor,
+            cover_key: None,
         }
     }
 

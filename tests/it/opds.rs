@@ -632,3 +632,72 @@ async fn shelves_follow_the_reading_state_of_the_reader() {
         404
     );
 }
+
+#[actix_web::test]
+async fn covers_come_by_signed_links_without_credentials() {
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &BOOKS[..1]).await;
+    let auth = format!("Bearer {admin}");
+    let entry = text(&get(&app, &format!("/opds/books/{}", ids[0]), &auth, &[]).await);
+    let image = link_href(&entry, "http://opds-spec.org/image").expect("an image link");
+    let thumb = link_href(&entry, "http://opds-spec.org/image/thumbnail").expect("a thumbnail");
+    let r = app.raw("GET", &path_of(&image), None, &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type").starts_with("image/"),
+        "{}",
+        r.header("content-type")
+    );
+    assert_eq!(
+        r.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(!r.header("etag").is_empty());
+    assert!(!r.body.is_empty());
+    let t = app.raw("GET", &path_of(&thumb), None, &[]).await;
+    assert_eq!(
+        (t.status, t.header("content-type").as_str()),
+        (200, "image/jpeg")
+    );
+    assert_eq!(&t.body[..2], &[0xFF, 0xD8], "a JPEG");
+
+    // Tampered: another book, another kind, another signature, another version.
+    let path = path_of(&image);
+    let parts: Vec<&str> = path.split('/').collect(); // ["", "opds", "covers", id, version, kind, sig.ext]
+    let swap = |i: usize, with: &str| {
+        let mut p = parts.clone();
+        p[i] = with;
+        p.join("/")
+    };
+    let other = uuid::Uuid::new_v4().to_string();
+    let forged_sig = format!("{}.jpg", "0".repeat(32));
+    for forged in [
+        swap(3, &other),
+        swap(5, "thumbnail"),
+        swap(6, &forged_sig),
+        swap(4, "1"),
+        swap(3, "not-a-uuid"),
+        swap(6, "%2e%2e%2fsecret"),
+    ] {
+        let r = app.raw("GET", &forged, None, &[]).await;
+        assert_eq!(r.status, 403, "{forged}");
+    }
+    // An edit makes new links; the old ones stop working.
+    let r = app
+        .api(
+            "PATCH",
+            &format!("/api/books/{}", ids[0]),
+            Some(&admin),
+            Some(json!({ "title": "New title" })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(app.raw("GET", &path, None, &[]).await.status, 404);
+    let fresh = text(&get(&app, &format!("/opds/books/{}", ids[0]), &auth, &[]).await);
+    let new_image = link_href(&fresh, "http://opds-spec.org/image").unwrap();
+    assert_ne!(new_image, image);
+    assert_eq!(
+        app.raw("GET", &path_of(&new_image), None, &[]).await.status,
+        200
+    );
+}
