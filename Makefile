@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds deps
 
 deps:
 	@scripts/deps.sh
@@ -49,3 +49,6 @@ bench-ingest: deps
 
 bench-reading: deps
 	@scripts/bench-reading.sh
+
+bench-opds: deps
+	@scripts/bench-opds.sh

@@ -5,13 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${BENCH_BOOKS:-2000}
-if [ ! -x /usr/bin/time ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq time >/dev/null
-    else
-        echo "bench-ingest: /usr/bin/time is missing: 'sudo apt-get install time'" >&2; exit 1
-    fi
-fi
+. scripts/bench/lib.sh
+[ -x /usr/bin/time ] || need /usr/bin/time time
 cargo build --release --locked
 bin=$PWD/target/release/libris
 

@@ -5,13 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-10}
 
-if ! command -v wrk >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-    else
-        echo "bench-kosync: wrk is missing: 'sudo apt-get install wrk'" >&2; exit 1
-    fi
-fi
+. scripts/bench/lib.sh
+need wrk wrk
 cargo build --release --locked
 
 scripts/pg.sh wipe bench

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::db::models::{Book, BookFile, BookStatus};
@@ -15,21 +15,63 @@ use crate::error::Error;
 /// A list the catalog pages through, in a stable order (ties broken by id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum List {
-    /// All books, by title.
+    /// By title.
     Title,
+    /// By (first) author.
+    Author,
     /// Recently added first.
     Added,
+    /// Newest publication year first.
+    Published,
 }
 
 impl List {
-    /// The sort key and the direction; each pair is backed by an index of migration 5.
+    pub const SORTS: [List; 4] = [List::Title, List::Author, List::Added, List::Published];
+
+    /// Its name in a `sort=` parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            List::Title => "title",
+            List::Author => "author",
+            List::Added => "added",
+            List::Published => "published",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<List> {
+        List::SORTS.into_iter().find(|l| l.name() == name)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            List::Title => "Title",
+            List::Author => "Author",
+            List::Added => "Recently added",
+            List::Published => "Newest published",
+        }
+    }
+
+    /// The sort key and the direction; each pair is backed by an index of migration 5 or 7.
     fn order(self) -> (&'static str, &'static str) {
         match self {
             List::Title => ("coalesce(libris_norm(title), '')", "ASC"),
+            List::Author => ("coalesce(libris_norm(author), '')", "ASC"),
             List::Added => ("created_at", "DESC"),
+            List::Published => ("coalesce(published_year, 0)", "DESC"),
         }
     }
 }
+
+/// Narrows a list to one language and/or one file format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub language: Option<String>,
+    pub format: Option<String>,
+}
+
+/// The filter as SQL over `books`, with the language as $2 and the format as $3 (NULL: any).
+const FILTER: &str = "($2::text IS NULL OR language = $2)
+    AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM book_files f WHERE f.book_id = books.id AND f.format = $3))";
 
 /// A dimension readers browse the library by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,16 +326,19 @@ pub fn library_updated(conn: &mut PgConnection) -> Result<Option<DateTime<Utc>>,
 pub fn page_starts(
     conn: &mut PgConnection,
     list: List,
+    filter: &Filter,
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
     let (key, dir) = list.order();
     let rows: Vec<Start> = sql_query(format!(
         "SELECT id, total FROM (
             SELECT id, row_number() OVER (ORDER BY {key} {dir}, id {dir}) AS n, count(*) OVER () AS total
-            FROM books WHERE status = 'organized'
+            FROM books WHERE status = 'organized' AND {FILTER}
         ) s WHERE (n - 1) % $1 = 0 ORDER BY n"
     ))
     .bind::<BigInt, _>(size)
+    .bind::<Nullable<Text>, _>(filter.language.as_deref())
+    .bind::<Nullable<Text>, _>(filter.format.as_deref())
     .load(conn)?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok((total, rows.into_iter().map(|r| r.id).collect()))
@@ -304,6 +349,7 @@ pub fn page_starts(
 pub fn page_from(
     conn: &mut PgConnection,
     list: List,
+    filter: &Filter,
     start: Uuid,
     size: i64,
 ) -> Result<Vec<Uuid>, Error> {
@@ -311,10 +357,13 @@ pub fn page_from(
     let cmp = if dir == "ASC" { ">=" } else { "<=" };
     let rows: Vec<Id> = sql_query(format!(
         "SELECT id FROM books
-         WHERE status = 'organized' AND ({key}, id) {cmp} (SELECT {key}, id FROM books WHERE id = $1)
-         ORDER BY {key} {dir}, id {dir} LIMIT $2"
+         WHERE status = 'organized' AND {FILTER}
+           AND ({key}, id) {cmp} (SELECT {key}, id FROM books WHERE id = $1)
+         ORDER BY {key} {dir}, id {dir} LIMIT $4"
     ))
     .bind::<SqlUuid, _>(start)
+    .bind::<Nullable<Text>, _>(filter.language.as_deref())
+    .bind::<Nullable<Text>, _>(filter.format.as_deref())
     .bind::<BigInt, _>(size)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
@@ -390,6 +439,17 @@ pub fn books_with_files(
             (b, f)
         })
         .collect())
+}
+
+/// Each file format with the number of organized books that have a file in it.
+pub fn format_counts(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, Error> {
+    let values: Vec<Value> = sql_query(
+        "SELECT f.format AS value, count(DISTINCT f.book_id) AS n
+         FROM book_files f JOIN books b ON b.id = f.book_id AND b.status = 'organized'
+         GROUP BY f.format ORDER BY f.format",
+    )
+    .load(conn)?;
+    Ok(values.into_iter().map(|v| (v.value, v.n)).collect())
 }
 
 /// An organized book.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::auth::viewer;
 use super::base::base_url;
-use super::catalog::{self, Facet, List, Shelf};
+use super::catalog::{self, Facet, Filter, List, Shelf};
 use super::covers;
 use super::feed::{media, Author, Feed, Paging};
 use super::pages::Starts;
@@ -158,78 +158,154 @@ pub async fn root_json(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     root(req, state, Flavor::Json).await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct BooksQuery {
+    page: Option<String>,
+    sort: Option<String>,
+    lang: Option<String>,
+    format: Option<String>,
+}
+
+impl BooksQuery {
+    /// The order and filter asked for; 400 for ones libris does not have.
+    fn parse(&self) -> Result<(List, Filter), Error> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let list = match given(&self.sort) {
+            None => List::Title,
+            Some(name) => List::parse(name).ok_or_else(|| {
+                Error::invalid("sort", "expected title, author, added or published")
+            })?,
+        };
+        let language = given(&self.lang)
+            .map(|l| {
+                (l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                    .then(|| l.to_owned())
+                    .ok_or_else(|| {
+                        Error::invalid("lang", "expected a language tag such as en or pt-BR")
+                    })
+            })
+            .transpose()?;
+        let format = given(&self.format)
+            .map(|f| {
+                crate::library::formats::Format::parse(f)
+                    .map(|f| f.as_str().to_owned())
+                    .ok_or_else(|| {
+                        Error::invalid("format", "expected a file format such as epub or pdf")
+                    })
+            })
+            .transpose()?;
+        Ok((list, Filter { language, format }))
+    }
+}
+
+/// A page of a long list (keyset from cached page starts), with the sort and filter facets
+/// when `facets` (All books).
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     flavor: Flavor,
     list: List,
-    query: PageQuery,
+    filter: Filter,
+    page: i64,
+    facets: bool,
 ) -> Reply {
-    let page = page_number(query.page.as_deref())?;
     let (_, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let cache = state.opds_cache.clone();
-    let (paging, rows, updated) = db::run(&state.pool, move |conn| {
+    let wanted = filter.clone();
+    let (paging, rows, updated, choices) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
-        let starts = cache.starts.get((list, size), version, || {
-            let (total, firsts) = catalog::page_starts(conn, list, size)?;
-            Ok(Starts {
-                total,
-                firsts: std::sync::Arc::new(firsts),
-            })
-        })?;
-        let paging = Paging {
+        let starts = cache
+            .starts
+            .get((list, wanted.clone(), size), version, || {
+                let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
+                Ok(Starts {
+                    total,
+                    firsts: std::sync::Arc::new(firsts),
+                })
+            })?;
+        let paging = within(Paging {
             total: starts.total,
             per_page: size,
             page,
-        };
-        if page > paging.last_page() {
-            return Err(Error::NotFound("no such page".into()));
-        }
+        })?;
         let ids = match starts.firsts.get(page as usize - 1) {
-            Some(first) => catalog::page_from(conn, list, *first, size)?,
+            Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
             None => vec![],
         };
-        Ok((
-            paging,
-            catalog::books_with_files(conn, &ids)?,
-            catalog::library_updated(conn)?,
-        ))
+        let choices = if facets {
+            let languages = cache.facets.get(Facet::Language, version, || {
+                Ok(std::sync::Arc::new(catalog::facet_values(
+                    conn,
+                    Facet::Language,
+                )?))
+            })?;
+            let formats = cache.formats.get((), version, || {
+                Ok(std::sync::Arc::new(catalog::format_counts(conn)?))
+            })?;
+            Some((languages, formats))
+        } else {
+            None
+        };
+        let (_, books, updated) = with_books(conn, (0, ids))?;
+        Ok((paging, books, updated, choices))
     })
     .await?;
-    let (id, title, path) = match list {
-        List::Title => ("urn:libris:books", "All books", "/books"),
-        List::Added => ("urn:libris:new", "Recently added", "/new"),
+    let c = ctx(&req, &state, flavor);
+    let (id, title, path) = if facets {
+        (
+            "urn:libris:books",
+            "All books",
+            render::books_path(list, &filter),
+        )
+    } else {
+        ("urn:libris:new", "Recently added", "/new".to_owned())
     };
-    Ok(books_reply(
-        &req,
-        &state,
-        flavor,
+    let mut feed = render::list(
+        &c,
         ListPage {
             id,
             title,
-            path,
+            path: &path,
             paging,
             books: &rows,
         },
-        updated,
-    ))
+        updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    if let Some((languages, formats)) = choices {
+        feed.links
+            .extend(render::book_facets(&c, list, &filter, &languages, &formats));
+    }
+    Ok(feed_response(&req, flavor, &feed))
+}
+
+async fn all_books(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    flavor: Flavor,
+    q: BooksQuery,
+) -> Reply {
+    let page = page_number(q.page.as_deref())?;
+    let (order, filter) = q.parse()?;
+    list(req, state, flavor, order, filter, page, true).await
 }
 
 pub async fn books(
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<PageQuery>,
+    q: web::Query<BooksQuery>,
 ) -> Reply {
-    list(req, state, Flavor::Atom, List::Title, q.into_inner()).await
+    all_books(req, state, Flavor::Atom, q.into_inner()).await
 }
 
 pub async fn books_json(
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<PageQuery>,
+    q: web::Query<BooksQuery>,
 ) -> Reply {
-    list(req, state, Flavor::Json, List::Title, q.into_inner()).await
+    all_books(req, state, Flavor::Json, q.into_inner()).await
 }
 
 pub async fn recent(
@@ -237,7 +313,17 @@ pub async fn recent(
     state: web::Data<AppState>,
     q: web::Query<PageQuery>,
 ) -> Reply {
-    list(req, state, Flavor::Atom, List::Added, q.into_inner()).await
+    let page = page_number(q.page.as_deref())?;
+    list(
+        req,
+        state,
+        Flavor::Atom,
+        List::Added,
+        Filter::default(),
+        page,
+        false,
+    )
+    .await
 }
 
 pub async fn recent_json(
@@ -245,7 +331,17 @@ pub async fn recent_json(
     state: web::Data<AppState>,
     q: web::Query<PageQuery>,
 ) -> Reply {
-    list(req, state, Flavor::Json, List::Added, q.into_inner()).await
+    let page = page_number(q.page.as_deref())?;
+    list(
+        req,
+        state,
+        Flavor::Json,
+        List::Added,
+        Filter::default(),
+        page,
+        false,
+    )
+    .await
 }
 
 async fn search(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::catalog::{Facet, List};
+use super::catalog::{Facet, Filter, List};
 use crate::error::Error;
 
 pub const MAX_AGE: Duration = Duration::from_secs(10);
@@ -50,8 +50,8 @@ impl<K: Hash + Eq, V: Clone> Versioned<K, V> {
         }
         let value = compute()?;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        // Keys come from a handful of lists and page sizes; bound them all the same.
-        if held.len() > 64 {
+        // Lists × sorts × filters × page sizes: a few hundred at most; bound them all the same.
+        if held.len() > 1024 {
             held.clear();
         }
         held.insert(key, (version, Instant::now(), value.clone()));
@@ -66,11 +66,13 @@ pub struct Starts {
     pub firsts: Arc<Vec<Uuid>>,
 }
 
-/// What the catalog keeps: page starts per (list, page size), facet values per facet.
+/// What the catalog keeps: page starts per (list, filter, page size), the values of each
+/// facet, and the file formats, each with their book counts.
 #[derive(Default)]
 pub struct CatalogCache {
-    pub starts: Versioned<(List, i64), Starts>,
+    pub starts: Versioned<(List, Filter, i64), Starts>,
     pub facets: Versioned<Facet, Arc<Vec<(String, i64)>>>,
+    pub formats: Versioned<(), Arc<Vec<(String, i64)>>>,
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::catalog::{authors_of, Facet, Shelf};
+use super::catalog::{authors_of, Facet, Filter, List, Shelf};
 use super::covers;
 use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Publication,
@@ -203,6 +203,85 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
         }));
     }
     feed
+}
+
+/// The path of All books in `list`'s order, narrowed by `filter` (defaults left out).
+pub fn books_path(list: List, filter: &Filter) -> String {
+    let mut params = vec![];
+    if list != List::Title {
+        params.push(format!("sort={}", list.name()));
+    }
+    if let Some(l) = &filter.language {
+        params.push(format!("lang={}", query_value(l)));
+    }
+    if let Some(f) = &filter.format {
+        params.push(format!("format={}", query_value(f)));
+    }
+    if params.is_empty() {
+        "/books".into()
+    } else {
+        format!("/books?{}", params.join("&"))
+    }
+}
+
+/// The facets of All books: sort by title, author, recently added or published; narrow to a
+/// language or a file format (each with its number of books). Each keeps the other choices.
+pub fn book_facets(
+    ctx: &Ctx,
+    current: List,
+    filter: &Filter,
+    languages: &[(String, i64)],
+    formats: &[(String, i64)],
+) -> Vec<Link> {
+    let link = |list: List, filter: &Filter, title: &str| {
+        Link::feed(
+            rel::FACET,
+            ctx.href(&books_path(list, filter)),
+            Kind::Acquisition,
+        )
+        .titled(title)
+    };
+    let mut links: Vec<Link> = List::SORTS
+        .into_iter()
+        .map(|l| link(l, filter, l.title()).facet("Sort", l == current))
+        .collect();
+    let any_language = Filter {
+        language: None,
+        ..filter.clone()
+    };
+    links.push(
+        link(current, &any_language, "All languages").facet("Language", filter.language.is_none()),
+    );
+    for (language, n) in languages {
+        let only = Filter {
+            language: Some(language.clone()),
+            ..filter.clone()
+        };
+        let active = filter.language.as_deref() == Some(language.as_str());
+        links.push(
+            link(current, &only, language)
+                .facet("Language", active)
+                .counted(*n),
+        );
+    }
+    let any_format = Filter {
+        format: None,
+        ..filter.clone()
+    };
+    links.push(link(current, &any_format, "All formats").facet("Format", filter.format.is_none()));
+    for (format, n) in formats {
+        let only = Filter {
+            format: Some(format.clone()),
+            ..filter.clone()
+        };
+        let active = filter.format.as_deref() == Some(format.as_str());
+        links.push(
+            link(current, &only, &format.to_uppercase())
+                .facet("Format", active)
+                .counted(*n),
+        );
+    }
+    links
 }
 
 /// Facets with more values than this are first grouped by initial letter.

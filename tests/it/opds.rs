@@ -701,3 +701,78 @@ async fn covers_come_by_signed_links_without_credentials() {
         200
     );
 }
+
+#[actix_web::test]
+async fn all_books_sorts_and_narrows_by_its_facets() {
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let page = text(&get(&app, "/opds/books", &auth, &[]).await);
+    let facets: Vec<Vec<(String, String)>> = links(&page)
+        .into_iter()
+        .filter(|a| {
+            a.iter()
+                .any(|(k, v)| k == "rel" && v == "http://opds-spec.org/facet")
+        })
+        .collect();
+    let attr = |a: &Vec<(String, String)>, k: &str| {
+        a.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let groups: std::collections::BTreeSet<String> =
+        facets.iter().map(|a| attr(a, "opds:facetGroup")).collect();
+    assert_eq!(
+        groups.into_iter().collect::<Vec<_>>(),
+        ["Format", "Language", "Sort"]
+    );
+    let active: Vec<String> = facets
+        .iter()
+        .filter(|a| attr(a, "opds:activeFacet") == "true")
+        .map(|a| attr(a, "title"))
+        .collect();
+    assert_eq!(active, ["Title", "All languages", "All formats"]);
+    // Each language facet leads to exactly as many books as it counts.
+    let languages: Vec<_> = facets
+        .iter()
+        .filter(|a| attr(a, "opds:facetGroup") == "Language" && !attr(a, "thr:count").is_empty())
+        .collect();
+    assert!(!languages.is_empty(), "{page}");
+    for l in languages {
+        let narrowed = text(&get(&app, &path_of(&attr(l, "href")), &auth, &[]).await);
+        validate_atom_feed("it-books-lang.xml", &narrowed);
+        assert_eq!(
+            entries(&narrowed).to_string(),
+            attr(l, "thr:count"),
+            "{}",
+            attr(l, "title")
+        );
+    }
+    let epub = text(&get(&app, "/opds/books?format=epub&sort=author", &auth, &[]).await);
+    assert_eq!(entries(&epub), 3);
+    assert!(epub.contains("<opensearch:totalResults>3</opensearch:totalResults>"));
+    let pdf = text(&get(&app, "/opds/books?format=pdf", &auth, &[]).await);
+    assert_eq!(entries(&pdf), 0);
+    for (query, field) in [
+        ("sort=nope", "sort"),
+        ("lang=e%20n", "lang"),
+        ("format=doc", "format"),
+    ] {
+        let r = get(&app, &format!("/opds/books?{query}"), &auth, &[]).await;
+        assert_eq!(r.status, 400, "{query}");
+        assert!(text(&r).contains(field), "{query}");
+    }
+    // Every sort lists every book once.
+    for sort in ["title", "author", "added", "published"] {
+        let r = text(&get(&app, &format!("/opds/books?sort={sort}"), &auth, &[]).await);
+        assert_eq!(entries(&r), 3, "{sort}");
+    }
+    let j = get(&app, "/opds/v2/books?sort=published", &auth, &[]).await;
+    let doc: Value = serde_json::from_slice(&j.body).unwrap();
+    validate_json("feed", "it-books-facets.json", &doc);
+    assert!(
+        doc["facets"].as_array().is_some_and(|f| f.len() == 3),
+        "{doc}"
+    );
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# make bench-opds: a library of 100,000 organized books (about 20,000 authors and 5,000
+# series, languages, publishers, genres; small files, shared covers), then wrk for
+# $BENCH_DURATION s (default 10) at 16 connections on each of: the root, All books page 1 and
+# page 1,500, an author's books, a search for a common word, one entry, a cover, and the
+# OPDS 2.0 All books page 1. Prints req/s, p50 and p99 of each, and the server's RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+books=${BENCH_BOOKS:-100000}
+duration=${BENCH_DURATION:-10}
+. scripts/bench/lib.sh
+need wrk wrk
+cargo build --release --locked
+bin=$PWD/target/release/libris
+
+scripts/pg.sh wipe bench
+url=$(scripts/pg.sh start bench libris_bench)
+export DATABASE_URL="$url" RUST_LOG=warn
+data=$(mktemp -d /tmp/libris-bench-opds.XXXXXX)
+export LIBRIS_DATA_DIR=$data
+server=
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$data"
+    scripts/pg.sh stop bench
+}
+trap cleanup EXIT
+$bin migrate
+key=$($bin keys create --label bench --admin 2>/dev/null | awk '/^key:/ {print $2}')
+
+echo "generating $books books..."
+mkdir -p "$data/library/bench" "$data/covers"
+head -c 2048 /dev/urandom > "$data/library/bench/book.epub"
+python3 -c "import sys; sys.stdout.buffer.write(bytes.fromhex('ffd8ffe000104a46494600010100000100010000ffd9'))" > "$data/covers/bench.jpg"
+cp "$data/covers/bench.jpg" "$data/covers/bench.thumb.jpg"
+psql -X "$url" -q <<SQL
+CREATE TEMP TABLE words (w) AS SELECT unnest(string_to_array(
+  'river night garden stone winter silver shadow glass empire storm harbor lantern mountain
+   forest letter secret island machine summer paper kingdom ocean thunder crown voyage mirror
+   orchard falcon ember compass tower valley desert meadow signal archive bridge candle', ' '));
+CREATE TEMP TABLE w AS SELECT row_number() OVER () - 1 AS i, btrim(w) AS w FROM words WHERE btrim(w) <> '';
+INSERT INTO books (title, author, status, language, publisher, published_year, series, series_index,
+                   genres, description, cover_path, created_at)
+SELECT initcap((SELECT w FROM w WHERE i = g % 38)) || ' of the ' || initcap((SELECT w FROM w WHERE i = (g / 38) % 38))
+           || ' ' || g,
+       'Author ' || (g % 20000) || CASE WHEN g % 17 = 0 THEN ' & Author ' || ((g + 7) % 20000) ELSE '' END,
+       'organized',
+       (ARRAY['en','en','en','de','fr','es','it','nl'])[1 + g % 8],
+       'Publisher ' || (g % 300),
+       1950 + g % 75,
+       CASE WHEN g % 4 = 0 THEN 'Series ' || (g % 5000) END,
+       CASE WHEN g % 4 = 0 THEN (g / 5000) + 1 END,
+       ARRAY[(ARRAY['Fiction','Mystery','Science Fiction','Fantasy','History','Biography','Poetry','Travel'])[1 + g % 8]],
+       'A story of ' || (SELECT w FROM w WHERE i = (g / 7) % 38) || ' and ' || (SELECT w FROM w WHERE i = (g / 11) % 38) || '.',
+       CASE WHEN g % 2 = 0 THEN 'covers/bench.jpg' END,
+       now() - make_interval(mins => g)
+FROM generate_series(1, $books) g;
+INSERT INTO book_files (book_id, format, original_name, storage_path, file_size, checksum)
+SELECT id, 'epub', title || '.epub', 'library/bench/book.epub', 2048, md5(id::text) FROM books;
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$bin serve --bind "127.0.0.1:$port" &
+server=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -sf "$base/healthcheck" >/dev/null && break; sleep 0.1; done
+auth="Authorization: Bearer $key"
+fetch() { curl -sf -H "$auth" "$base$1"; }
+author=$(fetch "/opds/authors?letter=A" | grep -o '/opds/authors/books?value=[^"]*' | head -1)
+entry=$(fetch "/opds/books" | grep -o '/opds/books/[0-9a-f-]\{36\}"' | head -1 | tr -d '"')
+cover=$(fetch "$entry" | grep -o '/opds/covers/[^"]*' | head -1)
+[ -n "$author" ] && [ -n "$entry" ] && [ -n "$cover" ] || { echo "bench-opds: could not find the URLs to measure" >&2; exit 1; }
+fetch "/opds/books?page=1500" >/dev/null
+
+rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
+printf '\n%-22s %8s %9s %9s  %s\n' case "req/s" p50 p99 errors
+measure() { # name path
+    psql -X "$url" -qc CHECKPOINT
+    local out
+    out=$(wrk -t1 -c16 -d"${duration}s" --latency -H "$auth" "$base$2")
+    printf '%-22s %8.0f %9s %9s  %s\n' "$1" "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
+        "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
+        "$(awk '/Non-2xx|Socket errors/' <<<"$out" | paste -sd';' | sed 's/^$/none/')"
+}
+measure "root" "/opds"
+measure "all books p1" "/opds/books"
+measure "all books p1500" "/opds/books?page=1500"
+measure "author" "$author"
+measure "search 'river'" "/opds/search?q=river"
+measure "entry" "$entry"
+measure "cover" "$cover"
+measure "json all books p1" "/opds/v2/books"
+echo "RSS: peak $(rss VmHWM) MB, now $(rss VmRSS) MB ($books books)"
