@@ -17,20 +17,30 @@ use crate::error::Error;
 
 pub const MAX_AGE: Duration = Duration::from_secs(10);
 
-/// A value computed from the library, kept per key and library version.
+/// A value computed from the library, kept per key and library version. One request
+/// computes it while the others wait for that result (never sixteen computations of the
+/// same thing at once); when only its age is up, the others go on with the value held.
 pub struct Versioned<K, V> {
     held: Mutex<HashMap<K, (i64, Instant, V)>>,
+    computing: Mutex<()>,
 }
 
 impl<K, V> Default for Versioned<K, V> {
     fn default() -> Self {
         Versioned {
             held: Mutex::new(HashMap::new()),
+            computing: Mutex::new(()),
         }
     }
 }
 
 impl<K: Hash + Eq, V: Clone> Versioned<K, V> {
+    fn held(&self, key: &K, version: i64) -> Option<(bool, V)> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let (v, at, value) = held.get(key)?;
+        (*v == version).then(|| (at.elapsed() < MAX_AGE, value.clone()))
+    }
+
     /// The value for `key` at library `version`, computed by `compute` when not held.
     pub fn get(
         &self,
@@ -38,16 +48,21 @@ impl<K: Hash + Eq, V: Clone> Versioned<K, V> {
         version: i64,
         compute: impl FnOnce() -> Result<V, Error>,
     ) -> Result<V, Error> {
-        if let Some((v, at, value)) = self
-            .held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            if *v == version && at.elapsed() < MAX_AGE {
-                return Ok(value.clone());
+        let _turn = match self.held(&key, version) {
+            Some((true, value)) => return Ok(value),
+            Some((false, value)) => match self.computing.try_lock() {
+                Ok(turn) => turn,
+                Err(_) => return Ok(value),
+            },
+            None => {
+                let turn = self.computing.lock().unwrap_or_else(|p| p.into_inner());
+                // Another request may have computed it while this one waited.
+                if let Some((true, value)) = self.held(&key, version) {
+                    return Ok(value);
+                }
+                turn
             }
-        }
+        };
         let value = compute()?;
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         // Lists × sorts × filters × page sizes: a few hundred at most; bound them all the same.
