@@ -237,6 +237,8 @@ fn serve(config: Config) -> Result<(), String> {
     let inbox = config.inbox_dir.clone();
     let sweep = config.sweep_every;
     let state = libris::AppState::new(config, pool);
+    // Read (or make) the server secret now, not in the first request that signs a link.
+    state.key("start-up").map_err(|e| e.to_string())?;
     actix_web::rt::System::new().block_on(async move {
         if let Some(every) = sweep {
             actix_web::rt::spawn(libris::reading::jobs::sweep_forever(state.clone(), every));

@@ -133,7 +133,7 @@ fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse
     }
 }
 
-async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
+pub async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
     let (viewer, _) = viewer(&req, &state).await?;
     let updated = db::run(&state.pool, |conn| catalog::library_updated(conn)).await?;
     let feed = render::root(
@@ -152,10 +152,6 @@ pub async fn root_negotiated(req: HttpRequest, state: web::Data<AppState>) -> Re
         Flavor::Atom
     };
     root(req, state, flavor).await
-}
-
-pub async fn root_json(req: HttpRequest, state: web::Data<AppState>) -> Reply {
-    root(req, state, Flavor::Json).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -281,7 +277,8 @@ async fn list(
     Ok(feed_response(&req, flavor, &feed))
 }
 
-async fn all_books(
+/// All books, in the order and narrowed as asked.
+pub async fn all_books(
     req: HttpRequest,
     state: web::Data<AppState>,
     flavor: Flavor,
@@ -292,32 +289,17 @@ async fn all_books(
     list(req, state, flavor, order, filter, page, true).await
 }
 
-pub async fn books(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<BooksQuery>,
-) -> Reply {
-    all_books(req, state, Flavor::Atom, q.into_inner()).await
-}
-
-pub async fn books_json(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<BooksQuery>,
-) -> Reply {
-    all_books(req, state, Flavor::Json, q.into_inner()).await
-}
-
 pub async fn recent(
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<PageQuery>,
+    flavor: Flavor,
+    q: PageQuery,
 ) -> Reply {
     let page = page_number(q.page.as_deref())?;
     list(
         req,
         state,
-        Flavor::Atom,
+        flavor,
         List::Added,
         Filter::default(),
         page,
@@ -326,25 +308,7 @@ pub async fn recent(
     .await
 }
 
-pub async fn recent_json(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<PageQuery>,
-) -> Reply {
-    let page = page_number(q.page.as_deref())?;
-    list(
-        req,
-        state,
-        Flavor::Json,
-        List::Added,
-        Filter::default(),
-        page,
-        false,
-    )
-    .await
-}
-
-async fn search(
+pub async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
     flavor: Flavor,
@@ -364,10 +328,7 @@ async fn search(
         Flavor::Atom => "q",
         Flavor::Json => "query",
     };
-    let path = format!(
-        "/search?{param}={}",
-        percent_encoding::utf8_percent_encode(&terms, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let path = format!("/search?{param}={}", render::query_value(&terms));
     let title = format!("Search: {terms}");
     Ok(books_reply(
         &req,
@@ -382,22 +343,6 @@ async fn search(
         },
         updated,
     ))
-}
-
-pub async fn search_atom(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<SearchQuery>,
-) -> Reply {
-    search(req, state, Flavor::Atom, q.into_inner()).await
-}
-
-pub async fn search_json(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    q: web::Query<SearchQuery>,
-) -> Reply {
-    search(req, state, Flavor::Json, q.into_inner()).await
 }
 
 pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Reply {
@@ -637,7 +582,12 @@ fn book_id(raw: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound("no such book".into()))
 }
 
-async fn entry(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor, id: String) -> Reply {
+pub async fn entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    flavor: Flavor,
+    id: String,
+) -> Reply {
     let id = book_id(&id)?;
     viewer(&req, &state).await?;
     let mut rows = db::run(&state.pool, move |conn| {
@@ -663,22 +613,6 @@ async fn entry(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor, id:
             book.updated_at,
         ),
     })
-}
-
-pub async fn entry_atom(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Reply {
-    entry(req, state, Flavor::Atom, id.into_inner()).await
-}
-
-pub async fn entry_json(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Reply {
-    entry(req, state, Flavor::Json, id.into_inner()).await
 }
 
 /// A book file. The last path segment is the file's name, for clients that name the saved

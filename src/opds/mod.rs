@@ -23,8 +23,34 @@ fn read() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// `/{facet}` and `/{facet}/books` of every facet, and `/shelves/{shelf}`, in one flavor.
-fn facets(mut scope: Scope, flavor: Flavor) -> Scope {
+/// Every document that exists in both flavors, in one of them: lists, search, entries,
+/// each facet's values and books, and the shelves.
+fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
+    scope = scope
+        .route(
+            "/books",
+            read().to(move |req, state, q: web::Query<h::BooksQuery>| {
+                h::all_books(req, state, flavor, q.into_inner())
+            }),
+        )
+        .route(
+            "/new",
+            read().to(move |req, state, q: web::Query<h::PageQuery>| {
+                h::recent(req, state, flavor, q.into_inner())
+            }),
+        )
+        .route(
+            "/search",
+            read().to(move |req, state, q: web::Query<h::SearchQuery>| {
+                h::search(req, state, flavor, q.into_inner())
+            }),
+        )
+        .route(
+            "/books/{id}",
+            read().to(move |req, state, id: web::Path<String>| {
+                h::entry(req, state, flavor, id.into_inner())
+            }),
+        );
     for facet in Facet::ALL {
         let values = move |req, state, q: web::Query<h::FacetQuery>| {
             h::facet_values(req, state, q.into_inner(), facet, flavor)
@@ -46,23 +72,16 @@ fn facets(mut scope: Scope, flavor: Flavor) -> Scope {
 }
 
 pub fn scope() -> Scope {
+    let json_root = || read().to(|req, state| h::root(req, state, Flavor::Json));
     let atom = web::scope("/opds")
         .route("", read().to(h::root_negotiated))
         .route("/", read().to(h::root_negotiated))
         .route("/auth", read().to(h::authentication))
         .route("/opensearch.xml", read().to(h::opensearch))
-        .route("/books", read().to(h::books))
-        .route("/new", read().to(h::recent))
-        .route("/search", read().to(h::search_atom))
-        .route("/books/{id}", read().to(h::entry_atom))
         .route("/books/{id}/files/{file}/{name}", read().to(h::download))
         .route("/covers/{id}/{version}/{kind}/{file}", read().to(h::cover));
     let json = web::scope("/v2")
-        .route("", read().to(h::root_json))
-        .route("/", read().to(h::root_json))
-        .route("/books", read().to(h::books_json))
-        .route("/new", read().to(h::recent_json))
-        .route("/search", read().to(h::search_json))
-        .route("/books/{id}", read().to(h::entry_json));
-    facets(atom, Flavor::Atom).service(facets(json, Flavor::Json))
+        .route("", json_root())
+        .route("/", json_root());
+    flavored(atom, Flavor::Atom).service(flavored(json, Flavor::Json))
 }
