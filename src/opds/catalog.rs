@@ -8,6 +8,7 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use super::render::LastRead;
 use crate::db::models::{Book, BookFile, BookStatus};
 use crate::db::schema::{book_files, books};
 use crate::error::Error;
@@ -463,6 +464,57 @@ pub fn organized_book(conn: &mut PgConnection, id: Uuid) -> Result<Option<Book>,
 }
 
 /// One file of an organized book.
+/// A CBZ file of an organized book, for page streaming.
+pub fn comic_file(conn: &mut PgConnection, file: Uuid) -> Result<Option<BookFile>, Error> {
+    Ok(book_files::table
+        .inner_join(books::table)
+        .filter(book_files::id.eq(file))
+        .filter(book_files::format.eq("cbz"))
+        .filter(books::status.eq(BookStatus::Organized))
+        .select(BookFile::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The reader's newest report for each of these books that has a CBZ file (the others
+/// carry no page streaming, so nothing is read for them).
+pub fn comic_reading(
+    conn: &mut PgConnection,
+    reader: Option<Uuid>,
+    books: &[(Book, Vec<BookFile>)],
+) -> Result<HashMap<Uuid, LastRead>, Error> {
+    let comics: Vec<Uuid> = books
+        .iter()
+        .filter(|(b, files)| b.page_count.is_some() && files.iter().any(|f| f.format == "cbz"))
+        .map(|(b, _)| b.id)
+        .collect();
+    let Some(reader) = reader.filter(|_| !comics.is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    use crate::db::schema::reading_progress as rp;
+    let rows: Vec<(Option<Uuid>, String, bigdecimal::BigDecimal, DateTime<Utc>)> = rp::table
+        .filter(rp::api_key_id.eq(reader))
+        .filter(rp::book_id.eq_any(&comics))
+        .order((rp::book_id, rp::updated_at.desc(), rp::id))
+        .distinct_on(rp::book_id)
+        .select((rp::book_id, rp::progress, rp::percentage, rp::updated_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(book, progress, percentage, at)| {
+            use bigdecimal::ToPrimitive;
+            Some((
+                book?,
+                LastRead {
+                    progress,
+                    percentage: percentage.to_f64().unwrap_or(f64::NAN),
+                    at,
+                },
+            ))
+        })
+        .collect())
+}
+
 pub fn file_of(conn: &mut PgConnection, book: Uuid, file: Uuid) -> Result<Option<BookFile>, Error> {
     Ok(book_files::table
         .inner_join(books::table)

@@ -1,6 +1,8 @@
 //! The catalog's HTTP side: who is asking, which flavor they get, and conditional answers
 //! (KOReader sends HEAD before each GET and caches on ETag and Last-Modified).
 
+use std::collections::HashMap;
+
 use actix_web::http::header::{self, EntityTag, HttpDate};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -79,6 +81,7 @@ fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
             .key(COVER_LINKS)
             .map_err(|e| log::error!("feeds go without covers: {e}"))
             .ok(),
+        reading: Default::default(),
     }
 }
 
@@ -207,11 +210,12 @@ async fn list(
     page: i64,
     facets: bool,
 ) -> Reply {
-    let (_, settings) = viewer(&req, &state).await?;
+    let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let cache = state.opds_cache.clone();
     let wanted = filter.clone();
-    let (paging, rows, updated, choices) = db::run(&state.pool, move |conn| {
+    let reader = viewer.reader();
+    let (paging, found, choices) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
         let starts = cache
             .starts
@@ -245,11 +249,11 @@ async fn list(
         } else {
             None
         };
-        let (_, books, updated) = with_books(conn, (0, ids))?;
-        Ok((paging, books, updated, choices))
+        Ok((paging, with_books(conn, reader, &ids)?, choices))
     })
     .await?;
-    let c = ctx(&req, &state, flavor);
+    let mut c = ctx(&req, &state, flavor);
+    c.reading = found.reading;
     let (id, title, path) = if facets {
         (
             "urn:libris:books",
@@ -266,9 +270,9 @@ async fn list(
             title,
             path: &path,
             paging,
-            books: &rows,
+            books: &found.books,
         },
-        updated.unwrap_or(DateTime::UNIX_EPOCH),
+        found.updated.unwrap_or(DateTime::UNIX_EPOCH),
     );
     if let Some((languages, formats)) = choices {
         feed.links
@@ -316,13 +320,19 @@ pub async fn search(
 ) -> Reply {
     let page = page_number(query.page.as_deref())?;
     let terms = query.q.or(query.query).unwrap_or_default();
-    let (_, settings) = viewer(&req, &state).await?;
+    let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let tsquery = catalog::search_query(&terms);
-    let (paging, rows, updated) = found_page(&state, page, size, move |conn| match &tsquery {
-        Some(q) => catalog::search(conn, q, page, size),
-        None => Ok((0, vec![])),
-    })
+    let (paging, found) = found_page(
+        &state,
+        viewer.reader(),
+        page,
+        size,
+        move |conn| match &tsquery {
+            Some(q) => catalog::search(conn, q, page, size),
+            None => Ok((0, vec![])),
+        },
+    )
     .await?;
     let param = match flavor {
         Flavor::Atom => "q",
@@ -339,9 +349,10 @@ pub async fn search(
             title: &title,
             path: &path,
             paging,
-            books: &rows,
+            books: &found.books,
         },
-        updated,
+        found.updated,
+        found.reading,
     ))
 }
 
@@ -423,41 +434,52 @@ pub async fn facet_books(
         .value
         .filter(|v| !v.trim().is_empty() && v.len() <= 1024)
         .ok_or_else(|| Error::invalid("value", "expected the value to list the books of"))?;
-    let (_, settings) = viewer(&req, &state).await?;
+    let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let v = value.clone();
-    let (paging, rows, updated) = found_page(&state, page, size, move |conn| {
+    let (paging, found) = found_page(&state, viewer.reader(), page, size, move |conn| {
         catalog::facet_books(conn, facet, &v, page, size)
     })
     .await?;
     let segment = facet.segment();
     let encoded = render::query_value(&value);
+    let (id, path) = (
+        format!("urn:libris:{segment}:{encoded}"),
+        format!("/{segment}/books?value={encoded}"),
+    );
     Ok(books_reply(
         &req,
         &state,
         flavor,
         ListPage {
-            id: &format!("urn:libris:{segment}:{encoded}"),
+            id: &id,
             title: &value,
-            path: &format!("/{segment}/books?value={encoded}"),
+            path: &path,
             paging,
-            books: &rows,
+            books: &found.books,
         },
-        updated,
+        found.updated,
+        found.reading,
     ))
 }
 
-/// A page of found books: how many in all, those of this page with their files, and when
-/// the library last changed.
-type Found = (i64, Vec<BookRow>, Option<DateTime<Utc>>);
 type BookRow = (crate::db::models::Book, Vec<crate::db::models::BookFile>);
 
-fn with_books(conn: &mut db::Conn, (total, ids): (i64, Vec<Uuid>)) -> Result<Found, Error> {
-    Ok((
-        total,
-        catalog::books_with_files(conn, &ids)?,
-        catalog::library_updated(conn)?,
-    ))
+/// A page of found books with their files, when the library last changed, and where the
+/// reader stands in the comics among them.
+struct Found {
+    books: Vec<BookRow>,
+    updated: Option<DateTime<Utc>>,
+    reading: HashMap<Uuid, render::LastRead>,
+}
+
+fn with_books(conn: &mut db::Conn, reader: Option<Uuid>, ids: &[Uuid]) -> Result<Found, Error> {
+    let books = catalog::books_with_files(conn, ids)?;
+    Ok(Found {
+        reading: catalog::comic_reading(conn, reader, &books)?,
+        updated: catalog::library_updated(conn)?,
+        books,
+    })
 }
 
 fn books_reply(
@@ -466,12 +488,11 @@ fn books_reply(
     flavor: Flavor,
     page: ListPage<'_>,
     updated: Option<DateTime<Utc>>,
+    reading: HashMap<Uuid, render::LastRead>,
 ) -> HttpResponse {
-    let feed = render::list(
-        &ctx(req, state, flavor),
-        page,
-        updated.unwrap_or(DateTime::UNIX_EPOCH),
-    );
+    let mut c = ctx(req, state, flavor);
+    c.reading = reading;
+    let feed = render::list(&c, page, updated.unwrap_or(DateTime::UNIX_EPOCH));
     feed_response(req, flavor, &feed)
 }
 
@@ -480,16 +501,17 @@ fn books_reply(
 /// last changed.
 async fn found_page<F>(
     state: &AppState,
+    reader: Option<Uuid>,
     page: i64,
     size: i64,
     find: F,
-) -> Result<(Paging, Vec<BookRow>, Option<DateTime<Utc>>), Error>
+) -> Result<(Paging, Found), Error>
 where
     F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
 {
-    let (total, rows, updated) = db::run(&state.pool, move |conn| {
-        let found = find(conn)?;
-        with_books(conn, found)
+    let (total, found) = db::run(&state.pool, move |conn| {
+        let (total, ids) = find(conn)?;
+        Ok((total, with_books(conn, reader, &ids)?))
     })
     .await?;
     let paging = within(Paging {
@@ -497,7 +519,7 @@ where
         per_page: size,
         page,
     })?;
-    Ok((paging, rows, updated))
+    Ok((paging, found))
 }
 
 /// The paging, or 404 for a page past the last.
@@ -522,23 +544,28 @@ pub async fn shelf(
         .reader()
         .ok_or_else(|| Error::NotFound("shelves belong to a logged-in reader".into()))?;
     let size = settings.opds_page_size;
-    let (paging, rows, updated) = found_page(&state, page, size, move |conn| {
+    let (paging, found) = found_page(&state, Some(reader), page, size, move |conn| {
         catalog::shelf_books(conn, reader, shelf, page, size)
     })
     .await?;
     let segment = shelf.segment();
+    let (id, path) = (
+        format!("urn:libris:shelf:{segment}"),
+        format!("/shelves/{segment}"),
+    );
     Ok(books_reply(
         &req,
         &state,
         flavor,
         ListPage {
-            id: &format!("urn:libris:shelf:{segment}"),
+            id: &id,
             title: shelf.title(),
-            path: &format!("/shelves/{segment}"),
+            path: &path,
             paging,
-            books: &rows,
+            books: &found.books,
         },
-        updated,
+        found.updated,
+        found.reading,
     ))
 }
 
@@ -589,15 +616,17 @@ pub async fn entry(
     id: String,
 ) -> Reply {
     let id = book_id(&id)?;
-    viewer(&req, &state).await?;
-    let mut rows = db::run(&state.pool, move |conn| {
-        catalog::books_with_files(conn, &[id])
+    let (viewer, _) = viewer(&req, &state).await?;
+    let mut found = db::run(&state.pool, move |conn| {
+        with_books(conn, viewer.reader(), &[id])
     })
     .await?;
-    let (book, files) = rows
+    let (book, files) = found
+        .books
         .pop()
         .ok_or_else(|| Error::NotFound("no such book".into()))?;
-    let c = ctx(&req, &state, flavor);
+    let mut c = ctx(&req, &state, flavor);
+    c.reading = found.reading;
     let publication = render::publication(&c, &book, &files);
     Ok(match flavor {
         Flavor::Atom => document(

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod handlers;
 pub mod json;
 pub mod pages;
+pub mod pse;
 pub mod render;
 
 use actix_web::{guard, web, Route, Scope};
@@ -79,7 +80,8 @@ pub fn scope() -> Scope {
         .route("/auth", read().to(h::authentication))
         .route("/opensearch.xml", read().to(h::opensearch))
         .route("/books/{id}/files/{file}/{name}", read().to(h::download))
-        .route("/covers/{id}/{version}/{kind}/{file}", read().to(h::cover));
+        .route("/covers/{id}/{version}/{kind}/{file}", read().to(h::cover))
+        .route("/pse/{file}/{page}", read().to(pse::page));
     let json = web::scope("/v2")
         .route("", json_root())
         .route("/", json_root());

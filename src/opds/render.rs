@@ -1,13 +1,18 @@
 //! Library rows → the feed model: pure, so tests reach it without a server.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::catalog::{authors_of, Facet, Filter, List, Shelf};
 use super::covers;
 use super::feed::{
-    media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Publication,
+    media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Pse,
+    Publication,
 };
+use uuid::Uuid;
+
 use crate::db::models::{Book, BookFile};
 use crate::library::download::download_name;
 use crate::library::formats::Format;
@@ -37,6 +42,34 @@ pub struct Ctx {
     pub flavor: Flavor,
     /// Signs cover links; without it entries carry none.
     pub cover_key: Option<[u8; 32]>,
+    /// Where the reader stands in the comics listed (page streaming resumes there).
+    pub reading: HashMap<Uuid, LastRead>,
+}
+
+/// The reader's newest KoSync report for a book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastRead {
+    pub progress: String,
+    pub percentage: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl LastRead {
+    /// The page last read, 1-based, of a comic of `count` pages: KOReader reports a paged
+    /// document's position as its page number; anything else goes by the percentage.
+    pub fn page(&self, count: i64) -> Option<i64> {
+        if count < 1 {
+            return None;
+        }
+        let page = match self.progress.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) if self.percentage.is_finite() => {
+                (self.percentage * count as f64).round() as i64
+            }
+            Err(_) => return None,
+        };
+        Some(page.clamp(1, count))
+    }
 }
 
 impl Ctx {
@@ -139,6 +172,7 @@ pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
             })
         })
         .collect();
+    p.pse = pse(ctx, book, files);
     p.self_href = Some(ctx.href(&format!("/books/{}", book.id)));
     if let Some(key) = &ctx.cover_key {
         let image = |kind| {
@@ -151,6 +185,29 @@ pub fn publication(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Publication {
         p.thumbnail = image(covers::Kind::Thumbnail);
     }
     p
+}
+
+/// Page streaming (OPDS-PSE 1.1) for a book with a CBZ file whose pages were counted; the
+/// Atom catalog only (OPDS 2.0 has no such extension).
+fn pse(ctx: &Ctx, book: &Book, files: &[BookFile]) -> Option<Pse> {
+    let count = i64::from(book.page_count.filter(|n| *n > 0)?);
+    let file = files
+        .iter()
+        .find(|f| Format::parse(&f.format) == Some(Format::Cbz))?;
+    if ctx.flavor != Flavor::Atom {
+        return None;
+    }
+    let reading = ctx.reading.get(&book.id);
+    Some(Pse {
+        href_template: format!(
+            "{}/opds/pse/{}/{{pageNumber}}?width={{maxWidth}}",
+            ctx.base, file.id
+        ),
+        count,
+        last_read: reading.and_then(|r| r.page(count)),
+        last_read_date: reading.map(|r| r.at),
+        media_type: media::JPEG.to_owned(),
+    })
 }
 
 /// The catalog's root: what there is to browse; a reader's own shelves first when there is a
@@ -448,6 +505,7 @@ mod tests {
             base: "http://h".into(),
             flavor,
             cover_key: None,
+            reading: Default::default(),
         }
     }
 
@@ -516,6 +574,23 @@ mod tests {
             utf8_percent_encode("a b/../c?d#é.epub", SEGMENT).to_string(),
             "a%20b%2F..%2Fc%3Fd%23%C3%A9.epub"
         );
+    }
+
+    #[test]
+    fn the_last_page_read_is_the_reported_page_else_the_percentage() {
+        let at = DateTime::UNIX_EPOCH;
+        let read = |progress: &str, percentage: f64| LastRead {
+            progress: progress.into(),
+            percentage,
+            at,
+        };
+        assert_eq!(read("5", 0.1).page(12), Some(5));
+        assert_eq!(read(" 12 ", 1.0).page(12), Some(12));
+        assert_eq!(read("40", 1.0).page(12), Some(12), "past the end");
+        assert_eq!(read("0", 0.0).page(12), Some(1));
+        assert_eq!(read("/body/DocFragment[3]", 0.5).page(12), Some(6));
+        assert_eq!(read("x", f64::NAN).page(12), None);
+        assert_eq!(read("5", 0.5).page(0), None);
     }
 
     #[test]

@@ -544,36 +544,40 @@ fn authors_split_the_same_in_rust_and_in_sql() {
     }
 }
 
+/// The admin reads too: a KoSync login ("boss") whose key is crate::common::KEY.
+async fn kosync_login(app: &TestApp, admin: &str) {
+    let r = app
+        .api(
+            "PUT",
+            "/api/credentials/kosync",
+            Some(admin),
+            Some(json!({ "username": "boss", "password": "password" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// The KoSync document (partial MD5) of a book's first file.
+async fn document(app: &TestApp, admin: &str, book: &str) -> String {
+    let b = app
+        .api("GET", &format!("/api/books/{book}"), Some(admin), None)
+        .await;
+    b.body["files"][0]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[actix_web::test]
 async fn shelves_follow_the_reading_state_of_the_reader() {
     let app = TestApp::start();
     let (admin, ids) = library(&app, &BOOKS[..2]).await;
     let auth = format!("Bearer {admin}");
-    // The admin reads too: a KoSync login whose key is crate::common::KEY.
-    let r = app
-        .api(
-            "PUT",
-            "/api/credentials/kosync",
-            Some(&admin),
-            Some(json!({ "username": "boss", "password": "password" })),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let document = |id: &str| {
-        let id = id.to_owned();
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let b = app
-                .api("GET", &format!("/api/books/{id}"), Some(&admin), None)
-                .await;
-            b.body["files"][0]["content_hash"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let (reading, finished) = (document(&ids[0]).await, document(&ids[1]).await);
+    kosync_login(&app, &admin).await;
+    let (reading, finished) = (
+        document(&app, &admin, &ids[0]).await,
+        document(&app, &admin, &ids[1]).await,
+    );
     for (doc, pct) in [(&reading, 0.3), (&finished, 1.0)] {
         let r = app
             .put_progress(
@@ -775,4 +779,188 @@ async fn all_books_sorts_and_narrows_by_its_facets() {
         doc["facets"].as_array().is_some_and(|f| f.len() == 3),
         "{doc}"
     );
+}
+
+/// The attributes of the first link with this rel.
+fn link_attrs(xml: &str, rel: &str) -> Option<Vec<(String, String)>> {
+    links(xml)
+        .into_iter()
+        .find(|attrs| attrs.iter().any(|(k, v)| k == "rel" && v == rel))
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The page files of a fixture comic, in the order a reader expects them.
+fn comic_pages(name: &str, order: &[&str]) -> Vec<Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(fixture(name))).unwrap();
+    order
+        .iter()
+        .map(|page| {
+            let mut bytes = vec![];
+            std::io::Read::read_to_end(&mut zip.by_name(page).unwrap(), &mut bytes).unwrap();
+            bytes
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn comics_stream_page_by_page_from_where_the_reader_stopped() {
+    const PSE: &str = "http://vaemendis.net/opds-pse/stream";
+    let app = TestApp::start();
+    let (admin, ids) = library(
+        &app,
+        &[
+            "comic-with-comicinfo.cbz",
+            "Harbor Tales 004 (2021).cbz",
+            BOOKS[0],
+        ],
+    )
+    .await;
+    let auth = format!("Bearer {admin}");
+    let entry = |id: &str| {
+        let (app, auth, path) = (&app, auth.clone(), format!("/opds/books/{id}"));
+        async move { text(&get(app, &path, &auth, &[]).await) }
+    };
+    let xml = entry(&ids[0]).await;
+    validate_entry("it-pse-entry.xml", &xml);
+    let stream = link_attrs(&xml, PSE).expect("a page streaming link");
+    assert_eq!(attr(&stream, "pse:count"), Some("12"));
+    assert_eq!(attr(&stream, "pse:lastRead"), None, "nothing read yet");
+    let template = attr(&stream, "href").unwrap().to_owned();
+    assert!(template.contains("{pageNumber}") && template.contains("{maxWidth}"));
+    assert!(
+        link_href(&xml, "http://opds-spec.org/acquisition").is_some(),
+        "the whole file beside it"
+    );
+    assert!(link_attrs(&entry(&ids[2]).await, PSE).is_none(), "an EPUB");
+
+    // The reader got to page 5 on their e-reader (KOReader reports a comic's page number).
+    kosync_login(&app, &admin).await;
+    let document = document(&app, &admin, &ids[0]).await;
+    let r = app
+        .put_progress(
+            "boss",
+            crate::common::KEY,
+            json!({ "document": document, "progress": "5", "percentage": 0.4167, "device": "kobo" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let xml = entry(&ids[0]).await;
+    let stream = link_attrs(&xml, PSE).unwrap();
+    assert_eq!(attr(&stream, "pse:lastRead"), Some("5"));
+    assert!(attr(&stream, "pse:lastReadDate").is_some_and(|d| d.ends_with('Z')));
+    // The same in a list.
+    let list = text(&get(&app, "/opds/books", &auth, &[]).await);
+    validate_atom_feed("it-pse-list.xml", &list);
+    assert!(list.contains(r#"pse:lastRead="5""#), "{list}");
+
+    // Pages are 0-based, in natural order (1.jpg, 2.jpg, … 10.jpg, stored 1, 10, 11, 12, 2…).
+    let names: Vec<String> = (1..=12).map(|n| format!("{n}.jpg")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let pages = comic_pages("comic-with-comicinfo.cbz", &names);
+    let page = |n: &str, width: &str| {
+        template
+            .replace("{pageNumber}", n)
+            .replace("{maxWidth}", width)
+    };
+    for (n, expected) in [
+        (0, &pages[0]),
+        (1, &pages[1]),
+        (9, &pages[9]),
+        (11, &pages[11]),
+    ] {
+        let r = get(&app, &path_of(&page(&n.to_string(), "")), &auth, &[]).await;
+        assert_eq!(r.status, 200, "page {n}");
+        assert_eq!(r.header("content-type"), "image/jpeg");
+        assert!(&r.body == expected, "page {n} is {}", names[n]);
+    }
+    assert_eq!(
+        get(&app, &path_of(&page("12", "")), &auth, &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&app, &path_of(&page("-1", "")), &auth, &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&app, &path_of(&page("0", "wide")), &auth, &[])
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        app.raw("GET", &path_of(&page("0", "")), None, &[])
+            .await
+            .status,
+        401,
+        "pages need credentials"
+    );
+
+    // Scaled down to the width asked, never up; cached for good.
+    let original = image::load_from_memory(&pages[3]).unwrap();
+    let r = get(&app, &path_of(&page("3", "100")), &auth, &[]).await;
+    assert_eq!(
+        (r.status, r.header("content-type").as_str()),
+        (200, "image/jpeg")
+    );
+    let scaled = image::load_from_memory(&r.body).unwrap();
+    assert_eq!(scaled.width(), 100);
+    let expected_height =
+        (f64::from(original.height()) * 100.0 / f64::from(original.width())).round();
+    assert!((f64::from(scaled.height()) - expected_height).abs() <= 1.0);
+    let wide = get(&app, &path_of(&page("3", "5000")), &auth, &[]).await;
+    assert!(wide.body == pages[3], "narrower than asked: as stored");
+    let etag = r.header("etag");
+    assert!(r.header("cache-control").contains("immutable"));
+    let again = get(
+        &app,
+        &path_of(&page("3", "100")),
+        &auth,
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status, 304);
+
+    // PNG pages in a sub-folder, shuffled in the zip, with junk entries that are not pages.
+    let xml = entry(&ids[1]).await;
+    let stream = link_attrs(&xml, PSE).expect("a page streaming link");
+    assert_eq!(attr(&stream, "pse:count"), Some("11"));
+    let href = attr(&stream, "href").unwrap().replace("{maxWidth}", "");
+    let png = comic_pages(
+        "Harbor Tales 004 (2021).cbz",
+        &[
+            "Harbor Tales 004/page 1.png",
+            "Harbor Tales 004/page 10.png",
+        ],
+    );
+    for (n, expected) in [("0", &png[0]), ("9", &png[1])] {
+        let r = get(&app, &path_of(&href.replace("{pageNumber}", n)), &auth, &[]).await;
+        assert_eq!(
+            (r.status, r.header("content-type").as_str()),
+            (200, "image/png")
+        );
+        assert!(&r.body == expected, "page {n}");
+    }
+
+    // Not a comic of the catalog: an EPUB's file, an unknown id.
+    let epub = app
+        .api("GET", &format!("/api/books/{}", ids[2]), Some(&admin), None)
+        .await;
+    let epub_file = epub.body["files"][0]["id"].as_str().unwrap();
+    for path in [
+        format!("/opds/pse/{epub_file}/0"),
+        format!("/opds/pse/{}/0", uuid::Uuid::new_v4()),
+        "/opds/pse/not-an-id/0".to_owned(),
+    ] {
+        assert_eq!(get(&app, &path, &auth, &[]).await.status, 404, "{path}");
+    }
 }

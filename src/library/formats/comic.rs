@@ -72,20 +72,27 @@ fn split_digits(s: &str) -> (&str, &str) {
     s.split_at(n)
 }
 
-pub fn extract_cbz<R: Read + Seek>(zip: &mut SafeZip<R>) -> Result<Extracted, FormatError> {
-    let mut pages: Vec<(usize, String)> = zip
+/// The archive's page images in reading order, as entry indexes: what the page count
+/// counts and what OPDS page streaming numbers.
+pub fn cbz_pages<R: Read + Seek>(zip: &SafeZip<R>) -> Vec<usize> {
+    let mut pages: Vec<(usize, &str)> = zip
         .entries()
         .iter()
         .enumerate()
         .filter(|(_, e)| !e.is_dir() && !is_junk(&e.name) && is_image_name(&e.name))
-        .map(|(i, e)| (i, e.name.clone()))
+        .map(|(i, e)| (i, e.name.as_str()))
         .collect();
+    pages.sort_by(|a, b| natural_cmp(a.1, b.1));
+    pages.into_iter().map(|(i, _)| i).collect()
+}
+
+pub fn extract_cbz<R: Read + Seek>(zip: &mut SafeZip<R>) -> Result<Extracted, FormatError> {
+    let pages = cbz_pages(zip);
     if pages.is_empty() {
         return Err(FormatError::Broken(
             "comic archive contains no page images".into(),
         ));
     }
-    pages.sort_by(|a, b| natural_cmp(&a.1, &b.1));
     let info_index = zip
         .entries()
         .iter()
@@ -107,7 +114,7 @@ pub fn extract_cbz<R: Read + Seek>(zip: &mut SafeZip<R>) -> Result<Extracted, Fo
     metadata.page_count = i32::try_from(pages.len()).ok();
     let cover_at = front.filter(|&f| f < pages.len()).unwrap_or(0);
     let cover = zip
-        .read(pages[cover_at].0, MAX_COVER_BYTES as u64)
+        .read(pages[cover_at], MAX_COVER_BYTES as u64)
         .ok()
         .filter(|b| looks_like_image(b))
         .map(|bytes| RawCover { bytes });

@@ -63,15 +63,7 @@ pub fn render(bytes: &[u8]) -> Result<Cover, CoverError> {
         return Err(CoverError::TooLarge { width, height });
     }
 
-    let mut limited = reader();
-    let mut decode_limits = Limits::default();
-    decode_limits.max_image_width = Some(width);
-    decode_limits.max_image_height = Some(height);
-    decode_limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    limited.limits(decode_limits);
-    let mut decoder = limited.into_decoder().map_err(from_image_error)?;
-    let orientation = decoder.orientation().ok();
-    let image = DynamicImage::from_decoder(decoder).map_err(from_image_error)?;
+    let (image, orientation) = decode(reader(), width, height)?;
 
     let mut thumb =
         DynamicImage::ImageRgb8(resize::thumbnail(image, THUMB_MAX_WIDTH, THUMB_MAX_HEIGHT));
@@ -91,6 +83,48 @@ pub fn render(bytes: &[u8]) -> Result<Cover, CoverError> {
         height,
         thumbnail: encode_jpeg(&thumb)?,
     })
+}
+
+/// Decodes under an allocation limit sized for the dimensions the header declared.
+fn decode(
+    mut limited: ImageReader<Cursor<&[u8]>>,
+    width: u32,
+    height: u32,
+) -> Result<(DynamicImage, Option<image::metadata::Orientation>), CoverError> {
+    let mut decode_limits = Limits::default();
+    decode_limits.max_image_width = Some(width);
+    decode_limits.max_image_height = Some(height);
+    decode_limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limited.limits(decode_limits);
+    let mut decoder = limited.into_decoder().map_err(from_image_error)?;
+    let orientation = decoder.orientation().ok();
+    let image = DynamicImage::from_decoder(decoder).map_err(from_image_error)?;
+    Ok((image, orientation))
+}
+
+/// An image (a comic page) no wider than `max_width`: `None` when it already fits and is
+/// served as it is, else a JPEG scaled down with its aspect kept. Same limits as covers.
+pub fn fit_width(bytes: &[u8], max_width: u32) -> Result<Option<Vec<u8>>, CoverError> {
+    let (format, _, _) = sniff(bytes).ok_or(CoverError::Unsupported)?;
+    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
+    let (width, height) = reader().into_dimensions().map_err(from_image_error)?;
+    if width <= max_width.max(1) {
+        return Ok(None);
+    }
+    if u64::from(width) * u64::from(height) > limits::MAX_PIXELS {
+        return Err(CoverError::TooLarge { width, height });
+    }
+    let (image, orientation) = decode(reader(), width, height)?;
+    let mut scaled = DynamicImage::ImageRgb8(resize::thumbnail(image, max_width.max(1), u32::MAX));
+    if let Some(o) = orientation {
+        scaled.apply_orientation(o);
+    }
+    encode_jpeg(&scaled).map(Some)
+}
+
+/// The media type of an image libris accepts, from its first bytes.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    sniff(bytes).map(|(_, _, media_type)| media_type)
 }
 
 fn sniff(b: &[u8]) -> Option<(ImageFormat, &'static str, &'static str)> {
@@ -116,7 +150,7 @@ fn encode_jpeg(thumb: &DynamicImage) -> Result<Vec<u8>, CoverError> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMB_QUALITY)
         .encode_image(thumb)
-        .map_err(|e| CoverError::Damaged(format!("could not encode the thumbnail: {e}")))?;
+        .map_err(|e| CoverError::Damaged(format!("could not encode the scaled image: {e}")))?;
     Ok(out)
 }
 

@@ -27,7 +27,7 @@ mod xml;
 
 use std::path::Path;
 
-pub use comic::natural_cmp;
+pub use comic::{cbz_pages, natural_cmp};
 use detect::Sniffed;
 
 /// Detects the format from the content (magic bytes, zip entries); the extension of `path`
