@@ -344,11 +344,15 @@ pub fn book_facets(
 /// Facets with more values than this are first grouped by initial letter.
 pub const GROUP_ABOVE: usize = 100;
 
-/// The group a facet value is listed under: its first letter or digit, upper-cased; '#' for
-/// anything else.
+/// The group a facet value is listed under: its first letter or digit, upper-cased and
+/// without accents (Ōe under O, ßeta under S); '#' for anything else.
 pub fn initial(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     match value.chars().find(|c| !c.is_whitespace()) {
-        Some(c) if c.is_alphanumeric() => c.to_uppercase().collect(),
+        Some(c) if c.is_alphanumeric() => {
+            let base = std::iter::once(c).nfd().next().unwrap_or(c);
+            base.to_uppercase().next().unwrap_or(base).to_string()
+        }
         _ => "#".into(),
     }
 }
@@ -405,6 +409,7 @@ pub fn facet(
                 None => groups.push((i, 1)),
             }
         }
+        groups.sort();
         groups
             .into_iter()
             .map(|(group, n)| NavEntry {
@@ -523,7 +528,10 @@ mod tests {
     #[test]
     fn initials_fold_case_and_group_what_is_not_a_letter() {
         assert_eq!(initial("beta"), "B");
-        assert_eq!(initial("  émile"), "É");
+        assert_eq!(initial("  émile"), "E");
+        assert_eq!(initial("Ōe"), "O");
+        assert_eq!(initial("ßeta"), "S");
+        assert_eq!(initial("山田"), "山");
         assert_eq!(initial("42 stories"), "4");
         assert_eq!(initial("(untitled)"), "#");
         assert_eq!(initial(""), "#");

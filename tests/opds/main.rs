@@ -6,6 +6,7 @@
 //! python in LIBRIS_TEST_PYTHON.
 //! Documents are left in $TMPDIR/opds-validate-<pid>/ for inspection.
 
+mod snapshots;
 mod validators;
 
 use chrono::{DateTime, TimeZone, Utc};
