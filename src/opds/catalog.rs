@@ -304,14 +304,20 @@ struct Id {
 
 /// The library's change counter (migration 5): any write to books or files moves it.
 pub fn library_version(conn: &mut PgConnection) -> Result<i64, Error> {
-    #[derive(QueryableByName)]
-    struct Version {
-        #[diesel(sql_type = BigInt)]
-        v: i64,
+    Ok(sequence::library_version::table
+        .select(sequence::library_version::last_value)
+        .first(conn)?)
+}
+
+/// Through the query builder, so the statement is prepared once per connection: every
+/// catalog request reads the version.
+mod sequence {
+    diesel::table! {
+        /// The library_version sequence (migration 5), a one-row relation.
+        library_version (last_value) {
+            last_value -> BigInt,
+        }
     }
-    Ok(sql_query("SELECT last_value AS v FROM library_version")
-        .get_result::<Version>(conn)?
-        .v)
 }
 
 /// When an organized book last changed (None: there are none).
@@ -386,8 +392,9 @@ pub fn search_query(terms: &str) -> Option<String> {
     Some(query.join(" & "))
 }
 
-/// A page of search results, best first, and how many there are in all. Results of a search
-/// are few, so OFFSET is fine here.
+/// A page of search results, best first (equal ranks by title, lower-cased: libris_norm()
+/// over every match cost more than the ranking), and how many there are in all. Results of
+/// a search are few, so OFFSET is fine here.
 pub fn search(
     conn: &mut PgConnection,
     query: &str,
@@ -398,7 +405,7 @@ pub fn search(
         "WITH q AS (SELECT to_tsquery('simple', $1) AS q)
          SELECT id, count(*) OVER () AS total FROM books, q
          WHERE status = 'organized' AND search_vector @@ q.q
-         ORDER BY ts_rank(search_vector, q.q) DESC, coalesce(libris_norm(title), ''), id
+         ORDER BY ts_rank(search_vector, q.q) DESC, lower(title), id
          LIMIT $2 OFFSET $3",
     )
     .bind::<Text, _>(query)

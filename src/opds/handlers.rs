@@ -2,6 +2,7 @@
 //! (KOReader sends HEAD before each GET and caches on ETag and Last-Modified).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header::{self, EntityTag, HttpDate};
 use actix_web::http::StatusCode;
@@ -15,7 +16,7 @@ use super::base::base_url;
 use super::catalog::{self, Facet, Filter, List, Shelf};
 use super::covers;
 use super::feed::{media, Author, Feed, Paging};
-use super::pages::Starts;
+use super::pages::{CatalogCache, PageData, PageKey, Starts};
 use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
 use crate::auth::sha256_hex;
@@ -85,23 +86,46 @@ fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
     }
 }
 
-/// A document with a strong ETag over its bytes (so it changes exactly when what this
-/// reader would see changes) and Last-Modified; 304 when the client has it already.
-fn document(
-    req: &HttpRequest,
-    content_type: &str,
-    body: String,
+/// A document ready to send: its bytes, a strong ETag over them (so it changes exactly when
+/// what this reader would see changes), and when what it lists last changed.
+#[derive(Debug)]
+pub struct Rendered {
+    content_type: &'static str,
+    body: web::Bytes,
+    tag: EntityTag,
     updated: DateTime<Utc>,
-) -> HttpResponse {
-    let tag = EntityTag::new_strong(sha256_hex(body.as_bytes())[..32].to_owned());
-    let modified = HttpDate::from(std::time::SystemTime::from(updated));
+}
+
+impl Rendered {
+    fn new(content_type: &'static str, body: String, updated: DateTime<Utc>) -> Rendered {
+        Rendered {
+            content_type,
+            tag: EntityTag::new_strong(sha256_hex(body.as_bytes())[..32].to_owned()),
+            body: body.into(),
+            updated,
+        }
+    }
+
+    fn feed(flavor: Flavor, feed: &Feed) -> Rendered {
+        match flavor {
+            Flavor::Atom => Rendered::new(feed.kind.atom_type(), atom::feed(feed), feed.updated),
+            Flavor::Json => {
+                Rendered::new(media::OPDS_JSON, json::feed(feed).to_string(), feed.updated)
+            }
+        }
+    }
+}
+
+/// The document with its ETag and Last-Modified; 304 when the client has it already.
+fn reply(req: &HttpRequest, doc: &Rendered) -> HttpResponse {
+    let modified = HttpDate::from(std::time::SystemTime::from(doc.updated));
     let fresh = match req.get_header::<header::IfNoneMatch>() {
         Some(header::IfNoneMatch::Any) => true,
-        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&tag)),
+        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&doc.tag)),
         None => req
             .get_header::<header::IfModifiedSince>()
             .is_some_and(|since| {
-                updated.timestamp()
+                doc.updated.timestamp()
                     <= std::time::SystemTime::from(since.0)
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs() as i64)
@@ -112,7 +136,7 @@ fn document(
     } else {
         HttpResponse::Ok()
     };
-    resp.insert_header(header::ETag(tag))
+    resp.insert_header(header::ETag(doc.tag.clone()))
         .insert_header(header::LastModified(modified))
         // Feeds hold per-reader state: a shared cache must not keep them, a client revalidates.
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
@@ -120,20 +144,53 @@ fn document(
     if fresh {
         resp.finish()
     } else {
-        resp.content_type(content_type).body(body)
+        resp.content_type(doc.content_type).body(doc.body.clone())
     }
 }
 
+fn document(
+    req: &HttpRequest,
+    content_type: &'static str,
+    body: String,
+    updated: DateTime<Utc>,
+) -> HttpResponse {
+    reply(req, &Rendered::new(content_type, body, updated))
+}
+
 fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse {
-    match flavor {
-        Flavor::Atom => document(req, feed.kind.atom_type(), atom::feed(feed), feed.updated),
-        Flavor::Json => document(
-            req,
-            media::OPDS_JSON,
-            json::feed(feed).to_string(),
-            feed.updated,
-        ),
+    reply(req, &Rendered::feed(flavor, feed))
+}
+
+/// A page of books as a document. One that holds nothing of this reader's own (no comic
+/// they are reading) is the same for every reader: it is kept per address and library
+/// version and served again without rendering.
+fn shared_document(
+    req: &HttpRequest,
+    state: &AppState,
+    flavor: Flavor,
+    found: &Found,
+    size: i64,
+    build: impl FnOnce() -> Feed,
+) -> HttpResponse {
+    let personal = !found.reading.is_empty();
+    let key = found.version.filter(|_| !personal).map(|version| {
+        let key = (
+            flavor,
+            base_url(req, &state.config),
+            req.uri().to_string(),
+            size,
+        );
+        (key, version)
+    });
+    let bodies = &state.opds_cache.bodies;
+    if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
+        return reply(req, &held);
     }
+    let rendered = Arc::new(Rendered::feed(flavor, &build()));
+    if let Some((k, v)) = key {
+        bodies.store(k, v, rendered.clone());
+    }
+    reply(req, &rendered)
 }
 
 pub async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
@@ -231,10 +288,14 @@ async fn list(
             per_page: size,
             page,
         })?;
-        let ids = match starts.firsts.get(page as usize - 1) {
-            Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
-            None => vec![],
-        };
+        let key = PageKey::List(list, wanted.clone(), size, page);
+        let data = page_data(conn, &cache, Some((key, version)), |conn| {
+            let ids = match starts.firsts.get(page as usize - 1) {
+                Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
+                None => vec![],
+            };
+            Ok((starts.total, ids))
+        })?;
         let choices = if facets {
             let languages = cache.facets.get(Facet::Language, version, || {
                 Ok(std::sync::Arc::new(catalog::facet_values(
@@ -249,11 +310,13 @@ async fn list(
         } else {
             None
         };
-        Ok((paging, with_books(conn, reader, &ids)?, choices))
+        Ok((
+            paging,
+            with_reading(conn, reader, data, Some(version))?,
+            choices,
+        ))
     })
     .await?;
-    let mut c = ctx(&req, &state, flavor);
-    c.reading = found.reading;
     let (id, title, path) = if facets {
         (
             "urn:libris:books",
@@ -263,22 +326,23 @@ async fn list(
     } else {
         ("urn:libris:new", "Recently added", "/new".to_owned())
     };
-    let mut feed = render::list(
-        &c,
-        ListPage {
+    Ok(shared_document(&req, &state, flavor, &found, size, || {
+        let mut c = ctx(&req, &state, flavor);
+        c.reading = found.reading.clone();
+        let page = ListPage {
             id,
             title,
             path: &path,
             paging,
-            books: &found.books,
-        },
-        found.updated.unwrap_or(DateTime::UNIX_EPOCH),
-    );
-    if let Some((languages, formats)) = choices {
-        feed.links
-            .extend(render::book_facets(&c, list, &filter, &languages, &formats));
-    }
-    Ok(feed_response(&req, flavor, &feed))
+            books: &found.page.books,
+        };
+        let mut feed = render::list(&c, page, found.page.updated.unwrap_or(DateTime::UNIX_EPOCH));
+        if let Some((languages, formats)) = &choices {
+            feed.links
+                .extend(render::book_facets(&c, list, &filter, languages, formats));
+        }
+        feed
+    }))
 }
 
 /// All books, in the order and narrowed as asked.
@@ -323,17 +387,19 @@ pub async fn search(
     let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let tsquery = catalog::search_query(&terms);
-    let (paging, found) = found_page(
-        &state,
-        viewer.reader(),
-        page,
-        size,
-        move |conn| match &tsquery {
-            Some(q) => catalog::search(conn, q, page, size),
-            None => Ok((0, vec![])),
-        },
-    )
-    .await?;
+    let key = tsquery.clone().map(|q| PageKey::Search(q, size, page));
+    let (paging, found) =
+        found_page(
+            &state,
+            viewer.reader(),
+            (page, size),
+            key,
+            move |conn| match &tsquery {
+                Some(q) => catalog::search(conn, q, page, size),
+                None => Ok((0, vec![])),
+            },
+        )
+        .await?;
     let param = match flavor {
         Flavor::Atom => "q",
         Flavor::Json => "query",
@@ -344,15 +410,9 @@ pub async fn search(
         &req,
         &state,
         flavor,
-        ListPage {
-            id: "urn:libris:search",
-            title: &title,
-            path: &path,
-            paging,
-            books: &found.books,
-        },
-        found.updated,
-        found.reading,
+        ("urn:libris:search", &title, &path),
+        paging,
+        found,
     ))
 }
 
@@ -437,9 +497,14 @@ pub async fn facet_books(
     let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let v = value.clone();
-    let (paging, found) = found_page(&state, viewer.reader(), page, size, move |conn| {
-        catalog::facet_books(conn, facet, &v, page, size)
-    })
+    let key = PageKey::Facet(facet, value.clone(), size, page);
+    let (paging, found) = found_page(
+        &state,
+        viewer.reader(),
+        (page, size),
+        Some(key),
+        move |conn| catalog::facet_books(conn, facet, &v, page, size),
+    )
     .await?;
     let segment = facet.segment();
     let encoded = render::query_value(&value);
@@ -451,72 +516,106 @@ pub async fn facet_books(
         &req,
         &state,
         flavor,
-        ListPage {
-            id: &id,
-            title: &value,
-            path: &path,
-            paging,
-            books: &found.books,
-        },
-        found.updated,
-        found.reading,
+        (&id, &value, &path),
+        paging,
+        found,
     ))
 }
 
-type BookRow = (crate::db::models::Book, Vec<crate::db::models::BookFile>);
-
-/// A page of found books with their files, when the library last changed, and where the
-/// reader stands in the comics among them.
+/// A page of books, and where the reader stands in the comics among them.
 struct Found {
-    books: Vec<BookRow>,
-    updated: Option<DateTime<Utc>>,
+    page: Arc<PageData>,
     reading: HashMap<Uuid, render::LastRead>,
+    /// The library version the page was read at (none for pages not kept).
+    version: Option<i64>,
 }
 
-fn with_books(conn: &mut db::Conn, reader: Option<Uuid>, ids: &[Uuid]) -> Result<Found, Error> {
-    let books = catalog::books_with_files(conn, ids)?;
+/// The page `key` names, held from an earlier request at this library version or read
+/// now: `find` gives how many books there are in all and the ids of this page's. Without
+/// a key (pages that are not the library's alone, such as shelves) it is always read.
+fn page_data(
+    conn: &mut db::Conn,
+    cache: &CatalogCache,
+    key: Option<(PageKey, i64)>,
+    find: impl FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error>,
+) -> Result<Arc<PageData>, Error> {
+    let read = |conn: &mut db::Conn| {
+        let (total, ids) = find(conn)?;
+        Ok(Arc::new(PageData {
+            total,
+            books: catalog::books_with_files(conn, &ids)?,
+            updated: catalog::library_updated(conn)?,
+        }))
+    };
+    match key {
+        Some((key, version)) => cache.pages.get(key, version, || read(conn)),
+        None => read(conn),
+    }
+}
+
+fn with_reading(
+    conn: &mut db::Conn,
+    reader: Option<Uuid>,
+    page: Arc<PageData>,
+    version: Option<i64>,
+) -> Result<Found, Error> {
     Ok(Found {
-        reading: catalog::comic_reading(conn, reader, &books)?,
-        updated: catalog::library_updated(conn)?,
-        books,
+        reading: catalog::comic_reading(conn, reader, &page.books)?,
+        page,
+        version,
     })
 }
 
+/// A page of found books as a feed with this id, title and path.
 fn books_reply(
     req: &HttpRequest,
     state: &AppState,
     flavor: Flavor,
-    page: ListPage<'_>,
-    updated: Option<DateTime<Utc>>,
-    reading: HashMap<Uuid, render::LastRead>,
+    (id, title, path): (&str, &str, &str),
+    paging: Paging,
+    found: Found,
 ) -> HttpResponse {
-    let mut c = ctx(req, state, flavor);
-    c.reading = reading;
-    let feed = render::list(&c, page, updated.unwrap_or(DateTime::UNIX_EPOCH));
-    feed_response(req, flavor, &feed)
+    shared_document(req, state, flavor, &found, paging.per_page, || {
+        let mut c = ctx(req, state, flavor);
+        c.reading = found.reading.clone();
+        let page = ListPage {
+            id,
+            title,
+            path,
+            paging,
+            books: &found.page.books,
+        };
+        render::list(&c, page, found.page.updated.unwrap_or(DateTime::UNIX_EPOCH))
+    })
 }
 
-/// Runs `find` (a page of book ids, and how many there are in all) and loads those books:
-/// the paging (404 past the last page), the books with their files, and when the library
-/// last changed.
+/// Runs `find` (a page of book ids, and how many there are in all) and loads those books,
+/// unless the page `key` names is held: the paging (404 past the last page), the books with
+/// their files, and when the library last changed.
 async fn found_page<F>(
     state: &AppState,
     reader: Option<Uuid>,
-    page: i64,
-    size: i64,
+    (page, per_page): (i64, i64),
+    key: Option<PageKey>,
     find: F,
 ) -> Result<(Paging, Found), Error>
 where
     F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
 {
-    let (total, found) = db::run(&state.pool, move |conn| {
-        let (total, ids) = find(conn)?;
-        Ok((total, with_books(conn, reader, &ids)?))
+    let cache = state.opds_cache.clone();
+    let found = db::run(&state.pool, move |conn| {
+        let key = match key {
+            Some(k) => Some((k, catalog::library_version(conn)?)),
+            None => None,
+        };
+        let version = key.as_ref().map(|(_, v)| *v);
+        let page = page_data(conn, &cache, key, find)?;
+        with_reading(conn, reader, page, version)
     })
     .await?;
     let paging = within(Paging {
-        total,
-        per_page: size,
+        total: found.page.total,
+        per_page,
         page,
     })?;
     Ok((paging, found))
@@ -544,7 +643,7 @@ pub async fn shelf(
         .reader()
         .ok_or_else(|| Error::NotFound("shelves belong to a logged-in reader".into()))?;
     let size = settings.opds_page_size;
-    let (paging, found) = found_page(&state, Some(reader), page, size, move |conn| {
+    let (paging, found) = found_page(&state, Some(reader), (page, size), None, move |conn| {
         catalog::shelf_books(conn, reader, shelf, page, size)
     })
     .await?;
@@ -557,15 +656,9 @@ pub async fn shelf(
         &req,
         &state,
         flavor,
-        ListPage {
-            id: &id,
-            title: shelf.title(),
-            path: &path,
-            paging,
-            books: &found.books,
-        },
-        found.updated,
-        found.reading,
+        (&id, shelf.title(), &path),
+        paging,
+        found,
     ))
 }
 
@@ -617,17 +710,20 @@ pub async fn entry(
 ) -> Reply {
     let id = book_id(&id)?;
     let (viewer, _) = viewer(&req, &state).await?;
-    let mut found = db::run(&state.pool, move |conn| {
-        with_books(conn, viewer.reader(), &[id])
+    let cache = state.opds_cache.clone();
+    let found = db::run(&state.pool, move |conn| {
+        let page = page_data(conn, &cache, None, |_| Ok((1, vec![id])))?;
+        with_reading(conn, viewer.reader(), page, None)
     })
     .await?;
-    let (book, files) = found
+    let Found { page, reading, .. } = found;
+    let (book, files) = page
         .books
-        .pop()
+        .first()
         .ok_or_else(|| Error::NotFound("no such book".into()))?;
     let mut c = ctx(&req, &state, flavor);
-    c.reading = found.reading;
-    let publication = render::publication(&c, &book, &files);
+    c.reading = reading;
+    let publication = render::publication(&c, book, files);
     Ok(match flavor {
         Flavor::Atom => document(
             &req,

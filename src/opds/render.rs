@@ -18,7 +18,7 @@ use crate::library::download::download_name;
 use crate::library::formats::Format;
 
 /// Which of the two catalogs a document belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
     /// OPDS 1.2, under /opds.
     Atom,
@@ -555,7 +555,8 @@ mod tests {
             .collect();
         assert_eq!(
             titles,
-            ["A=Some(26)", "B=Some(25)", "Ç=Some(25)", "4=Some(25)"]
+            ["4=Some(25)", "A=Some(26)", "B=Some(25)", "C=Some(25)"],
+            "in order, Ç under C"
         );
         let under_b = facet(&c, Facet::Author, &many, Some("B"), 1, 10, at).unwrap();
         assert_eq!(under_b.entries.len(), 10);

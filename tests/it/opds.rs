@@ -378,6 +378,7 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     let changed = get(&app, "/opds/books", &auth, &[("if-none-match", &etag)]).await;
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), etag);
+    assert!(text(&changed).contains("Renamed &amp; &lt;Re-titled&gt;"));
 }
 
 async fn library_edit(app: &TestApp, admin: &str, page: &str) {
@@ -855,9 +856,17 @@ async fn comics_stream_page_by_page_from_where_the_reader_stopped() {
     assert_eq!(attr(&stream, "pse:lastRead"), Some("5"));
     assert!(attr(&stream, "pse:lastReadDate").is_some_and(|d| d.ends_with('Z')));
     // The same in a list.
+    // Another reader, before and after: the page is the same for both but for where each
+    // stands, and one's position never shows in the other's feed.
+    let (_, other) = app.reader_key(&admin, "ann").await;
+    let other = format!("Bearer {other}");
+    let theirs = text(&get(&app, "/opds/books", &other, &[]).await);
+    assert!(theirs.contains("pse:count=") && !theirs.contains("pse:lastRead"));
     let list = text(&get(&app, "/opds/books", &auth, &[]).await);
     validate_atom_feed("it-pse-list.xml", &list);
     assert!(list.contains(r#"pse:lastRead="5""#), "{list}");
+    let theirs = text(&get(&app, "/opds/books", &other, &[]).await);
+    assert!(!theirs.contains("pse:lastRead"), "{theirs}");
 
     // Pages are 0-based, in natural order (1.jpg, 2.jpg, … 10.jpg, stored 1, 10, 11, 12, 2…).
     let names: Vec<String> = (1..=12).map(|n| format!("{n}.jpg")).collect();
