@@ -151,6 +151,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    library_state (id) {
+        id -> Bool,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     reading_progress (id) {
         id -> Uuid,
         book_id -> Nullable<Uuid>,
@@ -225,6 +232,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     books,
     document_links,
     hardcover_sync_log,
+    library_state,
     reading_aggregate,
     reading_progress,
     reading_progress_history,

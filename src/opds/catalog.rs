@@ -302,22 +302,13 @@ struct Id {
     id: Uuid,
 }
 
-/// The library's change counter (migration 5): any write to books or files moves it.
+/// The library's change counter (migrations 5 and 8): a committed write to books or files
+/// moves it.
 pub fn library_version(conn: &mut PgConnection) -> Result<i64, Error> {
-    Ok(sequence::library_version::table
-        .select(sequence::library_version::last_value)
+    use crate::db::schema::library_state;
+    Ok(library_state::table
+        .select(library_state::version)
         .first(conn)?)
-}
-
-/// Through the query builder, so the statement is prepared once per connection: every
-/// catalog request reads the version.
-mod sequence {
-    diesel::table! {
-        /// The library_version sequence (migration 5), a one-row relation.
-        library_version (last_value) {
-            last_value -> BigInt,
-        }
-    }
 }
 
 /// When an organized book last changed (None: there are none).
@@ -470,7 +461,6 @@ pub fn organized_book(conn: &mut PgConnection, id: Uuid) -> Result<Option<Book>,
         .optional()?)
 }
 
-/// One file of an organized book.
 /// A CBZ file of an organized book, for page streaming.
 pub fn comic_file(conn: &mut PgConnection, file: Uuid) -> Result<Option<BookFile>, Error> {
     Ok(book_files::table
@@ -522,6 +512,7 @@ pub fn comic_reading(
         .collect())
 }
 
+/// One file of an organized book.
 pub fn file_of(conn: &mut PgConnection, book: Uuid, file: Uuid) -> Result<Option<BookFile>, Error> {
     Ok(book_files::table
         .inner_join(books::table)

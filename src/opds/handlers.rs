@@ -184,7 +184,7 @@ fn shared_document(
     });
     let bodies = &state.opds_cache.bodies;
     if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
-        return reply(req, &held);
+        return reply(req, &held.0);
     }
     let rendered = Arc::new(Rendered::feed(flavor, &build()));
     if let Some((k, v)) = key {
@@ -274,7 +274,7 @@ async fn list(
     let reader = viewer.reader();
     let (paging, found, choices) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
-        let starts = cache
+        let (starts, at) = cache
             .starts
             .get((list, wanted.clone(), size), version, || {
                 let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
@@ -289,7 +289,9 @@ async fn list(
             page,
         })?;
         let key = PageKey::List(list, wanted.clone(), size, page);
-        let data = page_data(conn, &cache, Some((key, version)), |conn| {
+        // The page is read at the version of its starts (later, while they are computed
+        // anew after a change).
+        let (data, at) = page_data(conn, &cache, Some((key, at)), |conn| {
             let ids = match starts.firsts.get(page as usize - 1) {
                 Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
                 None => vec![],
@@ -297,24 +299,17 @@ async fn list(
             Ok((starts.total, ids))
         })?;
         let choices = if facets {
-            let languages = cache.facets.get(Facet::Language, version, || {
-                Ok(std::sync::Arc::new(catalog::facet_values(
-                    conn,
-                    Facet::Language,
-                )?))
+            let (languages, _) = cache.facets.get(Facet::Language, version, || {
+                Ok(Arc::new(catalog::facet_values(conn, Facet::Language)?))
             })?;
-            let formats = cache.formats.get((), version, || {
-                Ok(std::sync::Arc::new(catalog::format_counts(conn)?))
-            })?;
+            let (formats, _) = cache
+                .formats
+                .get((), version, || Ok(Arc::new(catalog::format_counts(conn)?)))?;
             Some((languages, formats))
         } else {
             None
         };
-        Ok((
-            paging,
-            with_reading(conn, reader, data, Some(version))?,
-            choices,
-        ))
+        Ok((paging, with_reading(conn, reader, data, at)?, choices))
     })
     .await?;
     let (id, title, path) = if facets {
@@ -451,7 +446,7 @@ pub async fn facet_values(
     let cache = state.opds_cache.clone();
     let (values, updated) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
-        let values = cache.facets.get(facet, version, || {
+        let (values, _) = cache.facets.get(facet, version, || {
             Ok(std::sync::Arc::new(catalog::facet_values(conn, facet)?))
         })?;
         Ok((values, catalog::library_updated(conn)?))
@@ -526,7 +521,7 @@ pub async fn facet_books(
 struct Found {
     page: Arc<PageData>,
     reading: HashMap<Uuid, render::LastRead>,
-    /// The library version the page was read at (none for pages not kept).
+    /// The library version the page was read at, or later (none for pages not kept).
     version: Option<i64>,
 }
 
@@ -538,7 +533,7 @@ fn page_data(
     cache: &CatalogCache,
     key: Option<(PageKey, i64)>,
     find: impl FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error>,
-) -> Result<Arc<PageData>, Error> {
+) -> Result<(Arc<PageData>, Option<i64>), Error> {
     let read = |conn: &mut db::Conn| {
         let (total, ids) = find(conn)?;
         Ok(Arc::new(PageData {
@@ -548,8 +543,11 @@ fn page_data(
         }))
     };
     match key {
-        Some((key, version)) => cache.pages.get(key, version, || read(conn)),
-        None => read(conn),
+        Some((key, version)) => {
+            let (page, at) = cache.pages.get(key, version, || read(conn))?;
+            Ok((page, Some(at)))
+        }
+        None => Ok((read(conn)?, None)),
     }
 }
 
@@ -608,9 +606,8 @@ where
             Some(k) => Some((k, catalog::library_version(conn)?)),
             None => None,
         };
-        let version = key.as_ref().map(|(_, v)| *v);
-        let page = page_data(conn, &cache, key, find)?;
-        with_reading(conn, reader, page, version)
+        let (page, at) = page_data(conn, &cache, key, find)?;
+        with_reading(conn, reader, page, at)
     })
     .await?;
     let paging = within(Paging {
@@ -712,7 +709,7 @@ pub async fn entry(
     let (viewer, _) = viewer(&req, &state).await?;
     let cache = state.opds_cache.clone();
     let found = db::run(&state.pool, move |conn| {
-        let page = page_data(conn, &cache, None, |_| Ok((1, vec![id])))?;
+        let (page, _) = page_data(conn, &cache, None, |_| Ok((1, vec![id])))?;
         with_reading(conn, viewer.reader(), page, None)
     })
     .await?;

@@ -1,14 +1,13 @@
 //! What the catalog derives from the whole library and keeps between requests: where each
 //! page of a long list starts (so page N is an index range scan from its first book rather
-//! than a walk past N × size rows), and the values of each browsable facet (authors, series,
-//! …) with their book counts. Kept while the library version (migration 5) stays put, and
-//! never longer than [`MAX_AGE`]: a version can move before the change it announces is
-//! committed and visible.
+//! than a walk past N × size rows), the values of each browsable facet (authors, series, …)
+//! with their book counts, and recently served pages. Kept while the library version
+//! (migrations 5 and 8) stays put: it moves when a change to books or files commits, and
+//! anything read after the version is at least as new as it.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -19,30 +18,15 @@ use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
 use crate::error::Error;
 
-pub const MAX_AGE: Duration = Duration::from_secs(10);
-
 /// A value computed from the library, kept per key and library version. One request
-/// computes it while the others wait for that result (never sixteen computations of the
-/// same thing at once); when only its age is up, the others go on with the value held.
-///
-/// A value computed within [`MAX_AGE`] of its version's first sighting may predate the
-/// change that version announces, so it is recomputed once it is that old; one computed
-/// later is settled and kept until the version moves.
+/// computes it while the others with the same key wait for that result (never sixteen
+/// computations of the same thing at once).
 pub struct Versioned<K, V> {
-    held: Mutex<HashMap<K, Held<V>>>,
-    /// The newest version seen, and when it was first seen.
-    seen: Mutex<(i64, Instant)>,
+    held: Mutex<HashMap<K, (i64, V)>>,
     /// Keys being computed; waiters are woken when one is done.
     computing: Mutex<HashSet<K>>,
     done: Condvar,
     capacity: usize,
-}
-
-struct Held<V> {
-    version: i64,
-    at: Instant,
-    settled: bool,
-    value: V,
 }
 
 impl<K, V> Versioned<K, V> {
@@ -50,7 +34,6 @@ impl<K, V> Versioned<K, V> {
     pub fn with_capacity(capacity: usize) -> Self {
         Versioned {
             held: Mutex::new(HashMap::new()),
-            seen: Mutex::new((i64::MIN, Instant::now())),
             computing: Mutex::new(HashSet::new()),
             done: Condvar::new(),
             capacity,
@@ -84,66 +67,50 @@ impl<K: Hash + Eq, V> Drop for Turn<'_, K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
-    /// The value held for this version, and whether it is still fresh.
-    fn held(&self, key: &K, version: i64) -> Option<(bool, V)> {
+    /// The value held for this key, computed at `version` or later, and its version.
+    pub fn lookup(&self, key: &K, version: i64) -> Option<(V, i64)> {
         let held = lock(&self.held);
-        let h = held.get(key)?;
-        (h.version == version).then(|| (h.settled || h.at.elapsed() < MAX_AGE, h.value.clone()))
+        let (v, value) = held.get(key)?;
+        (*v >= version).then(|| (value.clone(), *v))
     }
 
-    /// The fresh value held for this key and version, if any.
-    pub fn lookup(&self, key: &K, version: i64) -> Option<V> {
-        self.held(key, version)
-            .and_then(|(fresh, value)| fresh.then_some(value))
-    }
-
-    /// Keeps `value`, computed from the library at `version`.
+    /// Keeps `value`, computed from the library at `version` (unless a newer one is held).
     pub fn store(&self, key: K, version: i64, value: V) {
-        let settled = {
-            let mut seen = lock(&self.seen);
-            if version > seen.0 {
-                *seen = (version, Instant::now());
-            }
-            version == seen.0 && seen.1.elapsed() >= MAX_AGE
-        };
         let mut held = lock(&self.held);
+        if held.get(&key).is_some_and(|(v, _)| *v > version) {
+            return;
+        }
         if held.len() >= self.capacity {
             held.clear();
         }
-        held.insert(
-            key,
-            Held {
-                version,
-                at: Instant::now(),
-                settled,
-                value,
-            },
-        );
+        held.insert(key, (version, value));
     }
 
-    /// The value for this key and version. One caller computes it while the others with
-    /// the same key wait for that result, or go on with the aged value when there is one;
-    /// different keys are computed at the same time.
+    /// The value for this key at `version` or later, and the version it was computed at.
+    /// One caller computes it while the others with the same key go on with the value of an
+    /// older version when there is one (so a library that keeps changing, as during an
+    /// import, is browsed at the speed of a still one, a moment behind), or wait for the
+    /// result when there is none. Different keys are computed at the same time. The caller
+    /// that meets a change first always computes, so a request that follows a change sees it.
     pub fn get(
         &self,
         key: K,
         version: i64,
         compute: impl FnOnce() -> Result<V, Error>,
-    ) -> Result<V, Error> {
-        let aged = match self.held(&key, version) {
-            Some((true, value)) => return Ok(value),
-            Some((false, value)) => Some(value),
-            None => None,
-        };
-        let mut computing = lock(&self.computing);
-        if let (true, Some(value)) = (computing.contains(&key), aged) {
-            return Ok(value);
+    ) -> Result<(V, i64), Error> {
+        if let Some(found) = self.lookup(&key, version) {
+            return Ok(found);
         }
+        let mut computing = lock(&self.computing);
         while computing.contains(&key) {
+            let older = lock(&self.held).get(&key).cloned();
+            if let Some((v, value)) = older {
+                return Ok((value, v));
+            }
             computing = self.done.wait(computing).unwrap_or_else(|p| p.into_inner());
             drop(computing);
-            if let Some((true, value)) = self.held(&key, version) {
-                return Ok(value);
+            if let Some(found) = self.lookup(&key, version) {
+                return Ok(found);
             }
             computing = lock(&self.computing);
         }
@@ -155,7 +122,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
         };
         let value = compute()?;
         self.store(key, version, value.clone());
-        Ok(value)
+        Ok((value, version))
     }
 }
 
@@ -215,6 +182,7 @@ impl Default for CatalogCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn kept_per_version() {
@@ -227,6 +195,7 @@ mod tests {
                     Ok(runs)
                 })
                 .unwrap()
+                .0
         };
         assert_eq!(get(7), 1);
         assert_eq!(get(7), 1, "held");
@@ -250,6 +219,7 @@ mod tests {
                             Ok(runs.fetch_add(1, Ordering::SeqCst) + 1)
                         })
                         .unwrap()
+                        .0
                 })
             })
             .collect();
@@ -279,8 +249,46 @@ mod tests {
                 .map_err(|_| Error::Internal("key 2 never started".into()))?;
             Ok(1)
         });
-        assert_eq!(got.unwrap(), 1);
-        assert_eq!(other.join().unwrap().unwrap(), 2);
+        assert_eq!(got.unwrap(), (1, 7));
+        assert_eq!(other.join().unwrap().unwrap(), (2, 7));
+    }
+
+    #[test]
+    fn while_a_change_is_computed_others_go_on_with_the_older_value() {
+        let cache: Arc<Versioned<u8, &str>> = Arc::default();
+        assert_eq!(cache.get(1, 7, || Ok("old")).unwrap(), ("old", 7));
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                cache.get(1, 8, || {
+                    entered_tx.send(()).unwrap();
+                    finish_rx.recv().unwrap();
+                    Ok("new")
+                })
+            })
+        };
+        entered.recv().unwrap();
+        let meanwhile = cache.get(1, 9, || Ok("unexpected")).unwrap();
+        assert_eq!(
+            meanwhile,
+            ("old", 7),
+            "not waiting, and saying which version it is"
+        );
+        finish.send(()).unwrap();
+        assert_eq!(
+            first.join().unwrap().unwrap(),
+            ("new", 8),
+            "who met the change computes"
+        );
+        assert_eq!(cache.get(1, 8, || Ok("unexpected")).unwrap(), ("new", 8));
+        assert_eq!(cache.get(1, 9, || Ok("newer")).unwrap(), ("newer", 9));
+        assert_eq!(
+            cache.get(1, 8, || Ok("unexpected")).unwrap(),
+            ("newer", 9),
+            "newer will do"
+        );
     }
 
     #[test]
@@ -289,6 +297,6 @@ mod tests {
         assert!(cache
             .get(1, 7, || Err(Error::Internal("down".into())))
             .is_err());
-        assert_eq!(cache.get(1, 7, || Ok(3)).unwrap(), 3);
+        assert_eq!(cache.get(1, 7, || Ok(3)).unwrap(), (3, 7));
     }
 }
