@@ -246,7 +246,14 @@ fn serve(config: Config) -> Result<(), String> {
         if let Some(dir) = inbox {
             actix_web::rt::spawn(libris::library::inbox::watch(state.clone(), dir));
         }
-        let mut server = actix_web::HttpServer::new(move || libris::build_app(state.clone()));
+        let mut server = actix_web::HttpServer::new(move || libris::build_app(state.clone()))
+            // Files go out as headers then chunks: with Nagle's algorithm on, the first chunk
+            // waits for the client's delayed ACK of the headers (40 ms on Linux).
+            .on_connect(|conn, _| {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    let _ = tcp.set_nodelay(true);
+                }
+            });
         if let Some(n) = workers {
             server = server.workers(n);
         }

@@ -161,7 +161,7 @@ fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse
     reply(req, &Rendered::feed(flavor, feed))
 }
 
-/// A page of books as a document. One that holds nothing of this reader's own (no comic
+/// A page of books (or one book's entry) as a document. One that holds nothing of this reader's own (no comic
 /// they are reading) is the same for every reader: it is kept per address and library
 /// version and served again without rendering.
 fn shared_document(
@@ -170,7 +170,7 @@ fn shared_document(
     flavor: Flavor,
     found: &Found,
     size: i64,
-    build: impl FnOnce() -> Feed,
+    build: impl FnOnce() -> Rendered,
 ) -> HttpResponse {
     let personal = !found.reading.is_empty();
     let key = found.version.filter(|_| !personal).map(|version| {
@@ -186,7 +186,7 @@ fn shared_document(
     if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
         return reply(req, &held.0);
     }
-    let rendered = Arc::new(Rendered::feed(flavor, &build()));
+    let rendered = Arc::new(build());
     if let Some((k, v)) = key {
         bodies.store(k, v, rendered.clone());
     }
@@ -336,7 +336,7 @@ async fn list(
             feed.links
                 .extend(render::book_facets(&c, list, &filter, languages, formats));
         }
-        feed
+        Rendered::feed(flavor, &feed)
     }))
 }
 
@@ -583,7 +583,8 @@ fn books_reply(
             paging,
             books: &found.page.books,
         };
-        render::list(&c, page, found.page.updated.unwrap_or(DateTime::UNIX_EPOCH))
+        let updated = found.page.updated.unwrap_or(DateTime::UNIX_EPOCH);
+        Rendered::feed(flavor, &render::list(&c, page, updated))
     })
 }
 
@@ -707,34 +708,33 @@ pub async fn entry(
 ) -> Reply {
     let id = book_id(&id)?;
     let (viewer, _) = viewer(&req, &state).await?;
-    let cache = state.opds_cache.clone();
-    let found = db::run(&state.pool, move |conn| {
-        let (page, _) = page_data(conn, &cache, None, |_| Ok((1, vec![id])))?;
-        with_reading(conn, viewer.reader(), page, None)
+    let key = Some(PageKey::Book(id));
+    let (_, found) = found_page(&state, viewer.reader(), (1, 1), key, move |_| {
+        Ok((1, vec![id]))
     })
     .await?;
-    let Found { page, reading, .. } = found;
-    let (book, files) = page
+    let (book, files) = found
+        .page
         .books
         .first()
         .ok_or_else(|| Error::NotFound("no such book".into()))?;
-    let mut c = ctx(&req, &state, flavor);
-    c.reading = reading;
-    let publication = render::publication(&c, book, files);
-    Ok(match flavor {
-        Flavor::Atom => document(
-            &req,
-            media::ATOM_ENTRY,
-            atom::entry_document(&publication, &Author::new("libris")),
-            book.updated_at,
-        ),
-        Flavor::Json => document(
-            &req,
-            media::OPDS_PUBLICATION_JSON,
-            json::publication(&publication).to_string(),
-            book.updated_at,
-        ),
-    })
+    Ok(shared_document(&req, &state, flavor, &found, 0, || {
+        let mut c = ctx(&req, &state, flavor);
+        c.reading = found.reading.clone();
+        let publication = render::publication(&c, book, files);
+        match flavor {
+            Flavor::Atom => Rendered::new(
+                media::ATOM_ENTRY,
+                atom::entry_document(&publication, &Author::new("libris")),
+                book.updated_at,
+            ),
+            Flavor::Json => Rendered::new(
+                media::OPDS_PUBLICATION_JSON,
+                json::publication(&publication).to_string(),
+                book.updated_at,
+            ),
+        }
+    }))
 }
 
 /// A book file. The last path segment is the file's name, for clients that name the saved

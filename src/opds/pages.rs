@@ -132,13 +132,15 @@ pub struct Starts {
     pub firsts: Arc<Vec<Uuid>>,
 }
 
-/// Which page of books: a list in an order and narrowed, a search, or a facet value's books;
-/// with the page size and number.
+/// Which page of books: a list in an order and narrowed, a search, or a facet value's books,
+/// with the page size and number; or one book.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PageKey {
     List(List, Filter, i64, i64),
     Search(String, i64, i64),
     Facet(Facet, String, i64, i64),
+    /// One book, for its complete entry.
+    Book(Uuid),
 }
 
 /// A page of books as the database gave it: how many the whole list holds, this page's books
