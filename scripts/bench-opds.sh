@@ -2,8 +2,9 @@
 # make bench-opds: a library of 100,000 organized books (about 20,000 authors and 5,000
 # series, languages, publishers, genres; small files, shared covers), then wrk for
 # $BENCH_DURATION s (default 10) at 16 connections on each of: the root, All books page 1 and
-# page 1,500, an author's books, a search for a common word, one entry, a cover, and the
-# OPDS 2.0 All books page 1. Prints req/s, p50 and p99 of each, and the server's RSS.
+# page 1,500, an author's books, a search for a common word, searches never asked before (a
+# word and a number prefix, scripts/bench/search.lua), one entry, a cover, and the OPDS 2.0
+# All books page 1. Prints req/s, p50 and p99 of each, and the server's RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 books=${BENCH_BOOKS:-100000}
@@ -80,10 +81,11 @@ fetch "/opds/books?page=$deep" >/dev/null
 
 rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
 printf '\n%-22s %8s %9s %9s  %s\n' case "req/s" p50 p99 errors
-measure() { # name path
+measure() { # name path [wrk script]
     psql -X "$url" -qc CHECKPOINT
-    local out
-    out=$(wrk -t1 -c16 -d"${duration}s" --latency -H "$auth" "$base$2")
+    local out script=()
+    [ -n "${3:-}" ] && script=(-s "$3")
+    out=$(wrk -t1 -c16 -d"${duration}s" --latency -H "$auth" "${script[@]}" "$base$2")
     printf '%-22s %8.0f %9s %9s  %s\n' "$1" "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
         "$(awk '/Non-2xx|Socket errors/' <<<"$out" | paste -sd';' | sed 's/^$/none/')"
@@ -93,6 +95,7 @@ measure "all books p1" "/opds/books"
 measure "all books p$deep" "/opds/books?page=$deep"
 measure "author" "$author"
 measure "search 'river'" "/opds/search?q=river"
+measure "search, each new" "/opds/search" scripts/bench/search.lua
 measure "entry" "$entry"
 measure "cover" "$cover"
 measure "json all books p1" "/opds/v2/books"
