@@ -30,6 +30,21 @@ pub struct Config {
     /// Believe X-Forwarded-Proto and X-Forwarded-Host (LIBRIS_TRUST_PROXY): only behind a
     /// reverse proxy that sets them, or any client could point the feeds' links elsewhere.
     pub trust_proxy: bool,
+    /// Hardcover's GraphQL endpoint (LIBRIS_HARDCOVER_URL).
+    pub hardcover_url: String,
+    /// The server secret as a passphrase (LIBRIS_SECRET_KEY); `None`: random bytes kept in
+    /// `<data dir>/secret`.
+    pub secret_key: Option<Passphrase>,
+}
+
+/// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
+#[derive(Clone)]
+pub struct Passphrase(pub String);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(…)")
+    }
 }
 
 /// A setting that could not be read: names the variable, so the operator can fix it at once.
@@ -67,6 +82,13 @@ impl Config {
             rules_cache: Duration::from_secs(5),
             public_url: parse_or(&get, "LIBRIS_PUBLIC_URL", "", parse_public_url)?,
             trust_proxy: parse_or(&get, "LIBRIS_TRUST_PROXY", "false", parse_bool)?,
+            hardcover_url: parse_or(
+                &get,
+                "LIBRIS_HARDCOVER_URL",
+                crate::hardcover::client::DEFAULT_URL,
+                parse_http_url,
+            )?,
+            secret_key: parse_or(&get, "LIBRIS_SECRET_KEY", "", parse_passphrase)?,
         })
     }
 
@@ -137,6 +159,23 @@ fn parse_seconds(value: &str) -> Result<Duration, &'static str> {
 /// Unset: twice the cores, plus one. More connections than PostgreSQL can run at once
 /// only queue inside it: on 2 cores, 5 connections served catalog pages and KoSync reports
 /// as fast as 16 did, with a p99 latency a third to a tenth of theirs.
+fn parse_http_url(value: &str) -> Result<String, &'static str> {
+    let ok = (value.starts_with("https://") || value.starts_with("http://"))
+        && !value.chars().any(char::is_whitespace);
+    ok.then(|| value.to_owned())
+        .ok_or("expected an http:// or https:// URL")
+}
+
+fn parse_passphrase(value: &str) -> Result<Option<Passphrase>, &'static str> {
+    match value.len() {
+        0 => Ok(None),
+        1..16 => {
+            Err("expected at least 16 characters (or nothing: a random secret in the data dir)")
+        }
+        _ => Ok(Some(Passphrase(value.to_owned()))),
+    }
+}
+
 fn parse_pool_size(value: &str) -> Result<u32, &'static str> {
     if value.is_empty() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -255,5 +294,24 @@ mod tests {
         assert_eq!(with(&[("LIBRIS_WORKERS", "3")]).unwrap().workers, Some(3));
         let err = with(&[("LIBRIS_KOSYNC_STRICT_ACCEPT", "maybe")]).unwrap_err();
         assert_eq!(err.name, "LIBRIS_KOSYNC_STRICT_ACCEPT");
+    }
+
+    #[test]
+    fn the_secret_passphrase_is_long_enough_and_never_shown() {
+        assert!(with(&[("LIBRIS_SECRET_KEY", "")])
+            .unwrap()
+            .secret_key
+            .is_none());
+        assert!(with(&[("LIBRIS_SECRET_KEY", "too short")]).is_err());
+        let config = with(&[("LIBRIS_SECRET_KEY", "correct horse battery staple")]).unwrap();
+        assert!(config.secret_key.is_some());
+        assert!(!format!("{config:?}").contains("horse"));
+        assert!(with(&[("LIBRIS_HARDCOVER_URL", "ftp://x")]).is_err());
+        assert_eq!(
+            with(&[("LIBRIS_HARDCOVER_URL", "http://127.0.0.1:9/graphql")])
+                .unwrap()
+                .hardcover_url,
+            "http://127.0.0.1:9/graphql"
+        );
     }
 }

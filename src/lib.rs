@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hardcover;
 pub mod kosync;
 pub mod library;
 pub mod opds;
@@ -36,7 +37,9 @@ pub struct AppState {
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
     pub opds_cache: Arc<opds::pages::CatalogCache>,
-    /// The server secret (`<data dir>/secret`), read or made on first use.
+    pub hardcover: Arc<hardcover::Hardcover>,
+    /// The server secret (LIBRIS_SECRET_KEY, else `<data dir>/secret`), read or made on first
+    /// use.
     secret: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
@@ -45,6 +48,7 @@ impl AppState {
         AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
             opds_cache: Arc::default(),
+            hardcover: Arc::new(hardcover::Hardcover::new(&config.hardcover_url)),
             secret: Arc::default(),
             config: Arc::new(config),
             pool,
@@ -61,7 +65,10 @@ impl AppState {
         if let Some(secret) = self.secret.get() {
             return Ok(secret::derive(secret, purpose));
         }
-        let loaded = secret::load_or_create(&self.config.data_dir)?;
+        let loaded = match &self.config.secret_key {
+            Some(passphrase) => secret::from_passphrase(&passphrase.0),
+            None => secret::load_or_create(&self.config.data_dir)?,
+        };
         Ok(secret::derive(self.secret.get_or_init(|| loaded), purpose))
     }
 }

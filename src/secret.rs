@@ -60,6 +60,14 @@ fn io(what: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Internal(format!("{what}: {e}"))
 }
 
+/// The server secret from an operator's passphrase (LIBRIS_SECRET_KEY).
+pub fn from_passphrase(passphrase: &str) -> [u8; 32] {
+    derive(
+        &Sha256::digest(passphrase.as_bytes()).into(),
+        "libris server secret",
+    )
+}
+
 /// The key for one purpose.
 pub fn derive(secret: &[u8; 32], purpose: &str) -> [u8; 32] {
     let mut h = Sha256::new();

@@ -75,9 +75,13 @@ async fn delete_for(
     key_id: Uuid,
     service_name: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let service = service(service_name)?;
+    // Any stored credential can be removed, the Hardcover token too.
+    let service = match service_name {
+        "hardcover" => "hardcover",
+        other => service(other)?.as_str(),
+    };
     db::run(&state.pool, move |conn| {
-        credentials::delete(conn, service.as_str(), key_id)
+        credentials::delete(conn, service, key_id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -126,7 +130,7 @@ pub async fn set_own(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("service" = String, Path, description = "kosync or opds")),
+    params(("service" = String, Path, description = "kosync, opds or hardcover")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 #[delete("/credentials/{service}")]
@@ -165,7 +169,7 @@ pub async fn set_other(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync or opds")),
+    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync, opds or hardcover")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 #[delete("/keys/{id}/credentials/{service}")]

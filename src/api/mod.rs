@@ -4,6 +4,7 @@
 mod books;
 pub mod caller;
 mod credentials;
+mod hardcover;
 mod health;
 pub mod json;
 mod keys;
@@ -42,6 +43,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(keys::list)
         .service(keys::remove)
         .service(credentials::list)
+        // Before the generic /credentials/{service}, which it is a case of.
+        .service(hardcover::set_token)
+        .service(hardcover::status)
         .service(credentials::set_own)
         .service(credentials::delete_own)
         .service(credentials::set_other)

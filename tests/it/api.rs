@@ -176,6 +176,8 @@ async fn the_auth_matrix_holds_for_every_route() {
         ("GET", "/api/credentials".to_owned()),
         ("PUT", "/api/credentials/kosync".to_owned()),
         ("DELETE", "/api/credentials/kosync".to_owned()),
+        ("PUT", "/api/credentials/hardcover".to_owned()),
+        ("GET", "/api/hardcover/status".to_owned()),
         ("GET", "/api/books".to_owned()),
         ("GET", format!("/api/books/{id}")),
         ("GET", format!("/api/books/{id}/files/{id}")),

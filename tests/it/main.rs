@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod common;
 mod failures;
+mod hardcover;
 mod kosync;
 mod library;
 mod opds;

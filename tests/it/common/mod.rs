@@ -1,6 +1,7 @@
 //! The test harness: one database per test, cloned from a migrated template, and the real
 //! app behind a real HTTP server.
 
+pub mod fake_hardcover;
 pub mod proxy;
 
 use std::sync::OnceLock;
@@ -233,6 +234,12 @@ impl Builder {
         self
     }
 
+    /// Hardcover's GraphQL endpoint (a fake one: tests never reach the internet).
+    pub fn hardcover_url(mut self, url: &str) -> Builder {
+        self.config.hardcover_url = url.to_owned();
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self
@@ -273,6 +280,8 @@ impl TestApp {
         // Long enough to serve reports from the cache, short enough for the rebuild's
         // second pass not to slow the tests.
         config.rules_cache = std::time::Duration::from_millis(200);
+        // Nothing listens there: a test that forgets its fake Hardcover fails fast, offline.
+        config.hardcover_url = "http://127.0.0.1:9/v1/graphql".into();
         Builder {
             config,
             pool_url: None,

@@ -1,0 +1,211 @@
+//! Hardcover's GraphQL API: `Authorization: Bearer <token>`, a 10 s timeout, at most one
+//! request a second per token, and a 429 waited out (Retry-After, else 60 s) and retried, at
+//! most 5 times. The token never appears in an error or a log line.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub const DEFAULT_URL: &str = "https://api.hardcover.app/v1/graphql";
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Hardcover allows 60 requests a minute per token.
+const PACE: Duration = Duration::from_secs(1);
+const RETRIES: u32 = 5;
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// A Retry-After longer than this is not waited out.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HardcoverError {
+    #[error("Hardcover refused the token")]
+    InvalidToken,
+    #[error("Hardcover kept answering 429 (too many requests)")]
+    RateLimited,
+    #[error("Hardcover could not be reached: {0}")]
+    Unreachable(String),
+    #[error("Hardcover answered: {0}")]
+    Response(String),
+}
+
+/// The account a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+}
+
+pub struct Hardcover {
+    http: reqwest::Client,
+    url: String,
+    /// When each token (by its SHA-256) may send its next request.
+    next: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl Hardcover {
+    pub fn new(url: &str) -> Hardcover {
+        Hardcover {
+            http: reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .user_agent(concat!("libris/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("a client with rustls and a timeout builds"),
+            url: url.to_owned(),
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for this token's turn: one request a second.
+    async fn pace(&self, token: &str) {
+        let id: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let wait = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let at = next.get(&id).copied().unwrap_or(now).max(now);
+            next.insert(id, at + PACE);
+            at - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Runs a GraphQL operation; its `data`.
+    pub async fn query(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, HardcoverError> {
+        let body = json!({ "query": query, "variables": variables });
+        for attempt in 0..=RETRIES {
+            self.pace(token).await;
+            let resp = self
+                .http
+                .post(&self.url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| HardcoverError::Unreachable(e.without_url().to_string()))?;
+            let status = resp.status();
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                if attempt == RETRIES {
+                    return Err(HardcoverError::RateLimited);
+                }
+                let wait = retry_after(resp.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+                if wait > MAX_RETRY_AFTER {
+                    return Err(HardcoverError::RateLimited);
+                }
+                log::info!("Hardcover asked to wait {} s", wait.as_secs());
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if matches!(status.as_u16(), 401 | 403) {
+                return Err(HardcoverError::InvalidToken);
+            }
+            if !status.is_success() {
+                return Err(HardcoverError::Response(format!("HTTP {status}")));
+            }
+            let answer: Value = resp
+                .json()
+                .await
+                .map_err(|e| HardcoverError::Response(e.without_url().to_string()))?;
+            return data(answer);
+        }
+        Err(HardcoverError::RateLimited)
+    }
+
+    /// Who the token belongs to; InvalidToken when Hardcover does not know it.
+    pub async fn me(&self, token: &str) -> Result<Me, HardcoverError> {
+        let data = self
+            .query(token, "query { me { id username } }", json!({}))
+            .await?;
+        // `me` is a list of one user.
+        let me = match &data["me"] {
+            Value::Array(users) => users.first().cloned().unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        match (me["id"].as_i64(), me["username"].as_str()) {
+            (Some(id), Some(username)) => Ok(Me {
+                id,
+                username: username.to_owned(),
+            }),
+            _ => Err(HardcoverError::InvalidToken),
+        }
+    }
+}
+
+/// Seconds from a Retry-After header (the HTTP-date form counts as absent).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A GraphQL answer's data; its errors as an error (Hardcover reports a bad token there
+/// too, as a JWT or authorization message).
+fn data(answer: Value) -> Result<Value, HardcoverError> {
+    if let Some(errors) = answer.get("errors").and_then(Value::as_array) {
+        let messages: Vec<&str> = errors
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .collect();
+        let text = messages.join("; ");
+        let lower = text.to_lowercase();
+        if ["jwt", "token", "unauthorized", "authoriz"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            return Err(HardcoverError::InvalidToken);
+        }
+        return Err(HardcoverError::Response(text.chars().take(500).collect()));
+    }
+    answer
+        .get("data")
+        .cloned()
+        .ok_or_else(|| HardcoverError::Response("an answer without data".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphql_errors() {
+        assert_eq!(
+            data(json!({"data": {"me": []}})).unwrap(),
+            json!({"me": []})
+        );
+        assert_eq!(
+            data(json!({"errors": [{"message": "Could not verify JWT: JWTExpired"}]})),
+            Err(HardcoverError::InvalidToken)
+        );
+        assert_eq!(
+            data(json!({"errors": [{"message": "field 'x' not found"}]})),
+            Err(HardcoverError::Response("field 'x' not found".into()))
+        );
+        assert!(data(json!({})).is_err());
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

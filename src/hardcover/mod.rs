@@ -1,0 +1,7 @@
+//! Hardcover (hardcover.app): readers' API tokens, kept sealed, and the GraphQL client that
+//! uses them.
+
+pub mod client;
+pub mod token;
+
+pub use client::{Hardcover, HardcoverError, Me};
