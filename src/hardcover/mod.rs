@@ -2,6 +2,7 @@
 //! uses them.
 
 pub mod client;
+pub mod rules;
 pub mod token;
 
 pub use client::{Hardcover, HardcoverError, Me};
