@@ -274,15 +274,16 @@ async fn list(
     let reader = viewer.reader();
     let (paging, found, choices) = db::run(&state.pool, move |conn| {
         let version = catalog::library_version(conn)?;
-        let (starts, at) = cache
-            .starts
-            .get((list, wanted.clone(), size), version, || {
-                let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
-                Ok(Starts {
-                    total,
-                    firsts: std::sync::Arc::new(firsts),
-                })
-            })?;
+        let (starts, starts_at) =
+            cache
+                .starts
+                .get((list, wanted.clone(), size), version, || {
+                    let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
+                    Ok(Starts {
+                        total,
+                        firsts: std::sync::Arc::new(firsts),
+                    })
+                })?;
         let paging = within(Paging {
             total: starts.total,
             per_page: size,
@@ -291,25 +292,32 @@ async fn list(
         let key = PageKey::List(list, wanted.clone(), size, page);
         // The page is read at the version of its starts (later, while they are computed
         // anew after a change).
-        let (data, at) = page_data(conn, &cache, Some((key, at)), |conn| {
+        let (data, page_at) = page_data(conn, &cache, Some((key, starts_at)), |conn| {
             let ids = match starts.firsts.get(page as usize - 1) {
                 Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
                 None => vec![],
             };
             Ok((starts.total, ids))
         })?;
+        // The document is as old as its oldest part: it is kept under that version.
+        let mut oldest = page_at.map_or(starts_at, |p| p.min(starts_at));
         let choices = if facets {
-            let (languages, _) = cache.facets.get(Facet::Language, version, || {
+            let (languages, languages_at) = cache.facets.get(Facet::Language, version, || {
                 Ok(Arc::new(catalog::facet_values(conn, Facet::Language)?))
             })?;
-            let (formats, _) = cache
+            let (formats, formats_at) = cache
                 .formats
                 .get((), version, || Ok(Arc::new(catalog::format_counts(conn)?)))?;
+            oldest = oldest.min(languages_at).min(formats_at);
             Some((languages, formats))
         } else {
             None
         };
-        Ok((paging, with_reading(conn, reader, data, at)?, choices))
+        Ok((
+            paging,
+            with_reading(conn, reader, data, Some(oldest))?,
+            choices,
+        ))
     })
     .await?;
     let (id, title, path) = if facets {

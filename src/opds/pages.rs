@@ -5,7 +5,7 @@
 //! (migrations 5 and 8) stays put: it moves when a change to books or files commits, and
 //! anything read after the version is at least as new as it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -23,8 +23,8 @@ use crate::error::Error;
 /// computations of the same thing at once).
 pub struct Versioned<K, V> {
     held: Mutex<HashMap<K, (i64, V)>>,
-    /// Keys being computed; waiters are woken when one is done.
-    computing: Mutex<HashSet<K>>,
+    /// Keys being computed, at which version; waiters are woken when one is done.
+    computing: Mutex<HashMap<K, i64>>,
     done: Condvar,
     capacity: usize,
 }
@@ -34,7 +34,7 @@ impl<K, V> Versioned<K, V> {
     pub fn with_capacity(capacity: usize) -> Self {
         Versioned {
             held: Mutex::new(HashMap::new()),
-            computing: Mutex::new(HashSet::new()),
+            computing: Mutex::new(HashMap::new()),
             done: Condvar::new(),
             capacity,
         }
@@ -87,11 +87,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
     }
 
     /// The value for this key at `version` or later, and the version it was computed at.
-    /// One caller computes it while the others with the same key go on with the value of an
-    /// older version when there is one (so a library that keeps changing, as during an
-    /// import, is browsed at the speed of a still one, a moment behind), or wait for the
-    /// result when there is none. Different keys are computed at the same time. The caller
-    /// that meets a change first always computes, so a request that follows a change sees it.
+    /// One caller computes it while the others with the same key wait for that result —
+    /// or, when the computation under way is for their version or a later one and a value of
+    /// an earlier version is held, go on with that at once (so a library that keeps
+    /// changing, as during an import, is not browsed at one computation per request).
+    /// Different keys are computed at the same time.
     pub fn get(
         &self,
         key: K,
@@ -102,10 +102,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
             return Ok(found);
         }
         let mut computing = lock(&self.computing);
-        while computing.contains(&key) {
-            let older = lock(&self.held).get(&key).cloned();
-            if let Some((v, value)) = older {
-                return Ok((value, v));
+        while let Some(&running) = computing.get(&key) {
+            if running >= version {
+                let older = lock(&self.held).get(&key).cloned();
+                if let Some((v, value)) = older {
+                    return Ok((value, v));
+                }
             }
             computing = self.done.wait(computing).unwrap_or_else(|p| p.into_inner());
             drop(computing);
@@ -114,7 +116,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
             }
             computing = lock(&self.computing);
         }
-        computing.insert(key.clone());
+        computing.insert(key.clone(), version);
         drop(computing);
         let _turn = Turn {
             cache: self,
@@ -272,23 +274,28 @@ mod tests {
             })
         };
         entered.recv().unwrap();
-        let meanwhile = cache.get(1, 9, || Ok("unexpected")).unwrap();
+        let meanwhile = cache.get(1, 8, || Ok("unexpected")).unwrap();
         assert_eq!(
             meanwhile,
             ("old", 7),
-            "not waiting, and saying which version it is"
+            "the same change under way: not waiting, and saying which version it is"
         );
+        // A later change than the one under way is never answered from before it.
+        let later = {
+            let cache = cache.clone();
+            std::thread::spawn(move || cache.get(1, 9, || Ok("nine")).unwrap())
+        };
+        std::thread::sleep(Duration::from_millis(100));
         finish.send(()).unwrap();
         assert_eq!(
             first.join().unwrap().unwrap(),
             ("new", 8),
             "who met the change computes"
         );
-        assert_eq!(cache.get(1, 8, || Ok("unexpected")).unwrap(), ("new", 8));
-        assert_eq!(cache.get(1, 9, || Ok("newer")).unwrap(), ("newer", 9));
+        assert_eq!(later.join().unwrap(), ("nine", 9));
         assert_eq!(
             cache.get(1, 8, || Ok("unexpected")).unwrap(),
-            ("newer", 9),
+            ("nine", 9),
             "newer will do"
         );
     }

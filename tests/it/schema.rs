@@ -173,3 +173,37 @@ fn series_positions_are_unique_only_when_both_are_set() {
     )
     .is_err());
 }
+
+/// What the catalog keeps is keyed by this version: it must not move before a change is
+/// visible, and a bulk change moves it once.
+#[test]
+fn the_library_version_moves_once_per_transaction_as_it_commits() {
+    let db = TestDb::new();
+    let (mut writer, mut reader) = (db.conn(), db.conn());
+    let version = |c: &mut PgConnection| libris::opds::catalog::library_version(c).unwrap();
+    let before = version(&mut reader);
+    writer
+        .transaction(|w| {
+            for _ in 0..3 {
+                diesel::sql_query("INSERT INTO books (title, status) VALUES ('t', 'review')")
+                    .execute(w)?;
+            }
+            diesel::sql_query("UPDATE books SET title = 'u'").execute(w)?;
+            assert_eq!(version(&mut reader), before, "nothing is committed yet");
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    assert_eq!(version(&mut reader), before + 1, "once for the transaction");
+    diesel::sql_query("DELETE FROM books")
+        .execute(&mut writer)
+        .unwrap();
+    assert_eq!(version(&mut reader), before + 2, "a statement on its own");
+    writer
+        .transaction(|w| {
+            diesel::sql_query("INSERT INTO books (title, status) VALUES ('t', 'review')")
+                .execute(w)?;
+            Err::<(), _>(diesel::result::Error::RollbackTransaction)
+        })
+        .unwrap_err();
+    assert_eq!(version(&mut reader), before + 2, "rolled back: no change");
+}
