@@ -160,10 +160,7 @@ fn parse_seconds(value: &str) -> Result<Duration, &'static str> {
 /// only queue inside it: on 2 cores, 5 connections served catalog pages and KoSync reports
 /// as fast as 16 did, with a p99 latency a third to a tenth of theirs.
 fn parse_http_url(value: &str) -> Result<String, &'static str> {
-    let ok = (value.starts_with("https://") || value.starts_with("http://"))
-        && !value.chars().any(char::is_whitespace);
-    ok.then(|| value.to_owned())
-        .ok_or("expected an http:// or https:// URL")
+    parse_public_url(value)?.ok_or("expected an http:// or https:// URL")
 }
 
 fn parse_passphrase(value: &str) -> Result<Option<Passphrase>, &'static str> {

@@ -461,13 +461,24 @@ pub fn organized_book(conn: &mut PgConnection, id: Uuid) -> Result<Option<Book>,
         .optional()?)
 }
 
+/// Files of organized books, by file id.
+fn organized_file(file: Uuid) -> book_files::BoxedQuery<'static, diesel::pg::Pg> {
+    book_files::table
+        .filter(book_files::id.eq(file))
+        .filter(
+            book_files::book_id.eq_any(
+                books::table
+                    .filter(books::status.eq(BookStatus::Organized))
+                    .select(books::id),
+            ),
+        )
+        .into_boxed()
+}
+
 /// A CBZ file of an organized book, for page streaming.
 pub fn comic_file(conn: &mut PgConnection, file: Uuid) -> Result<Option<BookFile>, Error> {
-    Ok(book_files::table
-        .inner_join(books::table)
-        .filter(book_files::id.eq(file))
+    Ok(organized_file(file)
         .filter(book_files::format.eq("cbz"))
-        .filter(books::status.eq(BookStatus::Organized))
         .select(BookFile::as_select())
         .first(conn)
         .optional()?)
@@ -514,11 +525,8 @@ pub fn comic_reading(
 
 /// One file of an organized book.
 pub fn file_of(conn: &mut PgConnection, book: Uuid, file: Uuid) -> Result<Option<BookFile>, Error> {
-    Ok(book_files::table
-        .inner_join(books::table)
-        .filter(book_files::id.eq(file))
+    Ok(organized_file(file)
         .filter(book_files::book_id.eq(book))
-        .filter(books::status.eq(BookStatus::Organized))
         .select(BookFile::as_select())
         .first(conn)
         .optional()?)

@@ -116,21 +116,26 @@ impl Rendered {
     }
 }
 
+/// Whether the request's If-None-Match names `tag`; None without that header.
+pub(super) fn none_match(req: &HttpRequest, tag: &EntityTag) -> Option<bool> {
+    match req.get_header::<header::IfNoneMatch>()? {
+        header::IfNoneMatch::Any => Some(true),
+        header::IfNoneMatch::Items(tags) => Some(tags.iter().any(|t| t.weak_eq(tag))),
+    }
+}
+
 /// The document with its ETag and Last-Modified; 304 when the client has it already.
 fn reply(req: &HttpRequest, doc: &Rendered) -> HttpResponse {
     let modified = HttpDate::from(std::time::SystemTime::from(doc.updated));
-    let fresh = match req.get_header::<header::IfNoneMatch>() {
-        Some(header::IfNoneMatch::Any) => true,
-        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&doc.tag)),
-        None => req
-            .get_header::<header::IfModifiedSince>()
+    let fresh = none_match(req, &doc.tag).unwrap_or_else(|| {
+        req.get_header::<header::IfModifiedSince>()
             .is_some_and(|since| {
                 doc.updated.timestamp()
                     <= std::time::SystemTime::from(since.0)
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs() as i64)
-            }),
-    };
+            })
+    });
     let mut resp = if fresh {
         HttpResponse::NotModified()
     } else {

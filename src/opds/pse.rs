@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use actix_web::http::header::{self, EntityTag};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -61,11 +61,7 @@ pub async fn page(
         file.id.simple(),
         width.unwrap_or(0)
     ));
-    let cached = match req.get_header::<header::IfNoneMatch>() {
-        Some(header::IfNoneMatch::Any) => true,
-        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&tag)),
-        None => false,
-    };
+    let cached = super::handlers::none_match(&req, &tag).unwrap_or(false);
     let mut resp = if cached {
         HttpResponse::NotModified()
     } else {

@@ -50,20 +50,8 @@ pub fn render(bytes: &[u8]) -> Result<Cover, CoverError> {
         return Err(CoverError::FileTooLarge(bytes.len()));
     }
     let (format, extension, media_type) = sniff(bytes).ok_or(CoverError::Unsupported)?;
-    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
-
-    // Header only: no pixel buffer is allocated before this check.
-    let (width, height) = reader().into_dimensions().map_err(from_image_error)?;
-    if width == 0 || height == 0 {
-        return Err(CoverError::Damaged(format!(
-            "image declares {width}×{height} pixels"
-        )));
-    }
-    if u64::from(width) * u64::from(height) > limits::MAX_PIXELS {
-        return Err(CoverError::TooLarge { width, height });
-    }
-
-    let (image, orientation) = decode(reader(), width, height)?;
+    let (width, height) = dimensions(bytes, format)?;
+    let (image, orientation) = decode(reader(bytes, format), width, height)?;
 
     let mut thumb =
         DynamicImage::ImageRgb8(resize::thumbnail(image, THUMB_MAX_WIDTH, THUMB_MAX_HEIGHT));
@@ -83,6 +71,27 @@ pub fn render(bytes: &[u8]) -> Result<Cover, CoverError> {
         height,
         thumbnail: encode_jpeg(&thumb)?,
     })
+}
+
+fn reader(bytes: &[u8], format: ImageFormat) -> ImageReader<Cursor<&[u8]>> {
+    ImageReader::with_format(Cursor::new(bytes), format)
+}
+
+/// The dimensions the header declares, refused when empty or too many pixels to decode:
+/// no pixel buffer is allocated before this check.
+fn dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), CoverError> {
+    let (width, height) = reader(bytes, format)
+        .into_dimensions()
+        .map_err(from_image_error)?;
+    if width == 0 || height == 0 {
+        return Err(CoverError::Damaged(format!(
+            "image declares {width}×{height} pixels"
+        )));
+    }
+    if u64::from(width) * u64::from(height) > limits::MAX_PIXELS {
+        return Err(CoverError::TooLarge { width, height });
+    }
+    Ok((width, height))
 }
 
 /// Decodes under an allocation limit sized for the dimensions the header declared.
@@ -106,15 +115,11 @@ fn decode(
 /// served as it is, else a JPEG scaled down with its aspect kept. Same limits as covers.
 pub fn fit_width(bytes: &[u8], max_width: u32) -> Result<Option<Vec<u8>>, CoverError> {
     let (format, _, _) = sniff(bytes).ok_or(CoverError::Unsupported)?;
-    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
-    let (width, height) = reader().into_dimensions().map_err(from_image_error)?;
+    let (width, height) = dimensions(bytes, format)?;
     if width <= max_width.max(1) {
         return Ok(None);
     }
-    if u64::from(width) * u64::from(height) > limits::MAX_PIXELS {
-        return Err(CoverError::TooLarge { width, height });
-    }
-    let (image, orientation) = decode(reader(), width, height)?;
+    let (image, orientation) = decode(reader(bytes, format), width, height)?;
     let mut scaled = DynamicImage::ImageRgb8(resize::thumbnail(image, max_width.max(1), u32::MAX));
     if let Some(o) = orientation {
         scaled.apply_orientation(o);
