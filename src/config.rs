@@ -35,6 +35,15 @@ pub struct Config {
     /// The server secret as a passphrase (LIBRIS_SECRET_KEY); `None`: random bytes kept in
     /// `<data dir>/secret`.
     pub secret_key: Option<Passphrase>,
+    /// When the daily Hardcover sync runs, local time (LIBRIS_HARDCOVER_SYNC_AT, "HH:MM";
+    /// "off": never on its own).
+    pub hardcover_sync_at: Option<chrono::NaiveTime>,
+    /// Fetch proposed covers from loopback and private addresses too. Tests only (their fake
+    /// Hardcover is local): no variable sets it, so a server never does.
+    pub allow_private_cover_urls: bool,
+    /// The least time between two Hardcover requests with one token: Hardcover's limit (one a
+    /// second). Tests only shorten it; no variable sets it.
+    pub hardcover_pace: Duration,
 }
 
 /// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
@@ -89,6 +98,14 @@ impl Config {
                 parse_http_url,
             )?,
             secret_key: parse_or(&get, "LIBRIS_SECRET_KEY", "", parse_passphrase)?,
+            hardcover_sync_at: parse_or(
+                &get,
+                "LIBRIS_HARDCOVER_SYNC_AT",
+                "04:00",
+                parse_time_of_day,
+            )?,
+            allow_private_cover_urls: false,
+            hardcover_pace: crate::hardcover::client::PACE,
         })
     }
 
@@ -198,6 +215,15 @@ fn parse_minutes(value: &str) -> Result<Option<Duration>, &'static str> {
         Ok(n) if n <= 7 * 24 * 60 => Ok(Some(Duration::from_secs(n * 60))),
         _ => Err("expected minutes from 0 (off) to 10080"),
     }
+}
+
+fn parse_time_of_day(value: &str) -> Result<Option<chrono::NaiveTime>, &'static str> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    chrono::NaiveTime::parse_from_str(value, "%H:%M")
+        .map(Some)
+        .map_err(|_| "expected a time of day as HH:MM (24-hour, local time) or \"off\"")
 }
 
 fn parse_megabytes(value: &str) -> Result<u64, &'static str> {

@@ -48,7 +48,10 @@ impl AppState {
         AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
             opds_cache: Arc::default(),
-            hardcover: Arc::new(hardcover::Hardcover::new(&config.hardcover_url)),
+            hardcover: Arc::new(hardcover::Hardcover::new(
+                &config.hardcover_url,
+                config.hardcover_pace,
+            )),
             secret: Arc::default(),
             config: Arc::new(config),
             pool,

@@ -65,6 +65,9 @@ enum Command {
     /// Reading aggregates.
     #[command(subcommand)]
     Aggregates(AggregatesCommand),
+    /// Hardcover (hardcover.app).
+    #[command(subcommand)]
+    Hardcover(HardcoverCommand),
     /// Print a pgbench script doing exactly the SQL of one KoSync request (used by `make bench-kosync`).
     #[command(hide = true)]
     BenchSql {
@@ -90,6 +93,17 @@ enum AggregatesCommand {
     /// Move reading → paused where the last report is older than reading.paused_after_days
     /// (`serve` does it every LIBRIS_SWEEP_MINUTES).
     Sweep,
+}
+
+#[derive(Subcommand)]
+enum HardcoverCommand {
+    /// Sync reading statuses with Hardcover now, for every reader with a token (`serve` does
+    /// it daily at LIBRIS_HARDCOVER_SYNC_AT).
+    Sync {
+        /// Only this reader's.
+        #[arg(long)]
+        key_id: Option<Uuid>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +143,56 @@ enum CredentialsCommand {
         #[arg(long)]
         key_id: Uuid,
     },
+}
+
+/// `libris hardcover sync`: the same runs as the daily one, reported on standard output.
+fn hardcover_sync(config: Config, key_id: Option<Uuid>) -> Result<(), String> {
+    drop(connect(&config)?);
+    let pool = db::pool(&config.database_url, 2, libris::DB_CHECKOUT_TIMEOUT);
+    let state = libris::AppState::new(config, pool);
+    let results = actix_web::rt::System::new().block_on(libris::hardcover::sync::run_all(
+        &state,
+        key_id,
+        libris::hardcover::sync::Trigger::Cli,
+    ));
+    if results.is_empty() {
+        return Err(match key_id {
+            Some(id) => format!("key {id} has no Hardcover token stored"),
+            None => "no reader has stored a Hardcover token".into(),
+        });
+    }
+    let mut failed = false;
+    for (key, result) in results {
+        match result {
+            Ok(r) => {
+                println!(
+                    "{key}: linked {}, pulled {}, pushed {}, unchanged {}, failed {}",
+                    r.linked, r.pulled, r.pushed, r.unchanged, r.failed
+                );
+                for f in &r.failures {
+                    println!(
+                        "  {} {}: {}",
+                        f.book_id,
+                        f.title.as_deref().unwrap_or(""),
+                        f.error
+                    );
+                }
+                if let Some(e) = r.error {
+                    println!("  stopped: {e}");
+                    failed = true;
+                }
+            }
+            Err(e) => {
+                println!("{key}: not synced: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err("some syncs did not complete".into())
+    } else {
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {
@@ -176,6 +240,7 @@ fn main() -> ExitCode {
             jobs,
             paths,
         } => import(&config, approve, jobs, &paths),
+        Command::Hardcover(HardcoverCommand::Sync { key_id }) => hardcover_sync(config, key_id),
         Command::BenchEpubs { count, dir } => bench_epubs(count, &dir),
         Command::BenchSql {
             request,
@@ -236,6 +301,7 @@ fn serve(config: Config) -> Result<(), String> {
     let workers = config.workers;
     let inbox = config.inbox_dir.clone();
     let sweep = config.sweep_every;
+    let hardcover_at = config.hardcover_sync_at;
     let state = libris::AppState::new(config, pool);
     // Read (or make) the server secret now, not in the first request that signs a link.
     state.key("start-up").map_err(|e| e.to_string())?;
@@ -245,6 +311,10 @@ fn serve(config: Config) -> Result<(), String> {
         }
         if let Some(dir) = inbox {
             actix_web::rt::spawn(libris::library::inbox::watch(state.clone(), dir));
+        }
+        actix_web::rt::spawn(libris::hardcover::metadata::work(state.clone()));
+        if let Some(at) = hardcover_at {
+            actix_web::rt::spawn(libris::hardcover::schedule::daily(state.clone(), at));
         }
         let mut server = actix_web::HttpServer::new(move || libris::build_app(state.clone()))
             // Files go out as headers then chunks: with Nagle's algorithm on, the first chunk

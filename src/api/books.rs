@@ -19,9 +19,10 @@ use crate::db::models::{Book, BookFile, BookStatus, Candidate};
 use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::{ApiError, Error};
 use crate::library::edit::BookEdit;
+use crate::library::formats::covers;
 use crate::library::links::{self, Source};
 use crate::library::{download, paths, review};
-use crate::{db, AppState};
+use crate::{db, hardcover, AppState};
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
@@ -260,6 +261,7 @@ pub async fn edit(
 pub struct ApproveRequest {
     /// Values to set on approval. Each is either the value itself or
     /// `{"candidate": "<candidate id>"}` to take that field from a metadata candidate.
+    /// `"cover": {"candidate": "<id>"}` takes a candidate's cover_url (downloaded).
     #[schema(value_type = Option<Object>)]
     pub fields: Option<Map<String, Value>>,
 }
@@ -281,15 +283,75 @@ pub async fn approve(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let request: ApproveRequest = optional_json(&body)?.unwrap_or_default();
-    let fields = request.fields.unwrap_or_default();
+    let mut fields = request.fields.unwrap_or_default();
+    let taken = match fields.remove("cover") {
+        None => None,
+        Some(value) => Some(taken_cover(&state, id, &value).await?),
+    };
     let data_dir = state.config.data_dir.clone();
     let caller = admin.0;
     let book = db::run(&state.pool, move |conn| {
-        review::approve(conn, &data_dir, id, &fields, this_year())?;
+        review::approve(conn, &data_dir, id, &fields, taken.as_ref(), this_year())?;
         detail(conn, &caller, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(book))
+}
+
+/// approve's `"cover": {"candidate": id}`: the candidate's cover_url fetched (public
+/// addresses only, images only, at most 10 MB) and checked as a book's own cover is.
+async fn taken_cover(
+    state: &AppState,
+    book_id: Uuid,
+    value: &Value,
+) -> Result<review::TakenCover, Error> {
+    let candidate = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("candidate"))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Uuid>().ok())
+        .ok_or_else(|| Error::invalid("fields", "cover: expected {\"candidate\": \"<id>\"}"))?;
+    let url = db::run(&state.pool, move |conn| {
+        review::candidate_cover_url(conn, book_id, candidate)
+    })
+    .await?;
+    let bytes = hardcover::cover::fetch(&url, state.config.allow_private_cover_urls)
+        .await
+        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
+    let image = web::block(move || covers::render(&bytes))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
+    Ok(review::TakenCover {
+        candidate,
+        url,
+        cover: image,
+    })
+}
+
+/// Looks the book up on Hardcover now (again) with a reader's token; the proposal made
+/// replaces an earlier Hardcover one. `candidate` is null when Hardcover has no match.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "{\"candidate\": {id, source, normalized, confidence} | null}"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "no reader has a usable Hardcover token", body = ErrorBody),
+        (status = 503, description = "Hardcover could not be reached", body = ErrorBody),
+    )
+)]
+#[post("/books/{id}/hardcover/lookup")]
+pub async fn hardcover_lookup(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let candidate = hardcover::metadata::lookup_book(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "candidate": candidate })))
 }
 
 /// Removes the book, its files and covers. Reading progress stays, unlinked.

@@ -1,7 +1,8 @@
 //! A reader's Hardcover account: the API token (sealed at rest, never shown again) and
 //! whether Hardcover accepts it.
 
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,12 +10,15 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::ErrorBody;
 use crate::auth::credentials;
-use crate::db::schema::{books, hardcover_sync_log, service_credentials as sc};
+use crate::db::schema::{
+    books, hardcover_sync_log, hardcover_sync_runs as runs, service_credentials as sc,
+};
 use crate::error::{ApiError, Error};
+use crate::hardcover::sync::{self, Report, Trigger};
 use crate::hardcover::{token, HardcoverError, Me};
 use crate::{db, AppState};
 
-const SERVICE: &str = "hardcover";
+use crate::hardcover::SERVICE;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +82,30 @@ pub struct Status {
     pub linked_books: i64,
     /// Books whose status this reader has synced with Hardcover.
     pub synced_books: i64,
+    /// This reader's latest sync run.
+    pub last_run: Option<Run>,
+}
+
+/// A sync run (hardcover_sync_runs).
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
+#[diesel(table_name = runs)]
+pub struct Run {
+    pub id: uuid::Uuid,
+    /// schedule, api or cli.
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    /// None while it runs.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub linked: i32,
+    pub pulled: i32,
+    pub pushed: i32,
+    pub unchanged: i32,
+    pub failed: i32,
+    /// Why it stopped early.
+    pub error: Option<String>,
+    /// Per book: book_id, title, error.
+    #[schema(value_type = Vec<Object>)]
+    pub failures: serde_json::Value,
 }
 
 /// Whether Hardcover accepts the caller's token (one request to Hardcover), and how much of
@@ -90,7 +118,7 @@ pub struct Status {
 #[get("/hardcover/status")]
 pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let key_id = caller.key_id;
-    let (stored, linked_books, synced_books) = db::run(&state.pool, move |conn| {
+    let (stored, linked_books, synced_books, last_run) = db::run(&state.pool, move |conn| {
         let stored: Option<String> = sc::table
             .filter(sc::service.eq(SERVICE).and(sc::api_key_id.eq(key_id)))
             .select(sc::password_hash)
@@ -104,7 +132,13 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
             .filter(hardcover_sync_log::api_key_id.eq(key_id))
             .count()
             .get_result(&mut **conn)?;
-        Ok((stored, linked, synced))
+        let last_run: Option<Run> = runs::table
+            .filter(runs::api_key_id.eq(key_id))
+            .order(runs::started_at.desc())
+            .select(Run::as_select())
+            .first(&mut **conn)
+            .optional()?;
+        Ok((stored, linked, synced, last_run))
     })
     .await?;
     let mut status = Status {
@@ -113,6 +147,7 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         message: None,
         linked_books,
         synced_books,
+        last_run,
     };
     if let Some(stored) = stored {
         match token::open(&state.key(token::PURPOSE)?, key_id, &stored) {
@@ -140,4 +175,111 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         }
     }
     Ok(HttpResponse::Ok().json(status))
+}
+
+/// Syncs the caller's reading statuses with Hardcover now: links books by ISBN, pulls the
+/// caller's Hardcover statuses, pushes what changed. Hardcover takes a request a second, so
+/// a first run over a large library takes a while.
+#[utoipa::path(
+    tag = "hardcover",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Report),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "sync off, no token, or a run under way", body = ErrorBody),
+    )
+)]
+#[post("/hardcover/sync")]
+pub async fn sync_now(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let report = sync::run(&state, caller.key_id, Trigger::Api).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// A book as last synced (hardcover_sync_log).
+#[derive(Debug, Serialize, Queryable, ToSchema)]
+pub struct Synced {
+    pub book_id: uuid::Uuid,
+    pub title: Option<String>,
+    pub hardcover_book_id: Option<i32>,
+    pub hardcover_user_book_id: Option<i32>,
+    pub hardcover_read_id: Option<i32>,
+    /// The status sent: reading, finished or paused.
+    pub last_status: Option<String>,
+    /// The fraction read when last sent.
+    #[schema(value_type = Option<f64>)]
+    #[serde(serialize_with = "as_f64")]
+    pub last_progress: Option<bigdecimal::BigDecimal>,
+    pub last_synced_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Log {
+    /// The caller's latest runs, newest first (at most 20).
+    pub runs: Vec<Run>,
+    /// What was last sent per book, most recent first.
+    pub books: Vec<Synced>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct LogQuery {
+    /// Books listed (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// The caller's sync runs and what was last sent for each book.
+#[utoipa::path(
+    tag = "hardcover",
+    security(("bearer" = [])),
+    params(LogQuery),
+    responses((status = 200, body = Log), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[get("/hardcover/log")]
+pub async fn log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "expected 1 to 1000").into());
+    }
+    let key_id = caller.key_id;
+    let log = db::run(&state.pool, move |conn| {
+        let runs: Vec<Run> = runs::table
+            .filter(runs::api_key_id.eq(key_id))
+            .order(runs::started_at.desc())
+            .limit(20)
+            .select(Run::as_select())
+            .load(&mut **conn)?;
+        let books: Vec<Synced> = hardcover_sync_log::table
+            .inner_join(books::table)
+            .filter(hardcover_sync_log::api_key_id.eq(key_id))
+            .order(hardcover_sync_log::last_synced_at.desc())
+            .limit(limit)
+            .select((
+                hardcover_sync_log::book_id,
+                books::title,
+                books::hardcover_book_id,
+                hardcover_sync_log::hardcover_user_book_id,
+                hardcover_sync_log::hardcover_read_id,
+                hardcover_sync_log::last_status,
+                hardcover_sync_log::last_progress,
+                hardcover_sync_log::last_synced_at,
+            ))
+            .load(&mut **conn)?;
+        Ok(Log { runs, books })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(log))
+}
+
+fn as_f64<S: serde::Serializer>(
+    v: &Option<bigdecimal::BigDecimal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use bigdecimal::ToPrimitive;
+    v.as_ref().and_then(|d| d.to_f64()).serialize(s)
 }

@@ -46,6 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         // Before the generic /credentials/{service}, which it is a case of.
         .service(hardcover::set_token)
         .service(hardcover::status)
+        .service(hardcover::sync_now)
+        .service(hardcover::log)
         .service(credentials::set_own)
         .service(credentials::delete_own)
         .service(credentials::set_other)
@@ -57,6 +59,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(books::show)
         .service(books::edit)
         .service(books::approve)
+        .service(books::hardcover_lookup)
         .service(books::remove)
         .service(books::file)
         .service(books::cover)

@@ -91,10 +91,14 @@ async fn ingest_one(
     let prepared = web::block(move || ingest::prepare(&data_dir, staged, &name, false))
         .await
         .map_err(Error::from)??;
-    db::run(&state.pool, move |conn| {
+    let outcome = db::run(&state.pool, move |conn| {
         ingest::commit(conn, prepared, &options)
     })
-    .await
+    .await?;
+    if matches!(outcome, Outcome::Created { .. }) {
+        state.hardcover.wake_lookups();
+    }
+    Ok(outcome)
 }
 
 fn file_name(field: &actix_multipart::Field) -> Option<String> {

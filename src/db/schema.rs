@@ -104,6 +104,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         search_vector -> Nullable<Tsvector>,
+        hardcover_searched_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -120,6 +121,25 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    hardcover_sync_runs (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        trigger -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        linked -> Int4,
+        pulled -> Int4,
+        pushed -> Int4,
+        unchanged -> Int4,
+        failed -> Int4,
+        error -> Nullable<Text>,
+        failures -> Jsonb,
     }
 }
 
@@ -215,6 +235,7 @@ diesel::joinable!(document_links -> books (book_id));
 diesel::joinable!(books -> api_keys (created_by));
 diesel::joinable!(hardcover_sync_log -> api_keys (api_key_id));
 diesel::joinable!(hardcover_sync_log -> books (book_id));
+diesel::joinable!(hardcover_sync_runs -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
@@ -232,6 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     books,
     document_links,
     hardcover_sync_log,
+    hardcover_sync_runs,
     library_state,
     reading_aggregate,
     reading_progress,

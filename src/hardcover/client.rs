@@ -2,18 +2,19 @@
 //! request a second per token, and a 429 waited out (Retry-After, else 60 s) and retried, at
 //! most 5 times. The token never appears in an error or a log line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 pub const DEFAULT_URL: &str = "https://api.hardcover.app/v1/graphql";
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Hardcover allows 60 requests a minute per token.
-const PACE: Duration = Duration::from_secs(1);
+pub const PACE: Duration = Duration::from_secs(1);
 const RETRIES: u32 = 5;
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// A Retry-After longer than this is not waited out.
@@ -41,12 +42,34 @@ pub struct Me {
 pub struct Hardcover {
     http: reqwest::Client,
     url: String,
+    pace: Duration,
     /// When each token (by its SHA-256) may send its next request.
     next: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Wakes the metadata lookups (a book entered review).
+    pub lookups: tokio::sync::Notify,
+    /// Readers whose sync is under way.
+    running: Mutex<HashSet<Uuid>>,
+}
+
+/// A reader's sync under way; ends when dropped.
+pub struct RunGuard<'a> {
+    running: &'a Mutex<HashSet<Uuid>>,
+    key_id: Uuid,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key_id);
+    }
 }
 
 impl Hardcover {
-    pub fn new(url: &str) -> Hardcover {
+    /// `pace`: the least time between two requests with one token (Hardcover allows one a
+    /// second; tests use less).
+    pub fn new(url: &str, pace: Duration) -> Hardcover {
         Hardcover {
             http: reqwest::Client::builder()
                 .timeout(TIMEOUT)
@@ -54,19 +77,35 @@ impl Hardcover {
                 .build()
                 .expect("a client with rustls and a timeout builds"),
             url: url.to_owned(),
+            pace,
             next: Mutex::new(HashMap::new()),
+            lookups: tokio::sync::Notify::new(),
+            running: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Waits for this token's turn: one request a second.
+    /// Marks a reader's sync as under way; None when one already is.
+    pub fn begin_run(&self, key_id: Uuid) -> Option<RunGuard<'_>> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(key_id).then_some(RunGuard {
+            running: &self.running,
+            key_id,
+        })
+    }
+
+    /// A book entered review: look it up soon.
+    pub fn wake_lookups(&self) {
+        self.lookups.notify_one();
+    }
+
+    /// Waits for this token's turn: one request per `pace`.
     async fn pace(&self, token: &str) {
         let id: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let wait = {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            let at = next.get(&id).copied().unwrap_or(now).max(now);
-            next.insert(id, at + PACE);
-            at - now
+            let (wait, then) = slot(next.get(&id).copied(), Instant::now(), self.pace);
+            next.insert(id, then);
+            wait
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -139,6 +178,13 @@ impl Hardcover {
     }
 }
 
+/// A request's turn: how long to wait, and when the next one may go. A token's next turn
+/// is `pace` after this one; a token idle for longer goes at once.
+fn slot(next: Option<Instant>, now: Instant, pace: Duration) -> (Duration, Instant) {
+    let at = next.unwrap_or(now).max(now);
+    (at - now, at + pace)
+}
+
 /// Seconds from a Retry-After header (the HTTP-date form counts as absent).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
@@ -194,6 +240,31 @@ mod tests {
             Err(HardcoverError::Response("field 'x' not found".into()))
         );
         assert!(data(json!({})).is_err());
+    }
+
+    #[test]
+    fn one_request_per_pace_per_token() {
+        let now = Instant::now();
+        let pace = Duration::from_secs(1);
+        let (wait, next) = slot(None, now, pace);
+        assert_eq!(
+            (wait, next),
+            (Duration::ZERO, now + pace),
+            "the first goes at once"
+        );
+        let (wait, next) = slot(Some(next), now, pace);
+        assert_eq!(
+            (wait, next),
+            (pace, now + 2 * pace),
+            "the second waits its turn"
+        );
+        let later = now + 5 * pace;
+        let (wait, next) = slot(Some(next), later, pace);
+        assert_eq!(
+            (wait, next),
+            (Duration::ZERO, later + pace),
+            "an idle token goes at once"
+        );
     }
 
     #[test]

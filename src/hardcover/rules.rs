@@ -54,6 +54,13 @@ pub fn changed(last: Option<&Sent>, now: &Sent) -> bool {
     last != Some(now)
 }
 
+/// Whether a first sync of a book (nothing logged yet) leaves Hardcover's status alone: a
+/// book Hardcover has as read (3) is not moved back to reading or paused by an older or
+/// partial reading in libris. Later local changes are sent as usual.
+pub fn keeps_hardcover(logged: bool, on_hardcover: Option<i64>, to_send: i64) -> bool {
+    !logged && on_hardcover == Some(3) && to_send != 3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +105,19 @@ mod tests {
         assert_eq!(progress_pages(f64::NAN, Some(100)), Some(0));
         assert_eq!(progress_pages(0.5, None), None);
         assert_eq!(progress_pages(0.5, Some(0)), None);
+    }
+
+    #[test]
+    fn a_first_look_never_undoes_read() {
+        assert!(keeps_hardcover(false, Some(3), 2));
+        assert!(keeps_hardcover(false, Some(3), 4));
+        assert!(!keeps_hardcover(false, Some(3), 3));
+        assert!(
+            !keeps_hardcover(true, Some(3), 2),
+            "a later local change is sent"
+        );
+        assert!(!keeps_hardcover(false, Some(1), 2));
+        assert!(!keeps_hardcover(false, None, 2));
     }
 
     #[test]

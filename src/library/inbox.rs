@@ -115,6 +115,7 @@ impl Watcher {
                 Ok(outcome) => {
                     log::info!("inbox: {} → book {}", file.display(), outcome.book_id());
                     pass.imported += 1;
+                    state.hardcover.wake_lookups();
                 }
                 Err(e) if server_fault(&e) => {
                     log::warn!("inbox: {} not imported yet: {e}", file.display());

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::edit::{self, BookEdit, FIELDS};
+use super::formats::covers::Cover;
 use super::{paths, storage};
 use crate::db::models::{Book, BookFile, BookStatus};
 use crate::db::schema::{book_files, book_metadata_candidates as bmc, books, reading_aggregate};
@@ -14,6 +15,47 @@ use crate::error::Error;
 
 /// Per candidate, the fields taken from it.
 pub type Taken = Vec<(Uuid, Vec<String>)>;
+
+/// A cover taken from a candidate on approval: fetched and checked before the approval.
+pub struct TakenCover {
+    pub candidate: Uuid,
+    pub url: String,
+    pub cover: Cover,
+}
+
+/// The cover URL a candidate of this book proposes.
+pub fn candidate_cover_url(
+    conn: &mut PgConnection,
+    book_id: Uuid,
+    candidate: Uuid,
+) -> Result<String, Error> {
+    let normalized = normalized_of(conn, book_id, candidate, "cover")?;
+    normalized["cover_url"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| Error::invalid("fields", "cover: that candidate proposes no cover"))
+}
+
+/// A candidate's normalized fields; 400 naming `field` when the book has no such candidate.
+fn normalized_of(
+    conn: &mut PgConnection,
+    book_id: Uuid,
+    candidate: Uuid,
+    field: &str,
+) -> Result<Value, Error> {
+    bmc::table
+        .filter(bmc::id.eq(candidate).and(bmc::book_id.eq(book_id)))
+        .select(bmc::normalized)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            Error::invalid(
+                "fields",
+                format!("{field}: no candidate {candidate} for this book"),
+            )
+        })
+}
 
 /// Resolves approve's `fields`: each value is either the value itself or
 /// `{"candidate": "<id>"}`, meaning "this field as that candidate has it". Returns the plain
@@ -44,17 +86,7 @@ pub fn resolve_fields(
                     .ok_or_else(|| {
                         Error::invalid("fields", format!("{field}: candidate must be an id"))
                     })?;
-                let normalized: Value = bmc::table
-                    .filter(bmc::id.eq(id).and(bmc::book_id.eq(book_id)))
-                    .select(bmc::normalized)
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| {
-                        Error::invalid(
-                            "fields",
-                            format!("{field}: no candidate {id} for this book"),
-                        )
-                    })?;
+                let normalized = normalized_of(conn, book_id, id, field)?;
                 match taken.iter_mut().find(|(c, _)| *c == id) {
                     Some((_, names)) => names.push(field.clone()),
                     None => taken.push((id, vec![field.clone()])),
@@ -87,9 +119,11 @@ pub fn approve(
     data_dir: &Path,
     book_id: Uuid,
     fields: &Map<String, Value>,
+    cover: Option<&TakenCover>,
     this_year: i32,
 ) -> Result<(), Error> {
     let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut cover_files = None;
     let result = conn.transaction(|conn| {
         let status: BookStatus = books::table
             .find(book_id)
@@ -118,6 +152,37 @@ pub fn approve(
             .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
             .bind::<diesel::sql_types::Uuid, _>(candidate)
             .execute(conn)?;
+            // Fields taken from a Hardcover proposal link the book to that Hardcover book.
+            diesel::sql_query(
+                "UPDATE books b SET hardcover_book_id = (c.normalized->>'hardcover_book_id')::int, \
+                 hardcover_edition_id = (c.normalized->>'hardcover_edition_id')::int \
+                 FROM book_metadata_candidates c \
+                 WHERE c.id = $1 AND c.source = 'hardcover' AND b.id = c.book_id \
+                   AND b.hardcover_book_id IS NULL AND c.normalized ? 'hardcover_book_id' \
+                   AND jsonb_typeof(c.normalized->'hardcover_book_id') = 'number'",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(candidate)
+            .execute(conn)?;
+        }
+        if let Some(taken) = cover {
+            let (full, thumb) = paths::cover_files(data_dir, book_id, taken.cover.extension);
+            let old: Option<String> = books::table
+                .find(book_id)
+                .select(books::cover_path)
+                .first(conn)?;
+            diesel::update(books::table.find(book_id))
+                .set((
+                    books::cover_path.eq(storage::relative(data_dir, &full)),
+                    books::cover_url.eq(&taken.url),
+                ))
+                .execute(conn)?;
+            diesel::sql_query(
+                "UPDATE book_metadata_candidates SET selected_fields = \
+                 ARRAY(SELECT DISTINCT unnest(selected_fields || '{cover}'::text[]) ORDER BY 1) WHERE id = $1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(taken.candidate)
+            .execute(conn)?;
+            cover_files = Some((full, thumb, old));
         }
         let (title, author): (Option<String>, Option<String>) = books::table
             .find(book_id)
@@ -158,6 +223,21 @@ pub fn approve(
         Ok(()) => {
             for (from, _) in &moved {
                 storage::remove_and_prune(from, data_dir);
+            }
+            // Written once the approval stands: a rolled-back approval keeps the old cover.
+            if let (Some((full, thumb, old)), Some(taken)) = (cover_files, cover) {
+                if let Err(e) = storage::write_atomic(&full, &taken.cover.image)
+                    .and_then(|_| storage::write_atomic(&thumb, &taken.cover.thumbnail))
+                {
+                    log::error!("book {book_id}: writing the approved cover: {e}");
+                }
+                // A cover of another type leaves its old file behind.
+                if let Some(old) = old
+                    .filter(|o| *o != storage::relative(data_dir, &full))
+                    .and_then(|o| storage::resolve(data_dir, &o))
+                {
+                    storage::remove_and_prune(&old, data_dir);
+                }
             }
             Ok(())
         }

@@ -277,3 +277,73 @@ async fn import_ingests_a_folder_and_reports_what_failed() {
     );
     assert_eq!(db.count("SELECT count(*) FROM books"), 3);
 }
+
+#[actix_web::test]
+async fn hardcover_sync_runs_each_readers_sync_and_reports_it() {
+    let db = TestDb::new();
+    let fake = crate::common::fake_hardcover::FakeHardcover::start();
+    let passphrase = "a passphrase of sixteen+ characters";
+    let mut conn = db.conn();
+    let (key, _) = libris::auth::keys::create(&mut conn, "ann", false).unwrap();
+    let seal_key = libris::secret::derive(
+        &libris::secret::from_passphrase(passphrase),
+        libris::hardcover::token::PURPOSE,
+    );
+    let sealed = libris::hardcover::token::seal(
+        &seal_key,
+        key.id,
+        crate::common::fake_hardcover::GOOD_TOKEN,
+    );
+    libris::auth::credentials::set(&mut conn, "hardcover", key.id, "ann-hc", &sealed).unwrap();
+    // A book already linked, finished by hand.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "WITH b AS (INSERT INTO books (status, title, hardcover_book_id) \
+             VALUES ('organized', 'Linked', 555) RETURNING id) \
+             INSERT INTO reading_aggregate (api_key_id, book_id, manual_status, status) \
+             SELECT '{}', id, 'finished', 'finished' FROM b",
+            key.id
+        )),
+        &mut conn,
+    )
+    .unwrap();
+
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_libris"))
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("LIBRIS_SECRET_KEY", passphrase)
+            .env("LIBRIS_HARDCOVER_URL", &fake.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["hardcover", "sync", "--key-id", &key.id.to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{}: linked 0, pulled 0, pushed 1, unchanged 0, failed 0",
+            key.id
+        )),
+        "{text}"
+    );
+    let shelf = fake.with(|d| d.user_books.clone());
+    assert_eq!(
+        (&shelf[0]["book_id"], &shelf[0]["status_id"]),
+        (&json!(555), &json!(3))
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM hardcover_sync_runs WHERE trigger = 'cli' AND pushed = 1"),
+        1
+    );
+    // Another reader's id has no token: said, exit 1.
+    let out = run(&[
+        "hardcover",
+        "sync",
+        "--key-id",
+        &uuid::Uuid::new_v4().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Hardcover token"));
+}

@@ -35,7 +35,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn upload_one(app: &TestApp, key: &str, name: &str) -> String {
+pub async fn upload_one(app: &TestApp, key: &str, name: &str) -> String {
     let r = app.upload(key, &[(name, &fixture(name))]).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     r.body["files"][0]["book_id"].as_str().unwrap().to_owned()

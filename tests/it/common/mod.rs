@@ -2,6 +2,7 @@
 //! app behind a real HTTP server.
 
 pub mod fake_hardcover;
+pub mod logs;
 pub mod proxy;
 
 use std::sync::OnceLock;
@@ -240,6 +241,12 @@ impl Builder {
         self
     }
 
+    /// Let approvals fetch proposed covers from the local fake Hardcover.
+    pub fn allow_private_cover_urls(mut self) -> Builder {
+        self.config.allow_private_cover_urls = true;
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self
@@ -275,6 +282,7 @@ pub const KEY: &str = "5f4dcc3b5aa765d61d8327deb882cf99";
 impl TestApp {
     /// Registration on, lenient Accept.
     pub fn builder() -> Builder {
+        logs::install();
         let mut config = Config::for_database("");
         config.kosync_registration = true;
         // Long enough to serve reports from the cache, short enough for the rebuild's
@@ -282,6 +290,9 @@ impl TestApp {
         config.rules_cache = std::time::Duration::from_millis(200);
         // Nothing listens there: a test that forgets its fake Hardcover fails fast, offline.
         config.hardcover_url = "http://127.0.0.1:9/v1/graphql".into();
+        // Hardcover's one request a second per token would make each sync test take
+        // seconds; the pacing itself is unit-tested.
+        config.hardcover_pace = std::time::Duration::from_millis(1);
         Builder {
             config,
             pool_url: None,
@@ -457,6 +468,19 @@ impl TestApp {
             r.body["id"].as_str().unwrap().to_owned(),
             r.body["key"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// Sets the caller's credential for a service through the API.
+    pub async fn set_credential(&self, key: &str, service: &str, username: &str, password: &str) {
+        let r = self
+            .api(
+                "PUT",
+                &format!("/api/credentials/{service}"),
+                Some(key),
+                Some(serde_json::json!({ "username": username, "password": password })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
     pub async fn create_user(&self, user: &str, key: &str) -> Resp {
