@@ -44,6 +44,9 @@ pub struct Config {
     /// The least time between two Hardcover requests with one token: Hardcover's limit (one a
     /// second). Tests only shorten it; no variable sets it.
     pub hardcover_pace: Duration,
+    /// How long POST /api/hardcover/sync waits for its run before answering 202 (20 s; tests
+    /// shorten it).
+    pub hardcover_sync_wait: Duration,
 }
 
 /// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
@@ -106,6 +109,7 @@ impl Config {
             )?,
             allow_private_cover_urls: false,
             hardcover_pace: crate::hardcover::client::PACE,
+            hardcover_sync_wait: Duration::from_secs(20),
         })
     }
 

@@ -10,6 +10,9 @@ CREATE TABLE hardcover_sync_runs (
     -- 'schedule', 'api' or 'cli'
     trigger text NOT NULL CHECK (trigger IN ('schedule', 'api', 'cli')),
     started_at timestamptz NOT NULL DEFAULT now(),
+    -- Moved as the run goes: an open run whose heartbeat stopped belonged to a server that
+    -- stopped during it.
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     linked integer NOT NULL DEFAULT 0,
     pulled integer NOT NULL DEFAULT 0,
@@ -22,3 +25,6 @@ CREATE TABLE hardcover_sync_runs (
     failures jsonb NOT NULL DEFAULT '[]'
 );
 CREATE INDEX hardcover_sync_runs_key_idx ON hardcover_sync_runs (api_key_id, started_at DESC);
+-- One open run per reader, whichever process (serve, `libris hardcover sync`) started it.
+CREATE UNIQUE INDEX hardcover_sync_runs_open_idx ON hardcover_sync_runs (api_key_id)
+    WHERE finished_at IS NULL;

@@ -178,13 +178,15 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 }
 
 /// Syncs the caller's reading statuses with Hardcover now: links books by ISBN, pulls the
-/// caller's Hardcover statuses, pushes what changed. Hardcover takes a request a second, so
-/// a first run over a large library takes a while.
+/// caller's Hardcover statuses, pushes what changed. Answers the run's report, or 202 with
+/// its id when it takes longer than 20 s (Hardcover takes a request a second, so a first
+/// run over a large library does): it goes on, and GET /api/hardcover/log shows it.
 #[utoipa::path(
     tag = "hardcover",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Report),
+        (status = 202, description = "still running after 20 s: {\"run_id\", \"running\": true}"),
         (status = 401, body = ErrorBody),
         (status = 409, description = "sync off, no token, or a run under way", body = ErrorBody),
     )
@@ -194,8 +196,31 @@ pub async fn sync_now(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let report = sync::run(&state, caller.key_id, Trigger::Api).await?;
-    Ok(HttpResponse::Ok().json(report))
+    let key_id = caller.key_id;
+    // The run belongs to the server, not to the request: a client that gives up (or a run
+    // longer than the wait) does not cut it short.
+    let (started, run_id) = tokio::sync::oneshot::channel();
+    let mut running = {
+        let state = state.get_ref().clone();
+        actix_web::rt::spawn(async move {
+            sync::run_announced(&state, key_id, Trigger::Api, Some(started)).await
+        })
+    };
+    let finished = |done: Result<Result<Report, Error>, tokio::task::JoinError>| {
+        let report = done.map_err(|e| Error::Internal(format!("the sync task: {e}")))??;
+        Ok::<_, ApiError>(HttpResponse::Ok().json(report))
+    };
+    // No id: the run was refused before it began (sync off, no token, one under way).
+    let Ok(run_id) = run_id.await else {
+        return finished(running.await);
+    };
+    match tokio::time::timeout(state.config.hardcover_sync_wait, &mut running).await {
+        Ok(done) => finished(done),
+        Err(_) => {
+            Ok(HttpResponse::Accepted()
+                .json(serde_json::json!({ "run_id": run_id, "running": true })))
+        }
+    }
 }
 
 /// A book as last synced (hardcover_sync_log).

@@ -132,6 +132,7 @@ diesel::table! {
         api_key_id -> Uuid,
         trigger -> Text,
         started_at -> Timestamptz,
+        heartbeat_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
         linked -> Int4,
         pulled -> Int4,

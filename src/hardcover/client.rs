@@ -206,11 +206,18 @@ fn data(answer: Value) -> Result<Value, HardcoverError> {
             .filter_map(|e| e["message"].as_str())
             .collect();
         let text = messages.join("; ");
-        let lower = text.to_lowercase();
-        if ["jwt", "token", "unauthorized", "authoriz"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
+        // Hasura's codes for a token it does not take; older answers say so in the message.
+        let refused = errors.iter().any(|e| {
+            let code = e["extensions"]["code"].as_str().unwrap_or_default();
+            let message = e["message"].as_str().unwrap_or_default().to_lowercase();
+            matches!(
+                code,
+                "invalid-jwt" | "jwt-invalid-claims" | "invalid-headers" | "access-denied"
+            ) || message.contains("jwt")
+                || message.contains("unauthorized")
+                || message.contains("not authorized")
+        });
+        if refused {
             return Err(HardcoverError::InvalidToken);
         }
         return Err(HardcoverError::Response(text.chars().take(500).collect()));
@@ -238,6 +245,20 @@ mod tests {
         assert_eq!(
             data(json!({"errors": [{"message": "field 'x' not found"}]})),
             Err(HardcoverError::Response("field 'x' not found".into()))
+        );
+        assert_eq!(
+            data(
+                json!({"errors": [{"message": "Malformed Authorization header",
+                "extensions": {"code": "invalid-headers"}}]})
+            ),
+            Err(HardcoverError::InvalidToken)
+        );
+        assert!(
+            matches!(
+                data(json!({"errors": [{"message": "unexpected token at 1:7"}]})),
+                Err(HardcoverError::Response(_))
+            ),
+            "a parse error is not a refused token"
         );
         assert!(data(json!({})).is_err());
     }

@@ -43,8 +43,10 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || v6.is_unique_local()
                 || v6.is_unicast_link_local()
-                // Documentation 2001:db8::/32, and the deprecated site-local fec0::/10.
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8)
+                // Documentation 2001:db8::/32, Teredo 2001::/32 and 6to4 2002::/16 (they
+                // carry IPv4 addresses), and the deprecated site-local fec0::/10.
+                || (first == 0x2001 && matches!(v6.segments()[1], 0x0db8 | 0))
+                || first == 0x2002
                 || (first & 0xffc0) == 0xfec0
                 // IPv4-compatible and NAT64 forms reach IPv4 space.
                 || v6.segments()[..6].iter().all(|s| *s == 0)
@@ -65,6 +67,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a == 0
         || (a == 100 && (64..128).contains(&b))
         || (a == 198 && (b == 18 || b == 19))
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
         || a >= 240)
 }
 
@@ -105,6 +108,8 @@ pub async fn fetch(url: &str, allow_private: bool) -> Result<Vec<u8>, FetchError
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the host again, past the check.
+            .no_proxy()
             .resolve_to_addrs(&host, &addrs)
             .user_agent(concat!("libris/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -186,6 +191,9 @@ mod tests {
             "::127.0.0.1",
             "64:ff9b::a00:1",
             "2001:db8::1",
+            "2001::1",
+            "2002:7f00:1::1",
+            "192.0.0.8",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }

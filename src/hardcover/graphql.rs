@@ -101,6 +101,21 @@ impl UserBook {
     pub fn open_read(&self) -> Option<&Read> {
         self.reads.iter().rev().find(|r| !r.finished)
     }
+
+    /// The read a push updates, None to start one: the one libris wrote last while it is
+    /// open, else the open one; a finish goes to the one libris wrote last, else the open
+    /// one, else the newest, so re-sending a finish never adds reads. Reading again after a
+    /// finish starts a new read.
+    pub fn read_to_update(&self, logged: Option<i64>, finishing: bool) -> Option<i64> {
+        if let Some(read) = logged.and_then(|id| self.reads.iter().find(|r| r.id == id)) {
+            if finishing || !read.finished {
+                return Some(read.id);
+            }
+        }
+        self.open_read()
+            .or_else(|| self.reads.last().filter(|_| finishing))
+            .map(|r| r.id)
+    }
 }
 
 pub fn user_books(data: &Value) -> Vec<UserBook> {
@@ -201,9 +216,10 @@ fn is_isbn13(s: &str) -> bool {
 }
 
 fn is_isbn10(s: &str) -> bool {
-    s.len() == 10
-        && s[..9].bytes().all(|b| b.is_ascii_digit())
-        && matches!(s.as_bytes()[9], b'0'..=b'9' | b'X' | b'x')
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[..9].iter().all(u8::is_ascii_digit)
+        && matches!(b[9], b'0'..=b'9' | b'X' | b'x')
 }
 
 /// Letters and digits, lower-cased: how titles are compared.
@@ -312,6 +328,14 @@ mod tests {
     }
 
     #[test]
+    fn odd_isbns_are_not_isbns() {
+        assert!(is_isbn10("044147812X") && is_isbn13("9780441478125"));
+        for odd in ["12345678é", "1234567890123é", "ééééé", "", "978044147812"] {
+            assert!(!is_isbn10(odd) && !is_isbn13(odd), "{odd}");
+        }
+    }
+
+    #[test]
     fn an_isbn_agreement_beats_rank() {
         let book = Lookup {
             title: Some("The Left Hand of Darkness".into()),
@@ -383,6 +407,37 @@ mod tests {
         assert_eq!(books[0].open_read().map(|r| r.id), Some(3));
         assert_eq!(books[0].edition_pages, Some(304));
         assert_eq!(books[1].open_read(), None);
+        let ub = &books[0];
+        assert_eq!(ub.read_to_update(Some(3), false), Some(3));
+        assert_eq!(
+            ub.read_to_update(Some(1), false),
+            Some(3),
+            "a finished read is not reopened"
+        );
+        assert_eq!(
+            ub.read_to_update(Some(1), true),
+            Some(1),
+            "a finish goes where it went"
+        );
+        assert_eq!(ub.read_to_update(None, true), Some(3));
+        let done = UserBook {
+            reads: vec![Read {
+                id: 1,
+                finished: true,
+            }],
+            ..ub.clone()
+        };
+        assert_eq!(
+            done.read_to_update(None, true),
+            Some(1),
+            "no second read for a finish"
+        );
+        assert_eq!(
+            done.read_to_update(Some(1), false),
+            None,
+            "reading again: a new read"
+        );
+        assert_eq!(books[1].read_to_update(None, true), None);
         assert_eq!(
             mutation_id(
                 &json!({ "insert_user_book": { "id": 9, "error": null } }),

@@ -54,11 +54,21 @@ pub fn changed(last: Option<&Sent>, now: &Sent) -> bool {
     last != Some(now)
 }
 
+/// Whether Hardcover's status (None: not on the shelf) must change to show `to_send`: not
+/// when both mean the same in libris (did not finish and paused are both paused, so a
+/// paused reading never turns a did-not-finish into paused).
+pub fn status_differs(on_hardcover: Option<i64>, to_send: i64) -> bool {
+    match on_hardcover {
+        None => true,
+        Some(h) => h != to_send && from_hardcover(h) != from_hardcover(to_send),
+    }
+}
+
 /// Whether a first sync of a book (nothing logged yet) leaves Hardcover's status alone: a
-/// book Hardcover has as read (3) is not moved back to reading or paused by an older or
-/// partial reading in libris. Later local changes are sent as usual.
+/// book Hardcover has as read (3) or did not finish (5) is not moved back to reading or
+/// paused by an older or partial reading in libris. Later local changes are sent as usual.
 pub fn keeps_hardcover(logged: bool, on_hardcover: Option<i64>, to_send: i64) -> bool {
-    !logged && on_hardcover == Some(3) && to_send != 3
+    !logged && matches!(on_hardcover, Some(3 | 5)) && to_send != 3
 }
 
 #[cfg(test)]
@@ -118,6 +128,16 @@ mod tests {
         );
         assert!(!keeps_hardcover(false, Some(1), 2));
         assert!(!keeps_hardcover(false, None, 2));
+        assert!(keeps_hardcover(false, Some(5), 4), "did not finish stays");
+    }
+
+    #[test]
+    fn did_not_finish_and_paused_are_the_same_status() {
+        assert!(!status_differs(Some(5), 4));
+        assert!(!status_differs(Some(4), 4));
+        assert!(status_differs(Some(5), 2));
+        assert!(status_differs(Some(1), 2));
+        assert!(status_differs(None, 4));
     }
 
     #[test]

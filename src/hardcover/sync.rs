@@ -25,6 +25,15 @@ use crate::{db, settings, AppState};
 
 /// ISBNs per editions query, books per shelf query.
 const CHUNK: usize = 100;
+/// Runs kept per reader.
+pub const KEPT_RUNS: i64 = 100;
+/// An open run silent this long was left by a server that stopped: longer than any wait
+/// for Hardcover (10 s timeouts, a Retry-After of at most 10 minutes).
+const STALE_MINUTES: i32 = 15;
+
+fn under_way() -> Error {
+    Error::Conflict("a Hardcover sync for this reader is under way".into())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -70,7 +79,7 @@ pub struct Report {
 
 /// Links the library's books that carry an ISBN to Hardcover editions (ISBN-13 first, then
 /// ISBN-10), filling page_count where it is missing. Returns how many were linked.
-async fn link(state: &AppState, token: &str) -> Result<i32, HardcoverError> {
+async fn link(state: &AppState, token: &str, run_id: Uuid) -> Result<i32, HardcoverError> {
     type Unlinked = (Uuid, Option<String>, Option<String>);
     let unlinked: Vec<Unlinked> = db::run(&state.pool, |conn| {
         Ok(books::table
@@ -93,10 +102,20 @@ async fn link(state: &AppState, token: &str) -> Result<i32, HardcoverError> {
             .flat_map(|(_, a, b)| [a.as_deref(), b.as_deref()])
             .flatten()
             .collect();
-        let data = state
+        let data = match state
             .hardcover
             .query(token, graphql::EDITIONS_BY_ISBN, json!({ "isbns": isbns }))
-            .await?;
+            .await
+        {
+            Ok(data) => data,
+            Err(e) if stops_run(&e) => return Err(e),
+            // These books stay unlinked until the next run.
+            Err(e) => {
+                log::warn!("hardcover: looking up {} ISBNs: {e}", isbns.len());
+                continue;
+            }
+        };
+        beat(state, run_id).await;
         let editions = graphql::editions(&data);
         let links: Vec<(Uuid, i32, i32, Option<i32>)> = chunk
             .iter()
@@ -237,9 +256,12 @@ fn fraction(p: &Option<BigDecimal>) -> Option<f64> {
     p.as_ref().and_then(ToPrimitive::to_f64)
 }
 
-fn day(t: Option<DateTime<Utc>>) -> Value {
-    t.map(|t| json!(t.format("%Y-%m-%d").to_string()))
-        .unwrap_or(Value::Null)
+/// A date as the reader's calendar shows it (the server's local time).
+fn day(t: DateTime<Utc>) -> Value {
+    json!(t
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d")
+        .to_string())
 }
 
 /// What is written to the log after a push (or a first look that needed none).
@@ -263,7 +285,7 @@ async fn push_one(
     let hc = &state.hardcover;
     let user_book_id = match on_shelf {
         Some(ub) => {
-            if ub.status_id != status_id {
+            if rules::status_differs(Some(ub.status_id), status_id) {
                 let data = hc
                     .query(
                         token,
@@ -291,10 +313,15 @@ async fn push_one(
             graphql::mutation_id(&data, "insert_user_book").map_err(HardcoverError::Response)?
         }
     };
-    // The dated read carries the progress and the dates.
-    let mut read = json!({ "started_at": day(row.started_at) });
-    if status_id == 3 {
-        read["finished_at"] = day(row.finished_at.or(Some(Utc::now())));
+    // The dated read carries the progress and the dates (only those known: a null would
+    // erase what the reader entered on Hardcover).
+    let finishing = status_id == 3;
+    let mut read = json!({});
+    if let Some(started) = row.started_at {
+        read["started_at"] = day(started);
+    }
+    if finishing {
+        read["finished_at"] = day(row.finished_at.unwrap_or_else(Utc::now));
     }
     if let Some(pages) = pages {
         read["progress_pages"] = json!(pages);
@@ -305,11 +332,8 @@ async fn push_one(
     if let Some(edition) = edition {
         read["edition_id"] = json!(edition);
     }
-    let known_read = row
-        .hardcover_read_id
-        .map(i64::from)
-        .filter(|id| on_shelf.is_some_and(|u| u.reads.iter().any(|r| r.id == *id && !r.finished)))
-        .or_else(|| on_shelf.and_then(|u| u.open_read()).map(|r| r.id));
+    let known_read =
+        on_shelf.and_then(|u| u.read_to_update(row.hardcover_read_id.map(i64::from), finishing));
     let read_id = match known_read {
         Some(id) => {
             let data = hc
@@ -370,15 +394,14 @@ async fn pull_and_push(
         for ub in graphql::user_books(&data) {
             shelf.insert(ub.book_id, ub);
         }
+        beat(state, report.run_id).await;
     }
     let mut set: Vec<(Uuid, ReadingStatus)> = vec![];
     let mut cleared: Vec<Uuid> = vec![];
     for row in &rows {
-        match shelf
-            .get(&i64::from(row.hardcover_book_id))
-            .and_then(|u| rules::from_hardcover(u.status_id))
-        {
-            Some(status) => set.push((row.id, status)),
+        match shelf.get(&i64::from(row.hardcover_book_id)) {
+            // A status id Hardcover added since maps to nothing: what was pulled stays.
+            Some(ub) => set.extend(rules::from_hardcover(ub.status_id).map(|st| (row.id, st))),
             None if row.external_status.is_some() => cleared.push(row.id),
             None => {}
         }
@@ -435,28 +458,38 @@ async fn pull_and_push(
             status: status_name(local_status),
             progress: row.percentage.clone(),
         };
-        if !rules::changed(last.as_ref(), &now)
-            || rules::keeps_hardcover(last.is_some(), on_shelf.map(|u| u.status_id), status_id)
-        {
-            // Nothing new; or a first look at a book Hardcover has as read, which an older
-            // local reading must not undo. The log takes it as the starting point.
+        let unchanged = !rules::changed(last.as_ref(), &now)
+            || rules::keeps_hardcover(last.is_some(), on_shelf.map(|u| u.status_id), status_id);
+        let result = if unchanged {
+            // Nothing new; or a first look at a book Hardcover has as read or did not finish,
+            // which an older local reading must not undo. The log takes it as the start.
             report.unchanged += 1;
             if last.is_none() {
                 logged.user_book_id = on_shelf.and_then(|u| i32::try_from(u.id).ok());
-                write_log(state, key_id, logged).await?;
+                write_log(state, key_id, logged).await
+            } else {
+                Ok(())
             }
-            continue;
-        }
-        match push_one(state, token, row, on_shelf, status_id, now.progress_pages).await {
-            Ok((user_book_id, read_id)) => {
-                logged.user_book_id = user_book_id;
-                logged.read_id = read_id;
-                write_log(state, key_id, logged).await?;
-                report.pushed += 1;
+        } else {
+            match push_one(state, token, row, on_shelf, status_id, now.progress_pages).await {
+                Ok((user_book_id, read_id)) => {
+                    logged.user_book_id = user_book_id;
+                    logged.read_id = read_id;
+                    let logged = write_log(state, key_id, logged).await;
+                    if logged.is_ok() {
+                        report.pushed += 1;
+                    }
+                    beat(state, report.run_id).await;
+                    logged
+                }
+                Err(e) => Err(e),
             }
+        };
+        match result {
+            Ok(()) => {}
             Err(e) if stops_run(&e) => return Err(e),
             Err(e) => {
-                log::warn!("hardcover: pushing book {}: {e}", row.id);
+                log::warn!("hardcover: syncing book {}: {e}", row.id);
                 report.failed += 1;
                 report.failures.push(Failure {
                     book_id: row.id,
@@ -467,6 +500,20 @@ async fn pull_and_push(
         }
     }
     Ok(())
+}
+
+/// Shows the run is alive (see [`STALE_MINUTES`]).
+async fn beat(state: &AppState, run_id: Uuid) {
+    let result = db::run(&state.pool, move |conn| {
+        diesel::update(runs::table.find(run_id))
+            .set(runs::heartbeat_at.eq(diesel::dsl::now))
+            .execute(&mut **conn)?;
+        Ok(())
+    })
+    .await;
+    if let Err(e) = result {
+        log::warn!("hardcover: run {run_id}: {e}");
+    }
 }
 
 async fn write_log(state: &AppState, key_id: Uuid, l: Logged) -> Result<(), HardcoverError> {
@@ -488,6 +535,16 @@ async fn write_log(state: &AppState, key_id: Uuid, l: Logged) -> Result<(), Hard
 /// Runs a reader's sync now. Refused (409) when sync is off, no token is stored, or a run for
 /// this reader is under way.
 pub async fn run(state: &AppState, key_id: Uuid, trigger: Trigger) -> Result<Report, Error> {
+    run_announced(state, key_id, trigger, None).await
+}
+
+/// [`run`], telling `started` the run's id once its row exists.
+pub async fn run_announced(
+    state: &AppState,
+    key_id: Uuid,
+    trigger: Trigger,
+    started: Option<tokio::sync::oneshot::Sender<Uuid>>,
+) -> Result<Report, Error> {
     let config = state.config.clone();
     let (enabled, sealed) = db::run(&state.pool, move |conn| {
         let enabled = settings::load(conn, &config)?.hardcover_sync_enabled;
@@ -513,25 +570,63 @@ pub async fn run(state: &AppState, key_id: Uuid, trigger: Trigger) -> Result<Rep
         ));
     };
     let Some(_guard) = state.hardcover.begin_run(key_id) else {
-        return Err(Error::Conflict(
-            "a Hardcover sync for this reader is under way".into(),
-        ));
+        return Err(under_way());
     };
     let run_id: Uuid = db::run(&state.pool, move |conn| {
-        Ok(diesel::insert_into(runs::table)
-            .values((
-                runs::api_key_id.eq(key_id),
-                runs::trigger.eq(trigger.as_str()),
+        conn.transaction(|conn| {
+            // A run whose heartbeat stopped belonged to a server that stopped during it.
+            diesel::update(
+                runs::table
+                    .filter(runs::api_key_id.eq(key_id).and(runs::finished_at.is_null()))
+                    .filter(
+                        diesel::dsl::sql::<diesel::sql_types::Bool>(
+                            "heartbeat_at < now() - make_interval(mins => ",
+                        )
+                        .bind::<Int4, _>(STALE_MINUTES)
+                        .sql(")"),
+                    ),
+            )
+            .set((
+                runs::finished_at.eq(diesel::dsl::now),
+                runs::error.eq("interrupted: the server stopped during the run"),
             ))
-            .returning(runs::id)
-            .get_result(&mut **conn)?)
+            .execute(conn)?;
+            // The newest runs are enough to see how syncing goes.
+            diesel::sql_query(
+                "DELETE FROM hardcover_sync_runs WHERE api_key_id = $1 AND id NOT IN \
+                 (SELECT id FROM hardcover_sync_runs WHERE api_key_id = $1 \
+                  ORDER BY started_at DESC LIMIT $2)",
+            )
+            .bind::<SqlUuid, _>(key_id)
+            .bind::<diesel::sql_types::BigInt, _>(KEPT_RUNS - 1)
+            .execute(conn)?;
+            // At most one open run per reader (a unique index), across processes: `libris
+            // hardcover sync` and the server do not sync one reader twice at once.
+            diesel::insert_into(runs::table)
+                .values((
+                    runs::api_key_id.eq(key_id),
+                    runs::trigger.eq(trigger.as_str()),
+                ))
+                .returning(runs::id)
+                .get_result(conn)
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => under_way(),
+                    e => e.into(),
+                })
+        })
     })
     .await?;
+    if let Some(started) = started {
+        let _ = started.send(run_id);
+    }
     let mut report = Report {
         run_id,
         ..Report::default()
     };
-    let outcome = match link(state, &token).await {
+    let outcome = match link(state, &token, run_id).await {
         Ok(n) => {
             report.linked = n;
             pull_and_push(state, key_id, &token, &mut report).await

@@ -124,6 +124,12 @@ pub fn approve(
 ) -> Result<(), Error> {
     let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut cover_files = None;
+    // The new cover is written beside the old one first, and takes its place only once the
+    // approval stands: a failed write changes nothing, a rolled-back approval keeps the old.
+    let staged = match cover {
+        Some(taken) => Some(stage_cover(data_dir, book_id, &taken.cover)?),
+        None => None,
+    };
     let result = conn.transaction(|conn| {
         let status: BookStatus = books::table
             .find(book_id)
@@ -152,17 +158,7 @@ pub fn approve(
             .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&names)
             .bind::<diesel::sql_types::Uuid, _>(candidate)
             .execute(conn)?;
-            // Fields taken from a Hardcover proposal link the book to that Hardcover book.
-            diesel::sql_query(
-                "UPDATE books b SET hardcover_book_id = (c.normalized->>'hardcover_book_id')::int, \
-                 hardcover_edition_id = (c.normalized->>'hardcover_edition_id')::int \
-                 FROM book_metadata_candidates c \
-                 WHERE c.id = $1 AND c.source = 'hardcover' AND b.id = c.book_id \
-                   AND b.hardcover_book_id IS NULL AND c.normalized ? 'hardcover_book_id' \
-                   AND jsonb_typeof(c.normalized->'hardcover_book_id') = 'number'",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(candidate)
-            .execute(conn)?;
+            link_to_hardcover(conn, candidate)?;
         }
         if let Some(taken) = cover {
             let (full, thumb) = paths::cover_files(data_dir, book_id, taken.cover.extension);
@@ -182,6 +178,7 @@ pub fn approve(
             )
             .bind::<diesel::sql_types::Uuid, _>(taken.candidate)
             .execute(conn)?;
+            link_to_hardcover(conn, taken.candidate)?;
             cover_files = Some((full, thumb, old));
         }
         let (title, author): (Option<String>, Option<String>) = books::table
@@ -224,24 +221,29 @@ pub fn approve(
             for (from, _) in &moved {
                 storage::remove_and_prune(from, data_dir);
             }
-            // Written once the approval stands: a rolled-back approval keeps the old cover.
-            if let (Some((full, thumb, old)), Some(taken)) = (cover_files, cover) {
-                if let Err(e) = storage::write_atomic(&full, &taken.cover.image)
-                    .and_then(|_| storage::write_atomic(&thumb, &taken.cover.thumbnail))
-                {
-                    log::error!("book {book_id}: writing the approved cover: {e}");
-                }
-                // A cover of another type leaves its old file behind.
-                if let Some(old) = old
-                    .filter(|o| *o != storage::relative(data_dir, &full))
-                    .and_then(|o| storage::resolve(data_dir, &o))
-                {
-                    storage::remove_and_prune(&old, data_dir);
+            if let (Some((full, thumb, old)), Some(staged)) = (cover_files, &staged) {
+                let placed = std::fs::rename(&staged.0, &full)
+                    .and_then(|_| std::fs::rename(&staged.1, &thumb));
+                match placed {
+                    Err(e) => log::error!("book {book_id}: placing the approved cover: {e}"),
+                    // A cover of another type leaves its old file behind.
+                    Ok(()) => {
+                        if let Some(old) = old
+                            .filter(|o| *o != storage::relative(data_dir, &full))
+                            .and_then(|o| storage::resolve(data_dir, &o))
+                        {
+                            storage::remove_and_prune(&old, data_dir);
+                        }
+                    }
                 }
             }
             Ok(())
         }
         Err(e) => {
+            if let Some((image, thumb)) = &staged {
+                let _ = std::fs::remove_file(image);
+                let _ = std::fs::remove_file(thumb);
+            }
             // The rows were rolled back: put the files back where the rows say they are.
             for (from, to) in moved.iter().rev() {
                 if let Err(err) = storage::move_file(to, from) {
@@ -251,6 +253,44 @@ pub fn approve(
             Err(e)
         }
     }
+}
+
+/// Writes a cover and its thumbnail under temporary names beside where they go.
+fn stage_cover(data_dir: &Path, book_id: Uuid, cover: &Cover) -> Result<(PathBuf, PathBuf), Error> {
+    let (full, thumb) = paths::cover_files(data_dir, book_id, cover.extension);
+    let tag = Uuid::new_v4().simple().to_string();
+    let staged = |p: &Path| {
+        let mut name = p.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".new-{tag}"));
+        p.with_file_name(name)
+    };
+    let (image, thumbnail) = (staged(&full), staged(&thumb));
+    storage::write_atomic(&image, &cover.image)
+        .and_then(|_| storage::write_atomic(&thumbnail, &cover.thumbnail))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&image);
+            Error::Internal(format!("writing a cover: {e}"))
+        })?;
+    Ok((image, thumbnail))
+}
+
+/// Taking fields from a Hardcover proposal links the book to that Hardcover book and
+/// edition, unless it is linked already (ids outside Postgres' integer range are ignored).
+fn link_to_hardcover(conn: &mut PgConnection, candidate: Uuid) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE books b SET hardcover_book_id = (c.normalized->>'hardcover_book_id')::int, \
+         hardcover_edition_id = CASE WHEN jsonb_typeof(c.normalized->'hardcover_edition_id') = 'number' \
+             THEN CASE WHEN (c.normalized->>'hardcover_edition_id')::numeric BETWEEN 1 AND 2147483647 \
+             THEN (c.normalized->>'hardcover_edition_id')::int END END \
+         FROM book_metadata_candidates c \
+         WHERE c.id = $1 AND c.source = 'hardcover' AND b.id = c.book_id \
+           AND b.hardcover_book_id IS NULL \
+           AND CASE WHEN jsonb_typeof(c.normalized->'hardcover_book_id') = 'number' \
+               THEN (c.normalized->>'hardcover_book_id')::numeric END BETWEEN 1 AND 2147483647",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(candidate)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Deletes a book: its rows in one transaction (files, candidates, links, aggregates),

@@ -611,6 +611,17 @@ async fn sync_links_by_isbn_pulls_statuses_and_pushes_only_what_changed() {
     let a = shelf.iter().find(|u| u["book_id"] == 1001).unwrap();
     assert_eq!(a["status_id"], 3);
 
+    // A later report of the finished book moves the pages of the same read: no second read.
+    let r = read_then_sync(&app, &ann, 0.97).await;
+    assert_eq!(r.body["pushed"], 1, "{:?}", r.body);
+    let sent = ops(&fake, 5);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "update_user_book_read");
+    assert_eq!(sent[0].1["read"]["progress_pages"], 291);
+    let shelf = fake.with(|d| d.user_books.clone());
+    let a = shelf.iter().find(|u| u["book_id"] == 1001).unwrap();
+    assert_eq!(a["user_book_reads"].as_array().unwrap().len(), 1);
+
     // Marked finished on Hardcover later: pulled as the external status, and the status
     // libris shows; still nothing sent for it.
     fake.with(|d| {
@@ -629,18 +640,18 @@ async fn sync_links_by_isbn_pulls_statuses_and_pushes_only_what_changed() {
         )),
         1
     );
-    assert_eq!(ops(&fake, 5).len(), 0);
+    assert_eq!(ops(&fake, 6).len(), 0);
 
     let r = app.api("GET", "/api/hardcover/log", Some(&ann), None).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["runs"].as_array().unwrap().len(), 5);
+    assert_eq!(r.body["runs"].as_array().unwrap().len(), 6);
     assert_eq!(r.body["runs"][0]["trigger"], "api");
     let logged = &r.body["books"][0];
     assert_eq!(
         (&logged["title"], &logged["last_status"]),
         (&json!("A"), &json!("finished"))
     );
-    assert_eq!(logged["last_progress"], 1.0);
+    assert_eq!(logged["last_progress"], 0.97);
     let r = app
         .api("GET", "/api/hardcover/status", Some(&ann), None)
         .await;
@@ -742,6 +753,26 @@ async fn a_book_failing_on_hardcover_is_recorded_and_the_run_goes_on() {
     assert!(r.body["runs"][0]["error"].as_str().is_some());
     assert_eq!(r.body["runs"][1]["pushed"], 1);
 
+    // A run under way elsewhere (another process, say `libris hardcover sync`): 409.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO hardcover_sync_runs (api_key_id, trigger) \
+             SELECT api_key_id, 'cli' FROM service_credentials WHERE service = 'hardcover'",
+        ),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    let r = app
+        .api("POST", "/api/hardcover/sync", Some(&ann), None)
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert!(r.body["message"].as_str().unwrap().contains("under way"));
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE hardcover_sync_runs SET finished_at = now()"),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+
     // Sync switched off: refused in the API's format, and no run recorded.
     diesel::RunQueryDsl::execute(
         diesel::sql_query(
@@ -763,5 +794,65 @@ async fn a_book_failing_on_hardcover_is_recorded_and_the_run_goes_on() {
     assert_eq!(
         app.db.count("SELECT count(*) FROM hardcover_sync_runs"),
         runs
+    );
+}
+
+#[actix_web::test]
+async fn a_long_sync_answers_202_and_goes_on_and_runs_are_kept_tidy() {
+    let fake = FakeHardcover::start();
+    let app = TestApp::builder()
+        .hardcover_url(&fake.url)
+        .hardcover_sync_wait(std::time::Duration::ZERO)
+        .start();
+    let (ann, _) = library_with_isbns(&app).await;
+    fake.with(|d| {
+        d.editions =
+            vec![json!({ "id": 101, "book_id": 1001, "pages": 300, "isbn_13": "9780000000011" })];
+    });
+    // A run left open by a server that stopped, and more old runs than are kept.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO hardcover_sync_runs (api_key_id, trigger, started_at, heartbeat_at, finished_at) \
+             SELECT api_key_id, 'schedule', now() - make_interval(days => n), \
+                    now() - make_interval(days => n), \
+                    CASE WHEN n > 1 THEN now() - make_interval(days => n) END \
+             FROM service_credentials, generate_series(1, 150) n WHERE service = 'hardcover'",
+        ),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    let r = read_then_sync(&app, &ann, 0.5).await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert_eq!(r.body["running"], true);
+    let run_id = r.body["run_id"].as_str().unwrap().to_owned();
+    // The run goes on without the request.
+    let mut finished = false;
+    for _ in 0..500 {
+        let log = app.api("GET", "/api/hardcover/log", Some(&ann), None).await;
+        let run = &log.body["runs"][0];
+        assert_eq!(run["id"], run_id.as_str());
+        if !run["finished_at"].is_null() {
+            assert_eq!(
+                (&run["linked"], &run["pushed"]),
+                (&json!(1), &json!(1)),
+                "{run}"
+            );
+            finished = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(finished, "the run never finished");
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM hardcover_sync_runs"),
+        libris::hardcover::sync::KEPT_RUNS
+    );
+    assert_eq!(
+        app.db.count(
+            "SELECT count(*) FROM hardcover_sync_runs WHERE finished_at IS NOT NULL \
+             AND error LIKE 'interrupted%'"
+        ),
+        1,
+        "the run left open is closed as interrupted"
     );
 }

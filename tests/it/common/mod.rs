@@ -247,6 +247,12 @@ impl Builder {
         self
     }
 
+    /// How long POST /api/hardcover/sync waits before answering 202.
+    pub fn hardcover_sync_wait(mut self, wait: std::time::Duration) -> Builder {
+        self.config.hardcover_sync_wait = wait;
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self
