@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover deps
 
 deps:
 	@scripts/deps.sh
@@ -52,3 +52,6 @@ bench-reading: deps
 
 bench-opds: deps
 	@scripts/bench-opds.sh
+
+bench-hardcover: deps
+	@scripts/bench-hardcover.sh

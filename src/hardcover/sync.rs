@@ -210,14 +210,19 @@ ORDER BY b.id";
 
 /// The reader's Hardcover status as the external status: set where Hardcover has one,
 /// cleared where the book left the reader's shelf there.
+/// $2 books, $3 their statuses (only those that changed: an unchanged one only has its
+/// synced_at moved, by [`SEEN`]), in one statement however many.
 const PULL: &str = "INSERT INTO reading_aggregate AS ra (api_key_id, book_id, external_status,
     external_status_synced_at, status)
-VALUES ($1, $2, $3, now(), libris_effective_status(NULL, 'unread', $3))
+SELECT $1, p.book_id, p.status, now(), libris_effective_status(NULL, 'unread', p.status)
+FROM unnest($2::uuid[], $3::reading_status[]) AS p (book_id, status)
 ON CONFLICT (api_key_id, book_id) DO UPDATE SET
     external_status = EXCLUDED.external_status,
     external_status_synced_at = now(),
     status = libris_effective_status(ra.manual_status, ra.derived_status, EXCLUDED.external_status),
     updated_at = now()";
+const SEEN: &str = "UPDATE reading_aggregate SET external_status_synced_at = now()
+WHERE api_key_id = $1 AND book_id = ANY($2)";
 const UNPULL: &str = "UPDATE reading_aggregate SET external_status = NULL,
     external_status_synced_at = now(),
     status = libris_effective_status(manual_status, derived_status, NULL), updated_at = now()
@@ -396,26 +401,35 @@ async fn pull_and_push(
         }
         beat(state, report.run_id).await;
     }
-    let mut set: Vec<(Uuid, ReadingStatus)> = vec![];
-    let mut cleared: Vec<Uuid> = vec![];
+    // Changed statuses are written; unchanged ones only have their synced_at moved.
+    let (mut changed, mut statuses, mut seen, mut cleared) = (vec![], vec![], vec![], vec![]);
     for row in &rows {
         match shelf.get(&i64::from(row.hardcover_book_id)) {
             // A status id Hardcover added since maps to nothing: what was pulled stays.
-            Some(ub) => set.extend(rules::from_hardcover(ub.status_id).map(|st| (row.id, st))),
+            Some(ub) => match rules::from_hardcover(ub.status_id) {
+                Some(status) if row.external_status == Some(status) => seen.push(row.id),
+                Some(status) => {
+                    changed.push(row.id);
+                    statuses.push(status);
+                }
+                None => {}
+            },
             None if row.external_status.is_some() => cleared.push(row.id),
             None => {}
         }
     }
-    report.pulled = set.len() as i32;
+    report.pulled = (changed.len() + seen.len()) as i32;
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            for (book_id, status) in &set {
-                diesel::sql_query(PULL)
-                    .bind::<SqlUuid, _>(key_id)
-                    .bind::<SqlUuid, _>(book_id)
-                    .bind::<SqlStatus, _>(status)
-                    .execute(conn)?;
-            }
+            diesel::sql_query(PULL)
+                .bind::<SqlUuid, _>(key_id)
+                .bind::<Array<SqlUuid>, _>(&changed)
+                .bind::<Array<SqlStatus>, _>(&statuses)
+                .execute(conn)?;
+            diesel::sql_query(SEEN)
+                .bind::<SqlUuid, _>(key_id)
+                .bind::<Array<SqlUuid>, _>(&seen)
+                .execute(conn)?;
             diesel::sql_query(UNPULL)
                 .bind::<SqlUuid, _>(key_id)
                 .bind::<Array<SqlUuid>, _>(&cleared)

@@ -856,3 +856,98 @@ async fn a_long_sync_answers_202_and_goes_on_and_runs_are_kept_tidy() {
         "the run left open is closed as interrupted"
     );
 }
+
+/// `make bench-hardcover`: a reader with BENCH_BOOKS (5,000) books carrying ISBNs, a fifth of
+/// them being read, a fifth finished on Hardcover. Times libris's own side of a first run
+/// (link, pull, push), a run with nothing new, and one after 100 books moved, against the
+/// local fake Hardcover with the pacing shortened to 1 ms: against Hardcover itself each
+/// request takes its one-second turn, so a run lasts about as many seconds as it sends
+/// requests, and the request counts are the figure that matters there.
+#[actix_web::test]
+#[ignore = "a benchmark: make bench-hardcover"]
+async fn bench_hardcover_sync() {
+    let n: i64 = std::env::var("BENCH_BOOKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let fake = FakeHardcover::start();
+    let app = TestApp::builder()
+        .hardcover_url(&fake.url)
+        .hardcover_sync_wait(std::time::Duration::from_secs(3600))
+        .start();
+    let admin = app.admin_key().await;
+    let (ann_id, ann) = app.reader_key(&admin, "ann").await;
+    store_token(&app, &ann).await;
+    for sql in [
+        format!(
+            "INSERT INTO books (title, status, isbn_13) \
+             SELECT 'Book ' || g, 'organized', '978' || lpad(g::text, 10, '0') \
+             FROM generate_series(1, {n}) g"
+        ),
+        format!(
+            "INSERT INTO reading_aggregate (api_key_id, book_id, started_at, last_read_at, \
+                 percentage, max_percentage, derived_status, status) \
+             SELECT '{ann_id}', id, now() - interval '3 days', now() - interval '1 day', \
+                 0.42, 0.42, 'reading', 'reading' \
+             FROM books WHERE substr(title, 6)::int % 5 = 0"
+        ),
+    ] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut app.db.conn()).unwrap();
+    }
+    fake.with(|d| {
+        d.editions = (1..=n)
+            .map(|g| {
+                json!({ "id": 500_000 + g, "book_id": 100_000 + g, "pages": 300,
+                        "isbn_13": format!("978{g:010}") })
+            })
+            .collect();
+        d.user_books = (1..=n)
+            .filter(|g| g % 5 == 1)
+            .map(|g| {
+                json!({ "id": 700_000 + g, "book_id": 100_000 + g, "status_id": 3,
+                        "edition_id": 500_000 + g, "edition": { "pages": 300 },
+                        "user_book_reads": [{ "id": 900_000 + g, "finished_at": "2025-01-01" }] })
+            })
+            .collect();
+    });
+    let mut lines = vec![];
+    for case in ["first run", "nothing new", "100 books moved"] {
+        if case == "100 books moved" {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!(
+                    "UPDATE reading_aggregate SET percentage = 0.5 WHERE book_id IN \
+                     (SELECT book_id FROM reading_aggregate WHERE api_key_id = '{ann_id}' \
+                      AND derived_status = 'reading' ORDER BY book_id LIMIT 100)"
+                )),
+                &mut app.db.conn(),
+            )
+            .unwrap();
+        }
+        let before = fake.requests().len();
+        let started = std::time::Instant::now();
+        // Called directly: the test client gives up on a request after a few seconds.
+        let report = libris::hardcover::sync::run(
+            &app.state,
+            uuid::Uuid::parse_str(&ann_id).unwrap(),
+            libris::hardcover::sync::Trigger::Api,
+        )
+        .await
+        .unwrap();
+        let took = started.elapsed();
+        let r = serde_json::to_value(&report).unwrap();
+        let sent = fake.requests().len() - before;
+        lines.push(format!(
+            "| {case} | {:.2} s | {sent} | {} | {} | {} | {} |",
+            took.as_secs_f64(),
+            r["linked"],
+            r["pulled"],
+            r["pushed"],
+            r["unchanged"]
+        ));
+    }
+    println!("\nHardcover sync, {n} books with ISBNs (libris's side; Hardcover's pace would add 1 s per request)\n");
+    println!("| run | time | requests | linked | pulled | pushed | unchanged |\n|---|---|---|---|---|---|---|");
+    for line in lines {
+        println!("{line}");
+    }
+}
