@@ -47,6 +47,9 @@ pub struct Config {
     /// How long POST /api/hardcover/sync waits for its run before answering 202 (20 s; tests
     /// shorten it).
     pub hardcover_sync_wait: Duration,
+    /// Failed logins allowed per client address and per username in a minute before 429
+    /// (LIBRIS_AUTH_FAILURES_PER_MINUTE; 0: no limit).
+    pub auth_failures_per_minute: u32,
 }
 
 /// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
@@ -110,6 +113,12 @@ impl Config {
             allow_private_cover_urls: false,
             hardcover_pace: crate::hardcover::client::PACE,
             hardcover_sync_wait: Duration::from_secs(20),
+            auth_failures_per_minute: parse_or(
+                &get,
+                "LIBRIS_AUTH_FAILURES_PER_MINUTE",
+                "10",
+                parse_failures,
+            )?,
         })
     }
 
@@ -218,6 +227,13 @@ fn parse_minutes(value: &str) -> Result<Option<Duration>, &'static str> {
         Ok(0) => Ok(None),
         Ok(n) if n <= 7 * 24 * 60 => Ok(Some(Duration::from_secs(n * 60))),
         _ => Err("expected minutes from 0 (off) to 10080"),
+    }
+}
+
+fn parse_failures(value: &str) -> Result<u32, &'static str> {
+    match value.parse::<u32>() {
+        Ok(n) if n <= 100_000 => Ok(n),
+        _ => Err("expected a whole number of failed logins a minute, 0 (no limit) to 100000"),
     }
 }
 

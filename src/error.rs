@@ -37,6 +37,8 @@ pub enum Error {
     #[error("accept header: {0:?}")]
     Accept(AcceptProblem),
     /// The database cannot be reached (no connection within the pool's timeout, or it went away).
+    #[error("too many failed logins: try again later")]
+    TooManyFailures,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
@@ -130,6 +132,11 @@ impl KosyncError {
                 "Request body too large.",
             ),
             NoRoute => (StatusCode::NOT_FOUND, 106, "Not found."),
+            TooManyFailures => (
+                StatusCode::TOO_MANY_REQUESTS,
+                2007,
+                "Too many failed logins. Try again later.",
+            ),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 107, "Method not allowed."),
             Accept(AcceptProblem::Missing) => (
                 StatusCode::PRECONDITION_FAILED,
@@ -189,6 +196,7 @@ impl ApiError {
             RegistrationDisabled => (StatusCode::FORBIDDEN, "forbidden"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            TooManyFailures => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Database(_) | Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

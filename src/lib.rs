@@ -38,6 +38,7 @@ pub struct AppState {
     pub rules: Arc<reading::state::RulesCache>,
     pub opds_cache: Arc<opds::pages::CatalogCache>,
     pub hardcover: Arc<hardcover::Hardcover>,
+    pub throttle: Arc<auth::throttle::Throttle>,
     /// The server secret (LIBRIS_SECRET_KEY, else `<data dir>/secret`), read or made on first
     /// use.
     secret: Arc<std::sync::OnceLock<[u8; 32]>>,
@@ -51,6 +52,9 @@ impl AppState {
             hardcover: Arc::new(hardcover::Hardcover::new(
                 &config.hardcover_url,
                 config.hardcover_pace,
+            )),
+            throttle: Arc::new(auth::throttle::Throttle::new(
+                config.auth_failures_per_minute,
             )),
             secret: Arc::default(),
             config: Arc::new(config),
@@ -90,6 +94,7 @@ pub fn build_app(
 > {
     App::new()
         .app_data(web::Data::new(state))
+        .wrap(actix_web::middleware::from_fn(auth::throttle::middleware))
         // One line per request. Paths and statuses only: never headers, where keys travel.
         .wrap(
             Logger::new("%{method}xi %U %s %Dms")

@@ -89,6 +89,13 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .app_data(json::path_config())
         .app_data(json::query_config())
         .wrap(actix_web::middleware::from_fn(caller::middleware))
+        // Every answer here is about someone's keys, books or reading: never kept by a cache
+        // (downloads and covers say otherwise themselves), never sniffed into another type.
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new()
+                .add(("x-content-type-options", "nosniff"))
+                .add(("cache-control", "no-store")),
+        )
         .configure(routes)
         .default_service(web::to(no_route))
 }

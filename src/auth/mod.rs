@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod keys;
+pub mod throttle;
 pub mod verifier;
 
 pub use credentials::Service;

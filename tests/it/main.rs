@@ -13,4 +13,5 @@ mod opds;
 mod opds_validators;
 mod reading;
 mod schema;
+mod security;
 mod write_path;

@@ -247,6 +247,19 @@ impl Builder {
         self
     }
 
+    /// Failed logins allowed per address and username a minute (0: no limit, the tests'
+    /// default).
+    pub fn auth_failures_per_minute(mut self, n: u32) -> Builder {
+        self.config.auth_failures_per_minute = n;
+        self
+    }
+
+    /// Believe X-Forwarded-* headers (LIBRIS_TRUST_PROXY).
+    pub fn trust_proxy(mut self) -> Builder {
+        self.config.trust_proxy = true;
+        self
+    }
+
     /// How long POST /api/hardcover/sync waits before answering 202.
     pub fn hardcover_sync_wait(mut self, wait: std::time::Duration) -> Builder {
         self.config.hardcover_sync_wait = wait;
@@ -299,6 +312,8 @@ impl TestApp {
         // Hardcover's one request a second per token would make each sync test take
         // seconds; the pacing itself is unit-tested.
         config.hardcover_pace = std::time::Duration::from_millis(1);
+        // Tests try many wrong credentials on purpose; the limit has its own test.
+        config.auth_failures_per_minute = 0;
         Builder {
             config,
             pool_url: None,

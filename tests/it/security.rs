@@ -1,0 +1,242 @@
+//! Abuse and secrets: failed logins limited per address and per username in each
+//! protocol's own error format, and no secret in any log line.
+
+use base64::Engine;
+
+use crate::common::{TestApp, KEY};
+
+const WRONG: &str = "0123456789abcdef0123456789abcdef";
+
+/// A KoSync auth from `addr` (through a trusted proxy): (status, Retry-After, body).
+async fn kosync_auth(app: &TestApp, addr: &str, user: &str, key: &str) -> (u16, String, String) {
+    let r = app
+        .raw(
+            "GET",
+            "/users/auth",
+            None,
+            &[
+                ("x-forwarded-for", addr),
+                ("x-auth-user", user),
+                ("x-auth-key", key),
+                ("accept", "application/vnd.koreader.v1+json"),
+            ],
+        )
+        .await;
+    (
+        r.status,
+        r.header("retry-after"),
+        String::from_utf8_lossy(&r.body).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn failed_logins_are_limited_per_address_and_per_username() {
+    let app = TestApp::builder()
+        .auth_failures_per_minute(3)
+        .trust_proxy()
+        .start();
+    for user in ["ann", "bob"] {
+        assert_eq!(app.create_user(user, KEY).await.status, 201);
+    }
+    // Successes are never counted.
+    for _ in 0..10 {
+        assert_eq!(kosync_auth(&app, "10.0.0.1", "ann", KEY).await.0, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(kosync_auth(&app, "10.0.0.1", "ann", WRONG).await.0, 401);
+    }
+    // The fourth try is refused before the key is looked at, right or wrong.
+    let (status, retry, body) = kosync_auth(&app, "10.0.0.1", "ann", KEY).await;
+    assert_eq!(status, 429, "{body}");
+    let seconds: u64 = retry.parse().unwrap();
+    assert!((1..=60).contains(&seconds), "{retry}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], 2007, "KoSync's own error format: {body}");
+    // ann from anywhere: the username is over its limit.
+    assert_eq!(kosync_auth(&app, "10.0.0.2", "ann", KEY).await.0, 429);
+    // That address for anyone: over its limit.
+    assert_eq!(kosync_auth(&app, "10.0.0.1", "bob", KEY).await.0, 429);
+    // Someone else elsewhere is not touched.
+    assert_eq!(kosync_auth(&app, "10.0.0.2", "bob", KEY).await.0, 200);
+    // A client cannot pick its address: only the proxy's last entry counts.
+    assert_eq!(
+        kosync_auth(&app, "10.0.0.3, 10.0.0.1", "carol", KEY)
+            .await
+            .0,
+        429
+    );
+}
+
+#[actix_web::test]
+async fn opds_and_api_logins_are_limited_in_their_own_formats() {
+    let app = TestApp::builder().auth_failures_per_minute(3).start();
+    let admin = app.admin_key().await;
+    // Requests without credentials (an OPDS app's first look) are not failures.
+    for _ in 0..5 {
+        assert_eq!(app.raw("GET", "/opds", None, &[]).await.status, 401);
+    }
+    assert_eq!(app.raw("GET", "/opds", Some(&admin), &[]).await.status, 200);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("ann:nope")
+    );
+    for _ in 0..3 {
+        let r = app
+            .raw("GET", "/opds", None, &[("authorization", basic.as_str())])
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = app
+        .raw("GET", "/opds", None, &[("authorization", basic.as_str())])
+        .await;
+    assert_eq!(r.status, 429);
+    assert!(!r.header("retry-after").is_empty());
+    assert!(r.header("content-type").starts_with("text/plain"));
+    // The address is over its limit for the API as well, in the API's format.
+    let r = app.api("GET", "/api/keys", Some(WRONG), None).await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    assert_eq!(r.body["error"], "too_many_requests");
+    let r = app.api("GET", "/api/keys", Some(&admin), None).await;
+    assert_eq!(
+        r.status, 429,
+        "a right key from a blocked address waits too"
+    );
+    // Routes that need no credentials still answer.
+    let r = app.api("GET", "/api/health", None, None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+#[actix_web::test]
+async fn rest_answers_are_neither_cached_nor_sniffed() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    for (path, key, status) in [
+        ("/api/keys", Some(admin.as_str()), 200),
+        ("/api/keys", None, 401),
+        ("/api/nothing-here", Some(admin.as_str()), 404),
+        ("/api/health", None, 200),
+    ] {
+        let r = app.raw("GET", path, key, &[]).await;
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(r.header("cache-control"), "no-store", "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn no_secret_reaches_a_log_line() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let (_, reader) = app.reader_key(&admin, "ann").await;
+    let kosync_password = "kosync-pass-7Qw9-unique";
+    let kosync_key = libris::auth::md5_hex(kosync_password);
+    let opds_password = "opds-pass-3Zr8-unique";
+    app.set_credential(&reader, "kosync", "ann", kosync_password)
+        .await;
+    app.set_credential(&reader, "opds", "ann-opds", opds_password)
+        .await;
+    let wrong_key = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    for key in [kosync_key.as_str(), wrong_key] {
+        app.auth("ann", key).await;
+        app.put_progress(
+            "ann",
+            key,
+            serde_json::json!({ "document": "d1", "progress": "p", "percentage": 0.3, "device": "kobo" }),
+        )
+        .await;
+        app.get_progress("ann", key, "d1").await;
+    }
+    for password in [opds_password, "opds-wrong-5Tt1-unique"] {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("ann-opds:{password}"))
+        );
+        app.raw("GET", "/opds", None, &[("authorization", basic.as_str())])
+            .await;
+    }
+    let wrong_api_key = "9".repeat(64);
+    for key in [admin.as_str(), reader.as_str(), wrong_api_key.as_str()] {
+        app.api("GET", "/api/keys", Some(key), None).await;
+        app.raw("GET", "/opds", Some(key), &[]).await;
+    }
+    let logs = crate::common::logs::captured();
+    assert!(logs.contains("/syncs/progress"), "the session was logged");
+    for secret in [
+        admin.as_str(),
+        reader.as_str(),
+        kosync_password,
+        kosync_key.as_str(),
+        wrong_key,
+        opds_password,
+        "opds-wrong-5Tt1-unique",
+        wrong_api_key.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a log line holds {secret}");
+    }
+}
+
+#[actix_web::test]
+async fn hostile_file_paths_and_signatures_read_nothing() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let book = crate::library::upload_one(&app, &admin, "lighthouse-epub2.epub").await;
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/books/{book}/approve"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let secret = std::fs::read(app.data.path().join("secret")).unwrap_or_default();
+    let entry = app
+        .raw("GET", &format!("/opds/books/{book}"), Some(&admin), &[])
+        .await;
+    let entry = String::from_utf8_lossy(&entry.body).into_owned();
+    let cover = entry
+        .split('"')
+        .find(|s| s.contains("/opds/covers/"))
+        .expect("a cover link")
+        .replace("&amp;", "&");
+    let cover_path = cover[cover.find("/opds/").unwrap()..].to_owned();
+    assert_eq!(app.raw("GET", &cover_path, None, &[]).await.status, 200);
+    // /opds/covers/{id}/{version}/{kind}/{signature}.{ext}
+    let (dir, file) = cover_path.rsplit_once('/').unwrap();
+    let mut tampered = file.to_owned().into_bytes();
+    tampered[0] = if tampered[0] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let (id_version, kind) = dir.rsplit_once('/').unwrap();
+    let hostile = [
+        format!("{dir}/{tampered}"),
+        format!("{id_version}/thumbnail/{file}"),
+        format!("{id_version}/..%2F..%2Fsecret/{file}"),
+        format!("{dir}/..%2F..%2Fsecret"),
+        format!("{dir}/%2e%2e%2f%2e%2e%2fsecret"),
+        format!("{dir}/%00{file}"),
+        format!("{id_version}/{kind}%00/{file}"),
+        format!("/opds/books/{book}/files/%2e%2e%2f%2e%2e%2fsecret/x"),
+        format!("/opds/books/{book}/files/..%2F..%2Fsecret/secret"),
+        "/opds/books/%2Fetc%2Fpasswd/files/x/y".to_owned(),
+        format!("/opds/books/{book}/files/%00/x"),
+        "/opds/pse/..%2F..%2Fsecret/0".to_owned(),
+        "/opds/pse/%2Fetc%2Fpasswd/0".to_owned(),
+        format!("/api/books/{book}/files/..%2F..%2Fsecret"),
+        format!("/api/books/{book}/files/%2Fetc%2Fpasswd"),
+        format!("/api/books/{book}/files/%00"),
+        "/api/books/%2e%2e/cover".to_owned(),
+        "/api/books/..%2F..%2Fsecret/cover".to_owned(),
+    ];
+    for path in &hostile {
+        let r = app.raw("GET", path, Some(&admin), &[]).await;
+        assert!(matches!(r.status, 400 | 403 | 404), "{path}: {}", r.status);
+        assert!(
+            secret.is_empty() || !r.body.windows(secret.len()).any(|w| w == secret),
+            "{path} served the secret"
+        );
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("root:"),
+            "{path}"
+        );
+    }
+}
