@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability deps
 
 deps:
 	@scripts/deps.sh
@@ -40,6 +40,7 @@ fmt:
 lint:
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --test reliability -- -D warnings
 
 bench-kosync: deps
 	@scripts/bench-kosync.sh
@@ -52,6 +53,12 @@ bench-reading: deps
 
 bench-opds: deps
 	@scripts/bench-opds.sh
+
+# Faults, hostile input and abuse, with a table of figures; exits non-zero when one is off.
+reliability: deps
+	@url="$$DATABASE_URL"; \
+	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
+	DATABASE_URL="$$url" cargo test --release --locked --test reliability -- --nocapture
 
 bench-hardcover: deps
 	@scripts/bench-hardcover.sh

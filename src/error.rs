@@ -42,7 +42,7 @@ pub enum Error {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -73,6 +73,23 @@ impl Error {
         if self.is_server_fault() {
             log::error!("{self}");
         }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    /// PostgreSQL stores no NUL character in text or jsonb: a value holding one is the
+    /// client's input, refused (the transaction it was in rolls back whole), not a fault.
+    fn from(e: diesel::result::Error) -> Error {
+        if let diesel::result::Error::DatabaseError(_, info) = &e {
+            let message = info.message();
+            if message.contains("0x00") || message.contains("unsupported Unicode escape sequence") {
+                return Error::invalid(
+                    "body",
+                    "text with NUL characters (\\u0000) cannot be stored",
+                );
+            }
+        }
+        Error::Database(e)
     }
 }
 

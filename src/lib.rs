@@ -39,6 +39,9 @@ pub struct AppState {
     pub opds_cache: Arc<opds::pages::CatalogCache>,
     pub hardcover: Arc<hardcover::Hardcover>,
     pub throttle: Arc<auth::throttle::Throttle>,
+    /// bcrypt jobs at once: one per core. More only share the cores, and starve the short
+    /// database work of other requests of CPU (64 logins at once timed out others' queries).
+    bcrypt_slots: Arc<tokio::sync::Semaphore>,
     /// The server secret (LIBRIS_SECRET_KEY, else `<data dir>/secret`), read or made on first
     /// use.
     secret: Arc<std::sync::OnceLock<[u8; 32]>>,
@@ -56,6 +59,9 @@ impl AppState {
             throttle: Arc::new(auth::throttle::Throttle::new(
                 config.auth_failures_per_minute,
             )),
+            bcrypt_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             secret: Arc::default(),
             config: Arc::new(config),
             pool,
@@ -68,6 +74,20 @@ impl AppState {
 
 impl AppState {
     /// The key for `purpose`, derived from the server secret.
+    /// Runs bcrypt work (hashing or verifying) on the blocking pool, waiting for a free core
+    /// first; no database connection is held meanwhile.
+    pub async fn bcrypt<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, error::Error> {
+        let _slot = self
+            .bcrypt_slots
+            .acquire()
+            .await
+            .map_err(|_| error::Error::Internal("the bcrypt slots are closed".into()))?;
+        Ok(web::block(work).await?)
+    }
+
     pub fn key(&self, purpose: &str) -> Result<[u8; 32], error::Error> {
         if let Some(secret) = self.secret.get() {
             return Ok(secret::derive(secret, purpose));

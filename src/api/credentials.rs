@@ -52,11 +52,15 @@ async fn set_for(
     if body.password.is_empty() || body.password.len() > 1024 {
         return Err(Error::invalid("password", "must be 1–1024 bytes").into());
     }
+    // bcrypt would end the password at a NUL: "a\u0000b" and "a" would be the same password.
+    if body.password.contains('\0') {
+        return Err(Error::invalid("password", "must not hold NUL characters").into());
+    }
     // bcrypt is deliberately slow: never on an async worker, never holding a connection.
     let password = body.password;
-    let hash = web::block(move || service.hash_password(&password))
-        .await
-        .map_err(Error::from)??;
+    let hash = state
+        .bcrypt(move || service.hash_password(&password))
+        .await??;
     let username = body.username;
     let shown = username.clone();
     db::run(&state.pool, move |conn| {

@@ -107,6 +107,6 @@ pub fn username_taken(e: DieselError, service: &str, username: &str) -> Error {
                 "the {service} username {username:?} is already taken"
             ))
         }
-        _ => Error::Database(e),
+        _ => e.into(),
     }
 }

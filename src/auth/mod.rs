@@ -11,7 +11,7 @@ pub use verifier::Verifier;
 /// Usernames are shared by KoSync headers, the CLI and the REST API: non-empty, at most
 /// 255 characters, and without ':' (HTTP Basic and KoSync both split on it).
 pub fn valid_username(name: &str) -> bool {
-    !name.is_empty() && !name.contains(':') && name.chars().count() <= 255
+    !name.is_empty() && !name.contains([':', '\0']) && name.chars().count() <= 255
 }
 
 pub fn md5_hex(text: &str) -> String {

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
 use uuid::Uuid;
 
 use crate::auth::credentials;
@@ -30,7 +29,9 @@ async fn verify(
     hash: Option<String>,
 ) -> Result<bool, Error> {
     let verifier = state.verifier.clone();
-    Ok(web::block(move || verifier.verify_kosync(&username, hash.as_deref(), &key)).await?)
+    state
+        .bcrypt(move || verifier.verify_kosync(&username, hash.as_deref(), &key))
+        .await
 }
 
 /// Authenticates `(username, key)` and runs `work` for the reader. `unknown` is the error for

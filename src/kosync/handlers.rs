@@ -83,9 +83,9 @@ pub async fn create_user(
     let body = json_body(&req, payload).await?;
     let (username, password) = request::new_user(&body)?;
     // bcrypt before taking a connection: it is the slow part.
-    let hash = web::block(move || crate::auth::credentials::hash_secret(&password))
-        .await
-        .map_err(Error::from)??;
+    let hash = state
+        .bcrypt(move || crate::auth::credentials::hash_secret(&password))
+        .await??;
     let name = username.clone();
     db::run(&state.pool, move |conn| users::create(conn, &name, &hash)).await?;
     reply(StatusCode::CREATED, json!({ "username": username }))

@@ -22,10 +22,28 @@ pub fn parse_body(bytes: &[u8]) -> Result<Object, Error> {
         return Err(Error::invalid("body", "missing"));
     }
     match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) if holds_nul(&map) => Err(Error::invalid(
+            "body",
+            "text with NUL characters (\\u0000) cannot be stored",
+        )),
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::NotAnObject),
         Err(e) => Err(Error::BadJson(e.to_string())),
     }
+}
+
+/// Whether a NUL character is in any key or string: PostgreSQL stores neither in text nor
+/// in jsonb, so such a body is refused whole rather than failing at the database.
+fn holds_nul(map: &Object) -> bool {
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(value),
+            Value::Object(m) => holds_nul(m),
+            _ => false,
+        }
+    }
+    map.iter().any(|(k, v)| k.contains('\0') || value(v))
 }
 
 /// `Accept: application/vnd.koreader.v<N>…+json` with N = 1, as the official server demands.
@@ -46,7 +64,9 @@ pub fn check_accept(header: Option<&str>) -> Result<(), Error> {
 }
 
 pub fn valid_document(document: &str) -> bool {
-    !document.is_empty() && !document.contains(':') && document.chars().count() <= MAX_DOCUMENT
+    !document.is_empty()
+        && !document.contains([':', '\0'])
+        && document.chars().count() <= MAX_DOCUMENT
 }
 
 /// The (username, key) of the auth headers, or 401.
@@ -196,6 +216,26 @@ mod tests {
 
     fn code(e: Error) -> u32 {
         crate::error::KosyncError(e).parts().1
+    }
+
+    #[test]
+    fn nul_characters_are_refused_anywhere_in_a_body() {
+        for body in [
+            r#"{"document": "d\u0000"}"#,
+            r#"{"document": "d", "metadata": {"title": ["x\u0000"]}}"#,
+            r#"{"extra\u0000": 1}"#,
+        ] {
+            assert_eq!(
+                code(parse_body(body.as_bytes()).unwrap_err()),
+                2003,
+                "{body}"
+            );
+        }
+        assert!(
+            parse_body(br#"{"document": "d\\u0000"}"#).is_ok(),
+            "an escaped backslash is text"
+        );
+        assert!(!valid_document("a\0b"));
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub fn apply(conn: &mut PgConnection, id: Uuid, changes: &Changes) -> Result<(),
             ) if info.constraint_name() == Some("books_series_index_key") => {
                 Error::Conflict("another book already has this series and series_index".into())
             }
-            _ => Error::Database(e),
+            _ => e.into(),
         })?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! username, for apps that only know Basic), or a Bearer API key. Without credentials,
 //! anonymous browsing when the opds.anonymous setting allows it (no personal shelves then).
 
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 use base64::Engine;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -121,11 +121,11 @@ pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<(Viewer, Sett
             // bcrypt on the blocking pool, holding no connection.
             let verifier = state.verifier.clone();
             let hash = stored.as_ref().map(|(_, h)| h.clone());
-            let ok = web::block(move || {
-                verifier.verify_password(&cache_name(&user), hash.as_deref(), &password)
-            })
-            .await
-            .map_err(Error::from)?;
+            let ok = state
+                .bcrypt(move || {
+                    verifier.verify_password(&cache_name(&user), hash.as_deref(), &password)
+                })
+                .await?;
             match (ok, stored) {
                 (true, Some((id, _))) => Viewer::Reader(id),
                 _ => return Err(unauthorized()),

@@ -240,3 +240,64 @@ async fn hostile_file_paths_and_signatures_read_nothing() {
         );
     }
 }
+
+#[actix_web::test]
+async fn nul_characters_in_rest_bodies_are_client_errors() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let book = crate::library::upload_one(&app, &admin, "lighthouse-epub2.epub").await;
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/api/books/{book}"),
+            serde_json::json!({ "title": "a\u{0}b" }),
+        ),
+        (
+            "PATCH",
+            format!("/api/books/{book}"),
+            serde_json::json!({ "genres": ["a\u{0}"] }),
+        ),
+        (
+            "POST",
+            "/api/keys".to_owned(),
+            serde_json::json!({ "label": "a\u{0}b" }),
+        ),
+        (
+            "PUT",
+            "/api/credentials/opds".to_owned(),
+            serde_json::json!({ "username": "a\u{0}", "password": "p" }),
+        ),
+        (
+            "PUT",
+            "/api/credentials/opds".to_owned(),
+            serde_json::json!({ "username": "ann", "password": "p\u{0}" }),
+        ),
+        (
+            "PUT",
+            "/api/credentials/hardcover".to_owned(),
+            serde_json::json!({ "token": "t\u{0}k" }),
+        ),
+        (
+            "POST",
+            format!("/api/books/{book}/documents"),
+            serde_json::json!({ "document": "d\u{0}" }),
+        ),
+        (
+            "POST",
+            format!("/api/books/{book}/approve"),
+            serde_json::json!({ "fields": { "title": "t\u{0}" } }),
+        ),
+    ] {
+        let r = app
+            .api(method, &path, Some(&admin), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{method} {path} {body}: {:?}", r.body);
+    }
+    let r = app
+        .api("GET", &format!("/api/books/{book}"), Some(&admin), None)
+        .await;
+    assert_eq!(
+        r.body["status"], "review",
+        "the failed approval changed nothing"
+    );
+}

@@ -1,0 +1,48 @@
+//! `make reliability`: faults, hostile input and abuse, with figures. Not part of `make
+//! test` (a separate target, `test = false` in Cargo.toml); prints one table and fails when a
+//! figure is off.
+
+#[path = "../it/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+mod concurrency;
+mod hostile_kosync;
+
+use diesel::sql_types::BigInt;
+use diesel::QueryableByName;
+
+#[derive(QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// The table printed at the end: figure, value, what it must be, whether it is.
+#[derive(Default)]
+pub struct Figures {
+    rows: Vec<(String, f64, String, bool)>,
+}
+
+impl Figures {
+    pub fn row(&mut self, what: &str, value: f64, target: &str, ok: bool) {
+        self.rows
+            .push((what.to_owned(), value, target.to_owned(), ok));
+    }
+
+    fn print(&self) -> bool {
+        println!("\n| figure | value | must be | |\n|---|---|---|---|");
+        for (what, value, target, ok) in &self.rows {
+            let mark = if *ok { "ok" } else { "OFF" };
+            println!("| {what} | {value} | {target} | {mark} |");
+        }
+        self.rows.iter().all(|r| r.3)
+    }
+}
+
+#[actix_web::test]
+async fn reliability() {
+    let mut figures = Figures::default();
+    hostile_kosync::run(&mut figures).await;
+    concurrency::run(&mut figures).await;
+    assert!(figures.print(), "a figure is off: see the table");
+}
