@@ -55,10 +55,11 @@ bench-opds: deps
 	@scripts/bench-opds.sh
 
 # Faults, hostile input and abuse, with a table of figures; exits non-zero when one is off.
+# With DATABASE_URL unset it uses (and restarts) the project-local test cluster.
 reliability: deps
-	@url="$$DATABASE_URL"; \
-	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
-	DATABASE_URL="$$url" cargo test --release --locked --test reliability -- --nocapture
+	@url="$$DATABASE_URL"; cluster=; \
+	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; cluster=test; fi; \
+	DATABASE_URL="$$url" RELIABILITY_CLUSTER="$$cluster" cargo test --release --locked --test reliability -- --nocapture
 
 bench-hardcover: deps
 	@scripts/bench-hardcover.sh

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod common;
 mod concurrency;
+mod db_restart;
 mod hostile_kosync;
 
 use diesel::sql_types::BigInt;
@@ -44,5 +45,6 @@ async fn reliability() {
     let mut figures = Figures::default();
     hostile_kosync::run(&mut figures).await;
     concurrency::run(&mut figures).await;
+    db_restart::run(&mut figures).await;
     assert!(figures.print(), "a figure is off: see the table");
 }
