@@ -7,6 +7,7 @@
 mod common;
 mod concurrency;
 mod db_restart;
+mod enumeration;
 mod hostile_kosync;
 
 use diesel::sql_types::BigInt;
@@ -45,6 +46,7 @@ async fn reliability() {
     let mut figures = Figures::default();
     hostile_kosync::run(&mut figures).await;
     concurrency::run(&mut figures).await;
+    enumeration::run(&mut figures).await;
     db_restart::run(&mut figures).await;
     assert!(figures.print(), "a figure is off: see the table");
 }
