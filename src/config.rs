@@ -50,6 +50,9 @@ pub struct Config {
     /// Failed logins allowed per client address and per username in a minute before 429
     /// (LIBRIS_AUTH_FAILURES_PER_MINUTE; 0: no limit).
     pub auth_failures_per_minute: u32,
+    /// How long a request body may take beyond one second per KiB it brings (30 s; tests
+    /// shorten it). See [`crate::slow_body`].
+    pub body_grace: Duration,
 }
 
 /// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
@@ -119,6 +122,7 @@ impl Config {
                 "10",
                 parse_failures,
             )?,
+            body_grace: Duration::from_secs(30),
         })
     }
 

@@ -12,6 +12,7 @@ pub mod opds;
 pub mod reading;
 pub mod secret;
 pub mod settings;
+pub mod slow_body;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +115,7 @@ pub fn build_app(
 > {
     App::new()
         .app_data(web::Data::new(state))
+        .wrap(actix_web::middleware::from_fn(slow_body::middleware))
         .wrap(actix_web::middleware::from_fn(auth::throttle::middleware))
         // One line per request. Paths and statuses only: never headers, where keys travel.
         .wrap(

@@ -301,3 +301,58 @@ async fn nul_characters_in_rest_bodies_are_client_errors() {
         "the failed approval changed nothing"
     );
 }
+
+#[actix_web::test]
+async fn a_body_trickled_a_byte_at_a_time_is_cut_off() {
+    use std::io::{Read, Write};
+    let app = TestApp::builder()
+        .body_grace(std::time::Duration::from_millis(500))
+        .start();
+    assert_eq!(app.create_user("ann", KEY).await.status, 201);
+    let addr = app.server.addr();
+    // The trickle runs on a thread of its own: the server lives on this test's runtime.
+    let trickle = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        s.write_all(
+            format!(
+                "PUT /syncs/progress HTTP/1.1\r\nHost: x\r\nx-auth-user: ann\r\nx-auth-key: {KEY}\r\n\
+                 content-type: application/json\r\ncontent-length: 300\r\n\r\n{{"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        // 300 bytes at 10 a second would take 30 s.
+        for sent in 0..300 {
+            let mut buf = [0u8; 1024];
+            match s.read(&mut buf) {
+                Ok(0) => return (sent, answer),
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    return (sent, answer);
+                }
+                Err(_) => {}
+            }
+            if s.write_all(b" ").is_err() {
+                return (sent, answer);
+            }
+        }
+        (300, answer)
+    });
+    let (sent, answer) = actix_web::rt::task::spawn_blocking(move || trickle.join().unwrap())
+        .await
+        .unwrap();
+    assert!(sent < 300, "the server read the whole trickle");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "a client error or a closed connection: {answer}"
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM reading_progress_history"),
+        0
+    );
+}

@@ -254,6 +254,12 @@ impl Builder {
         self
     }
 
+    /// How long a request body may take beyond a second per KiB.
+    pub fn body_grace(mut self, grace: std::time::Duration) -> Builder {
+        self.config.body_grace = grace;
+        self
+    }
+
     /// Believe X-Forwarded-* headers (LIBRIS_TRUST_PROXY).
     pub fn trust_proxy(mut self) -> Builder {
         self.config.trust_proxy = true;

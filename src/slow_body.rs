@@ -1,0 +1,96 @@
+//! Request bodies must keep moving. actix answers a client that trickles its headers with 408
+//! after 5 s, but reads a body for as long as the client cares to send it: a byte a second
+//! would hold a connection, a staging file and a handler forever. Here a body may take
+//! `grace` plus one second per `rate` bytes received: a 500 MB upload at 1 MB/s has all the
+//! time it needs, a trickle of a byte a second is cut after about `grace`.
+
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use crate::AppState;
+
+/// Bytes a second that earn a body one more second.
+const RATE: u64 = 1024;
+
+/// When a body that began at `start` and has brought `received` bytes must have its next.
+pub fn deadline(start: Instant, grace: Duration, received: u64) -> Instant {
+    start + grace + Duration::from_secs(received / RATE)
+}
+
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let headers = req.headers();
+    let has_body = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if !has_body {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let grace = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.body_grace)
+        .unwrap_or(Duration::from_secs(30));
+    let inner = req.take_payload();
+    let start = Instant::now();
+    let stream = futures_util::stream::unfold(
+        (inner, 0u64, false),
+        move |(mut inner, received, done)| async move {
+            if done {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline(start, grace, received), inner.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    let received = received + chunk.len() as u64;
+                    Some((Ok(chunk), (inner, received, false)))
+                }
+                Ok(Some(Err(e))) => Some((Err(e), (inner, received, true))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body came too slowly",
+                    ))),
+                    (inner, received, true),
+                )),
+            }
+        },
+    );
+    // Fused: multipart readers poll again after the end.
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(stream.fuse()),
+    });
+    Ok(next.call(req).await?.map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_earn_time_by_the_bytes_they_bring() {
+        let start = Instant::now();
+        let grace = Duration::from_secs(30);
+        assert_eq!(deadline(start, grace, 0), start + grace);
+        assert_eq!(
+            deadline(start, grace, 60),
+            start + grace,
+            "a trickle earns nothing"
+        );
+        assert_eq!(
+            deadline(start, grace, 500 * 1024 * 1024),
+            start + grace + Duration::from_secs(512_000),
+            "a big upload at 1 KiB/s still fits"
+        );
+    }
+}
