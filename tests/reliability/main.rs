@@ -9,6 +9,7 @@ mod concurrency;
 mod db_restart;
 mod enumeration;
 mod hostile_kosync;
+mod slow_clients;
 
 use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
@@ -46,6 +47,7 @@ async fn reliability() {
     let mut figures = Figures::default();
     hostile_kosync::run(&mut figures).await;
     concurrency::run(&mut figures).await;
+    slow_clients::run(&mut figures).await;
     enumeration::run(&mut figures).await;
     db_restart::run(&mut figures).await;
     assert!(figures.print(), "a figure is off: see the table");
