@@ -13,7 +13,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
-use base64::Engine;
 
 use crate::error::{ApiError, Error, KosyncError, OpdsError};
 use crate::AppState;
@@ -120,13 +119,8 @@ fn presented(req: &ServiceRequest, protocol: Protocol) -> Option<Option<String>>
     let user = value
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, rest)| {
-            base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .ok()
-        })
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.split_once(':').map(|(u, _)| u.to_owned()));
+        .and_then(|(_, rest)| super::decode_basic(rest))
+        .map(|(user, _)| user);
     Some(user)
 }
 

@@ -163,11 +163,7 @@ impl Hardcover {
         let data = self
             .query(token, "query { me { id username } }", json!({}))
             .await?;
-        // `me` is a list of one user.
-        let me = match &data["me"] {
-            Value::Array(users) => users.first().cloned().unwrap_or(Value::Null),
-            other => other.clone(),
-        };
+        let me = super::graphql::me(&data);
         match (me["id"].as_i64(), me["username"].as_str()) {
             (Some(id), Some(username)) => Ok(Me {
                 id,

@@ -118,13 +118,16 @@ impl UserBook {
     }
 }
 
+/// The user of an answer's `me`, which Hardcover gives as a list of one.
+pub fn me(data: &Value) -> &Value {
+    match &data["me"] {
+        Value::Array(users) => users.first().unwrap_or(&Value::Null),
+        other => other,
+    }
+}
+
 pub fn user_books(data: &Value) -> Vec<UserBook> {
-    // `me` is a list of one user.
-    let me = match &data["me"] {
-        Value::Array(users) => users.first().cloned().unwrap_or(Value::Null),
-        other => other.clone(),
-    };
-    let Some(list) = me["user_books"].as_array() else {
+    let Some(list) = me(data)["user_books"].as_array() else {
         return vec![];
     };
     list.iter()

@@ -29,12 +29,34 @@ pub fn candidate_cover_url(
     book_id: Uuid,
     candidate: Uuid,
 ) -> Result<String, Error> {
+    // Checked before the cover is fetched: approving a book not in review fails anyway.
+    let status: BookStatus = books::table
+        .find(book_id)
+        .select(books::status)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
+    in_review(status)?;
     let normalized = normalized_of(conn, book_id, candidate, "cover")?;
     normalized["cover_url"]
         .as_str()
         .filter(|u| !u.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| Error::invalid("fields", "cover: that candidate proposes no cover"))
+}
+
+/// Only a book in review can be approved (409 otherwise).
+fn in_review(status: BookStatus) -> Result<(), Error> {
+    if status == BookStatus::Review {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "only a book in review can be approved; this one is {}",
+        serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    )))
 }
 
 /// A candidate's normalized fields; 400 naming `field` when the book has no such candidate.
@@ -138,15 +160,7 @@ pub fn approve(
             .first(conn)
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
-        if status != BookStatus::Review {
-            return Err(Error::Conflict(format!(
-                "only a book in review can be approved; this one is {}",
-                serde_json::to_value(status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            )));
-        }
+        in_review(status)?;
         let (edit, taken) = resolve_fields(conn, book_id, fields)?;
         let changes = edit.validate(this_year)?;
         edit::apply(conn, book_id, &changes)?;

@@ -4,7 +4,6 @@
 //! anonymous browsing when the opds.anonymous setting allows it (no personal shelves then).
 
 use actix_web::HttpRequest;
-use base64::Engine;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -55,12 +54,8 @@ fn presented(req: &HttpRequest) -> Result<Presented, Error> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(Error::Unauthorized);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest)
-        .map_err(|_| Error::Unauthorized)?;
-    let text = String::from_utf8(decoded).map_err(|_| Error::Unauthorized)?;
-    let (user, password) = text.split_once(':').ok_or(Error::Unauthorized)?;
-    Ok(Presented::Basic(user.to_owned(), password.to_owned()))
+    let (user, password) = crate::auth::decode_basic(rest).ok_or(Error::Unauthorized)?;
+    Ok(Presented::Basic(user, password))
 }
 
 fn key_owner(conn: &mut PgConnection, raw: &str) -> Result<Option<Uuid>, Error> {
