@@ -55,6 +55,9 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Check the data dir (LIBRIS_DATA_DIR) against the database and repair what an
+    /// interrupted process left (`serve` does it at start-up).
+    Check,
     /// Write N synthetic EPUBs with covers into DIR (used by `make bench-ingest`).
     #[command(hide = true)]
     BenchEpubs {
@@ -240,6 +243,14 @@ fn main() -> ExitCode {
             jobs,
             paths,
         } => import(&config, approve, jobs, &paths),
+        Command::Check => connect(&config).and_then(|mut conn| {
+            let report = check_data_dir(&mut conn, &config)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }),
         Command::Hardcover(HardcoverCommand::Sync { key_id }) => hardcover_sync(config, key_id),
         Command::BenchEpubs { count, dir } => bench_epubs(count, &dir),
         Command::BenchSql {
@@ -284,6 +295,21 @@ fn connect(config: &Config) -> Result<PgConnection, String> {
     Ok(conn)
 }
 
+/// The data dir against the database: see `libris::library::check`.
+fn check_data_dir(
+    conn: &mut diesel::PgConnection,
+    config: &Config,
+) -> Result<libris::library::check::Report, String> {
+    let report = libris::library::check::run(conn, &config.data_dir)
+        .map_err(|e| format!("checking {}: {e}", config.data_dir.display()))?;
+    if report.is_clean() {
+        log::info!("data dir checked: files and rows agree");
+    } else {
+        log::warn!("data dir checked and repaired: {report:?}");
+    }
+    Ok(report)
+}
+
 fn serve(config: Config) -> Result<(), String> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         format!(
@@ -291,7 +317,7 @@ fn serve(config: Config) -> Result<(), String> {
             config.data_dir.display()
         )
     })?;
-    drop(connect(&config)?);
+    check_data_dir(&mut connect(&config)?, &config)?;
     let pool = db::pool(
         &config.database_url,
         config.db_pool_size,

@@ -6,6 +6,7 @@
 //! <data>/inbox/<book id>/<file name>  files of books awaiting review
 //! <data>/library/<Author>/<Title>/    organized books
 //! <data>/covers/<book id>.<ext>       covers, and <book id>.thumb.jpg
+//! <data>/lost+found/                  files no book claimed at a start-up check
 //! ```
 //! The database stores paths relative to the data dir, so the dir can move.
 
@@ -64,7 +65,12 @@ impl StagingWriter {
     pub fn create(data_dir: &Path, limit: u64) -> io::Result<StagingWriter> {
         let dir = data_dir.join(TMP);
         fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("{}.part", Uuid::new_v4().simple()));
+        // Named for the writing process: the start-up check keeps a running process's files.
+        let path = dir.join(format!(
+            "{}-{}.part",
+            std::process::id(),
+            Uuid::new_v4().simple()
+        ));
         let file = File::options().write(true).create_new(true).open(&path)?;
         Ok(StagingWriter {
             file,

@@ -276,6 +276,21 @@ async fn import_ingests_a_folder_and_reports_what_failed() {
         "{out:?}"
     );
     assert_eq!(db.count("SELECT count(*) FROM books"), 3);
+    // `libris check`: a copy cut short is removed, the report is JSON.
+    let partial = data.path().join("library/Jane Doe/x.epub.part");
+    std::fs::write(&partial, b"half").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_libris"))
+        .arg("check")
+        .env("DATABASE_URL", &db.url)
+        .env("LIBRIS_DATA_DIR", data.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["removed"], 1, "{report}");
+    assert_eq!(report["missing"], json!([]));
+    assert!(!partial.exists());
 }
 
 #[actix_web::test]

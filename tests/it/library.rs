@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::common::{TestApp, KEY};
+use crate::common::{files_under, TestApp, KEY};
 
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixture_path(name)).unwrap()
@@ -19,21 +19,6 @@ pub fn fixture_path(name: &str) -> PathBuf {
 
 const LIGHTHOUSE: &str = "lighthouse-epub2.epub";
 const LIGHTHOUSE_PMD5: &str = "51920a085d6f473ec1c3b353653a38fb";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
 
 pub async fn upload_one(app: &TestApp, key: &str, name: &str) -> String {
     let r = app.upload(key, &[(name, &fixture(name))]).await;

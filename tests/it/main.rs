@@ -2,6 +2,7 @@
 //! HTTP stack. Run them with `make test`.
 
 mod api;
+mod check;
 mod cli;
 mod common;
 mod failures;
