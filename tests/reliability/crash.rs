@@ -7,84 +7,21 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::{files_under, TestDb, KEY};
+use crate::process::{multipart, ready, start};
 use crate::Figures;
 
 const CYCLES: usize = 5;
 const PUT_CLIENTS: usize = 16;
 const UPLOAD_CLIENTS: usize = 3;
 const BOOKS_READ: u64 = PUT_CLIENTS as u64;
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_libris"))
-        .arg("serve")
-        .env("DATABASE_URL", &db.url)
-        .env("LIBRIS_BIND", format!("127.0.0.1:{port}"))
-        .env("LIBRIS_DATA_DIR", data)
-        .env("LIBRIS_KOSYNC_REGISTRATION", "true")
-        .env("LIBRIS_AUTH_FAILURES_PER_MINUTE", "0")
-        .env("LIBRIS_HARDCOVER_SYNC_AT", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the libris binary starts");
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn ready(client: &awc::Client, server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = client
-            .get(format!("{}/healthcheck", server.url))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("libris did not answer within 60 s of its start");
-}
-
-fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "libris-crash-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/epub+zip\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
 
 async fn upload(
     client: &awc::Client,

@@ -9,7 +9,9 @@ mod concurrency;
 mod crash;
 mod db_restart;
 mod enumeration;
+mod files;
 mod hostile_kosync;
+mod process;
 mod slow_clients;
 
 use diesel::sql_types::BigInt;
@@ -58,6 +60,9 @@ async fn reliability() {
     }
     if wanted("concurrency") {
         concurrency::run(&mut figures).await;
+    }
+    if wanted("files") {
+        files::run(&mut figures).await;
     }
     if wanted("slow_clients") {
         slow_clients::run(&mut figures).await;
