@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -61,5 +61,13 @@ reliability: deps
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; cluster=test; fi; \
 	DATABASE_URL="$$url" RELIABILITY_CLUSTER="$$cluster" cargo test --release --locked --test reliability -- --nocapture
 
+# cargo-fuzz targets (nightly; fuzz/ is its own workspace): each runs FUZZ_SECONDS, seeded from
+# fixtures/, after replaying fuzz/regressions/; a table of executions and coverage; exits
+# non-zero when one crashed. No database needed.
+FUZZ_SECONDS ?= 120
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
 bench-hardcover: deps
 	@scripts/bench-hardcover.sh
+

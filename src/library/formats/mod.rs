@@ -13,13 +13,13 @@ pub mod zipsafe;
 
 mod base64;
 mod charset;
-mod comic;
+pub mod comic;
 mod detect;
-mod epub;
+pub mod epub;
 mod fb2;
 mod html;
 mod mobi;
-mod opf;
+pub mod opf;
 mod pdf;
 mod rar;
 mod text;
