@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability fuzz deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -55,11 +55,13 @@ bench-opds: deps
 	@scripts/bench-opds.sh
 
 # Faults, hostile input and abuse, with a table of figures; exits non-zero when one is off.
-# With DATABASE_URL unset it uses (and restarts) the project-local test cluster.
+# With DATABASE_URL unset it uses (and restarts) the project-local test cluster. Then the REST
+# API against its OpenAPI document (make schemathesis).
 reliability: deps
 	@url="$$DATABASE_URL"; cluster=; \
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; cluster=test; fi; \
 	DATABASE_URL="$$url" RELIABILITY_CLUSTER="$$cluster" cargo test --release --locked --test reliability -- --nocapture
+	@scripts/schemathesis.sh
 
 # cargo-fuzz targets (nightly; fuzz/ is its own workspace): each runs FUZZ_SECONDS, seeded from
 # fixtures/, after replaying fuzz/regressions/; a table of executions and coverage; exits
@@ -71,3 +73,7 @@ fuzz:
 bench-hardcover: deps
 	@scripts/bench-hardcover.sh
 
+# The REST API against its own OpenAPI document (schemathesis, pinned, in target/): valid and
+# invalid data for every operation; no 5xx, every response as documented. Its own cluster.
+schemathesis: deps
+	@scripts/schemathesis.sh

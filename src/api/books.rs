@@ -44,9 +44,13 @@ pub struct ListQuery {
     /// Full-text search (websearch syntax: words, "phrases", -exclusions, or).
     pub q: Option<String>,
     /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// Inline: the document's components do not list types only parameters use.
+    #[param(inline)]
     pub sort: Option<Sort>,
 }
 

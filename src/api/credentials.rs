@@ -135,7 +135,12 @@ pub async fn set_own(
     tag = "credentials",
     security(("bearer" = [])),
     params(("service" = String, Path, description = "kosync, opds or hardcover")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody))
+    responses(
+        (status = 204),
+        (status = 400, description = "no such service", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
 )]
 #[delete("/credentials/{service}")]
 pub async fn delete_own(
@@ -174,7 +179,12 @@ pub async fn set_other(
     tag = "credentials",
     security(("bearer" = [])),
     params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync, opds or hardcover")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses(
+        (status = 204),
+        (status = 400, description = "no such service", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
 )]
 #[delete("/keys/{id}/credentials/{service}")]
 pub async fn delete_other(

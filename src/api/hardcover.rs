@@ -251,6 +251,7 @@ pub struct Log {
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
 pub struct LogQuery {
     /// Books listed (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

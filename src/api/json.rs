@@ -47,7 +47,7 @@ fn body_error(e: &serde_json::Error) -> Error {
     }
 }
 
-/// An optional JSON body: empty (or whitespace) is `None`.
+/// An optional JSON body: empty (or whitespace), or `null` (as the document allows), is `None`.
 pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -55,9 +55,7 @@ pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, Erro
     if body.len() > JSON_LIMIT {
         return Err(Error::PayloadTooLarge);
     }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| body_error(&e))
+    serde_json::from_slice::<Option<T>>(body).map_err(|e| body_error(&e))
 }
 
 /// `page` (1-based, default 1) and `limit` (1..=`max`, default `default`), checked.

@@ -146,6 +146,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
+        (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "the caller's own key, or the last admin key", body = ErrorBody),
     )

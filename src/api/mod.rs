@@ -14,10 +14,11 @@ mod uploads;
 
 use std::sync::OnceLock;
 
-use actix_web::{get, web, App, HttpRequest, HttpResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{get, web, App, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::{Content, OpenApi, Ref, Response};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
@@ -120,8 +121,44 @@ pub fn openapi() -> &'static OpenApi {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        document_unauthorized(&mut spec);
         spec
     })
+}
+
+/// Every operation that takes a key answers 401 without a valid one (see
+/// [`caller::middleware`]): documented once here rather than in each annotation.
+fn document_unauthorized(spec: &mut OpenApi) {
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                operation
+                    .responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| {
+                        Response::builder()
+                            .description("no key, or one that is not valid")
+                            .content(
+                                "application/json",
+                                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                            )
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
 }
 
 #[utoipa::path(tag = "meta", responses((status = 200, description = "OpenAPI 3 document")))]
@@ -130,19 +167,46 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(openapi())
 }
 
-/// 405 when the path exists with other methods, else 404; both in the API's format.
+/// 405 when the path exists with other methods (with `Allow` naming them, as RFC 9110
+/// requires), else 404; both in the API's format.
 pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let known = openapi()
-        .paths
-        .paths
-        .keys()
-        .any(|template| path_matches(template, req.path()));
-    Err(if known {
-        Error::MethodNotAllowed
-    } else {
-        Error::NoRoute
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        return Err(Error::NoRoute.into());
     }
-    .into())
+    let mut resp = ApiError(Error::MethodNotAllowed).error_response();
+    resp.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_str(&allowed.join(", ")).expect("method names are valid"),
+    );
+    Ok(resp)
+}
+
+/// The methods served at `path`: those of every template it fits (`/api/credentials/hardcover`
+/// fits two).
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut allowed = Vec::new();
+    for (template, item) in &openapi().paths.paths {
+        if !path_matches(template, path) {
+            continue;
+        }
+        let methods = [
+            ("GET", &item.get),
+            ("HEAD", &item.head),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+            ("OPTIONS", &item.options),
+            ("TRACE", &item.trace),
+        ];
+        for (name, operation) in methods {
+            if operation.is_some() && !allowed.contains(&name) {
+                allowed.push(name);
+            }
+        }
+    }
+    allowed
 }
 
 /// Whether `path` fits an OpenAPI template such as `/api/keys/{id}`.
@@ -168,6 +232,17 @@ mod tests {
         assert!(path_matches("/api/keys", "/api/keys/"));
         assert!(!path_matches("/api/keys/{id}", "/api/keys"));
         assert!(!path_matches("/api/keys/{id}", "/api/keys/a/b"));
+    }
+
+    #[test]
+    fn allowed_methods_join_every_template_a_path_fits() {
+        assert_eq!(allowed_methods("/api/keys"), ["GET", "POST"]);
+        assert_eq!(
+            allowed_methods("/api/credentials/hardcover"),
+            ["PUT", "DELETE"]
+        );
+        assert_eq!(allowed_methods("/api/books/x/files/y"), ["GET", "HEAD"]);
+        assert!(allowed_methods("/api/nothing").is_empty());
     }
 
     #[test]

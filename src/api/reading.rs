@@ -211,8 +211,10 @@ pub struct ReadingQuery {
     /// unread, reading, finished or paused; all when absent.
     pub status: Option<ReadingStatus>,
     /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -344,8 +346,10 @@ pub struct BookProgress {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -32,6 +32,17 @@ pub struct UploadResult {
     pub files: Vec<FileResult>,
 }
 
+/// A refused upload, as documented: each file's fate when files were read (one was damaged
+/// or of a kind libris does not take), otherwise the API's error (not multipart, a broken
+/// multipart body, no file in it).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum UploadRefused {
+    Files(UploadResult),
+    Error(ErrorBody),
+}
+
 /// Chunks in flight between the HTTP stream and the thread writing the file: the memory
 /// an upload can hold is this many chunks, whatever the file's size.
 const CHANNEL_CHUNKS: usize = 8;
@@ -118,10 +129,10 @@ fn file_name(field: &actix_multipart::Field) -> Option<String> {
     responses(
         (status = 201, body = UploadResult),
         (status = 200, body = UploadResult, description = "every file was already in the library"),
-        (status = 400, body = UploadResult),
+        (status = 400, body = UploadRefused),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 415, body = UploadResult),
+        (status = 415, body = UploadRefused),
     )
 )]
 #[post("/uploads")]

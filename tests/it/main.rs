@@ -2,6 +2,7 @@
 //! HTTP stack. Run them with `make test`.
 
 mod api;
+mod api_schema;
 mod check;
 mod cli;
 mod common;
