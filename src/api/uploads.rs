@@ -47,13 +47,17 @@ enum UploadRefused {
 /// an upload can hold is this many chunks, whatever the file's size.
 const CHANNEL_CHUNKS: usize = 8;
 
-/// Streams one multipart field to a staged file on a blocking thread.
+/// What multipart boundaries and part headers may add to the files of an upload.
+const MULTIPART_FRAMING: u64 = 1024 * 1024;
+
+/// Streams one multipart field to a staged file on a blocking thread, refusing it past
+/// `limit` bytes.
 async fn stage_field(
     state: &AppState,
     field: &mut actix_multipart::Field,
+    limit: u64,
 ) -> Result<Staged, Error> {
     let data_dir = state.config.data_dir.clone();
-    let limit = state.config.max_upload_bytes;
     let (tx, mut rx) = mpsc::channel::<web::Bytes>(CHANNEL_CHUNKS);
     let writer = web::block(move || -> Result<Result<Staged, TooLarge>, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("staging an upload: {e}"));
@@ -119,9 +123,11 @@ fn file_name(field: &actix_multipart::Field) -> Option<String> {
     (!name.is_empty()).then(|| name.chars().take(255).collect())
 }
 
-/// Uploads one or many files (multipart/form-data, any field name). Each file's outcome
-/// is listed; the status is 201 when a book was created, 200 when all were duplicates, and
-/// otherwise that of the first failure (415 unsupported format, 413 too large, 400 damaged).
+/// Uploads one or many files (multipart/form-data, any field name), at most
+/// LIBRIS_MAX_UPLOAD_MB in all. Each file's outcome is listed; the status is 201 when a book
+/// was created, 200 when all were duplicates, and otherwise that of the first failure (415
+/// unsupported format, 413 too large, 400 damaged). Past the limit the upload stops: files
+/// stored before are listed, with the refusal of the one that went over.
 #[utoipa::path(
     tag = "books",
     security(("bearer" = [])),
@@ -150,6 +156,17 @@ pub async fn upload(
     if !is_multipart {
         return Err(Error::UnsupportedMedia("uploads are multipart/form-data".into()).into());
     }
+    // The request as a whole is limited, as a reverse proxy's client_max_body_size would be:
+    // one declaring more is refused before a byte of it is read.
+    let mut left = state.config.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > left.saturating_add(MULTIPART_FRAMING)) {
+        return Err(Error::PayloadTooLarge.into());
+    }
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut results = Vec::new();
     let mut first_failure: Option<StatusCode> = None;
@@ -158,9 +175,21 @@ pub async fn upload(
         let Some(name) = file_name(&field) else {
             continue; // a plain form field, not a file
         };
-        // Over the limit: the request stops here, as nothing more can be read sensibly.
-        let staged = stage_field(&state, &mut field).await?;
-        let outcome = ingest_one(&state, &caller, staged, name.clone()).await;
+        // Over the limit the request stops here: nothing more can be read sensibly. Files
+        // stored before it are listed with this one's refusal.
+        let (outcome, stop) = match stage_field(&state, &mut field, left).await {
+            Ok(staged) => {
+                left -= staged.size;
+                (
+                    ingest_one(&state, &caller, staged, name.clone()).await,
+                    false,
+                )
+            }
+            Err(Error::PayloadTooLarge) if !results.is_empty() => {
+                (Err(Error::PayloadTooLarge), true)
+            }
+            Err(e) => return Err(e.into()),
+        };
         let (outcome, error) = match outcome {
             Ok(o) => (Some(o), None),
             Err(e @ (Error::Unavailable(_) | Error::Database(_) | Error::Internal(_))) => {
@@ -189,6 +218,9 @@ pub async fn upload(
             outcome,
             error,
         });
+        if stop {
+            break;
+        }
     }
     if results.is_empty() {
         return Err(Error::invalid("file", "no file in the upload").into());

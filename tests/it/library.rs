@@ -167,6 +167,36 @@ async fn refused_uploads_store_nothing() {
 }
 
 #[actix_web::test]
+async fn an_upload_is_limited_as_a_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let book = fixture(LIGHTHOUSE);
+    let limit = book.len() as u64 * 3 / 2;
+    let app = TestApp::builder().max_upload_bytes(limit).start();
+    let admin = app.admin_key().await;
+    // Each file fits, both do not: the first is stored and listed, the second refused.
+    let r = app
+        .upload(&admin, &[("a.epub", &book), ("b.epub", &book)])
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["files"][0]["outcome"], "created");
+    assert_eq!(r.body["files"][1]["error"]["error"], "payload_too_large");
+    assert_eq!(app.db.count("SELECT count(*) FROM books"), 1);
+    // A request declaring more than the limit is refused before its body is read.
+    let mut s = tokio::net::TcpStream::connect(app.server.addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1073741824\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    s.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+    assert!(files_under(&app.data.path().join("tmp")).is_empty());
+}
+
+#[actix_web::test]
 async fn the_same_bytes_are_one_book_whoever_uploads_them() {
     let app = TestApp::start();
     let admin = app.admin_key().await;

@@ -2,6 +2,7 @@
 //! test` (a separate target, `test = false` in Cargo.toml); prints one table and fails when a
 //! figure is off.
 
+mod body_limits;
 #[path = "../it/common/mod.rs"]
 #[allow(dead_code)]
 mod common;
@@ -60,6 +61,9 @@ async fn reliability() {
     }
     if wanted("concurrency") {
         concurrency::run(&mut figures).await;
+    }
+    if wanted("body_limits") {
+        body_limits::run(&mut figures).await;
     }
     if wanted("files") {
         files::run(&mut figures).await;
