@@ -41,6 +41,10 @@ pub enum Error {
     TooManyFailures,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// An outside service (Hardcover) could not be reached or failed: not libris's fault, and
+    /// not the database's.
+    #[error("{0}")]
+    Upstream(String),
     #[error("database error: {0}")]
     Database(diesel::result::Error),
     #[error("internal error: {0}")]
@@ -72,6 +76,8 @@ impl Error {
     fn log(&self) {
         if self.is_server_fault() {
             log::error!("{self}");
+        } else if let Error::Upstream(message) = self {
+            log::warn!("{message}");
         }
     }
 }
@@ -170,7 +176,7 @@ impl KosyncError {
                 102,
                 "Unsupported version specified in the Accept header.",
             ),
-            Unavailable(_) | Database(_) | Internal(_) => {
+            Unavailable(_) | Upstream(_) | Database(_) | Internal(_) => {
                 (StatusCode::BAD_GATEWAY, 2000, "Unknown server error.")
             }
         }
@@ -215,6 +221,7 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             TooManyFailures => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Upstream(_) => (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
             Database(_) | Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -172,6 +172,19 @@ async fn a_sealed_token_opens_only_for_its_reader_and_an_unreachable_hardcover_i
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["token"], "unreachable", "{:?}", r.body);
+    // A lookup asked for now says it is Hardcover that is away, not the database.
+    let book = crate::library::upload_one(&app, &admin, "lighthouse-epub2.epub").await;
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/books/{book}/hardcover/lookup"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert_eq!(r.body["error"], "upstream_unavailable", "{:?}", r.body);
+    assert!(r.body["message"].as_str().unwrap().starts_with("Hardcover"));
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
