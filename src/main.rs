@@ -244,7 +244,12 @@ fn main() -> ExitCode {
             paths,
         } => import(&config, approve, jobs, &paths),
         Command::Check => connect(&config).and_then(|mut conn| {
-            let report = check_data_dir(&mut conn, &config)?;
+            let report = check_data_dir(&mut conn, &config)?.ok_or_else(|| {
+                format!(
+                    "another libris process (serve or import) uses {}: stop it first",
+                    config.data_dir.display()
+                )
+            })?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
@@ -295,19 +300,33 @@ fn connect(config: &Config) -> Result<PgConnection, String> {
     Ok(conn)
 }
 
-/// The data dir against the database: see `libris::library::check`.
+/// The data dir against the database (see `libris::library::check`); `None` when another
+/// libris process uses the data dir, so that the check cannot run.
 fn check_data_dir(
     conn: &mut diesel::PgConnection,
     config: &Config,
-) -> Result<libris::library::check::Report, String> {
-    let report = libris::library::check::run(conn, &config.data_dir)
-        .map_err(|e| format!("checking {}: {e}", config.data_dir.display()))?;
+) -> Result<Option<libris::library::check::Report>, String> {
+    use libris::library::check;
+    let dir = config.data_dir.display();
+    let Some(lock) = check::try_lock_exclusive(&config.data_dir)
+        .map_err(|e| format!("locking {dir}/.lock: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let report =
+        check::run(conn, &config.data_dir, &lock).map_err(|e| format!("checking {dir}: {e}"))?;
     if report.is_clean() {
         log::info!("data dir checked: files and rows agree");
     } else {
         log::warn!("data dir checked and repaired: {report:?}");
     }
-    Ok(report)
+    Ok(Some(report))
+}
+
+/// Held by the processes that place files, for as long as they run (see `check`).
+fn lock_data_dir(config: &Config) -> Result<libris::library::check::DataDirLock, String> {
+    libris::library::check::lock_shared(&config.data_dir)
+        .map_err(|e| format!("locking {}/.lock: {e}", config.data_dir.display()))
 }
 
 fn serve(config: Config) -> Result<(), String> {
@@ -317,7 +336,13 @@ fn serve(config: Config) -> Result<(), String> {
             config.data_dir.display()
         )
     })?;
-    check_data_dir(&mut connect(&config)?, &config)?;
+    if check_data_dir(&mut connect(&config)?, &config)?.is_none() {
+        log::warn!(
+            "data dir not checked: another libris process (serve or import) uses {}",
+            config.data_dir.display()
+        );
+    }
+    let _lock = lock_data_dir(&config)?;
     let pool = db::pool(
         &config.database_url,
         config.db_pool_size,
@@ -384,6 +409,7 @@ fn import(
     use libris::library::{import, ingest::Options};
     use std::io::IsTerminal;
     drop(connect(config)?);
+    let _lock = lock_data_dir(config)?;
     let files = import::collect(paths)?;
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))

@@ -165,7 +165,7 @@ pub async fn lookup_book(state: &AppState, book_id: Uuid) -> Result<Option<Candi
             Err(HardcoverError::InvalidToken) => {
                 log::warn!("hardcover: the token of key {key_id} is refused");
             }
-            Err(e) => return Err(Error::Upstream(format!("Hardcover: {e}"))),
+            Err(e) => return Err(Error::Upstream(e.to_string())),
         }
     }
     Err(Error::Conflict(

@@ -3,13 +3,19 @@
 //! the two disagreeing; `serve` runs this before it accepts requests, so that every file row
 //! has its file and no file lies around without a row.
 //!
+//! The check runs only while no other libris process uses the data dir: `serve` and `import`
+//! hold a shared lock on `<data>/.lock` for their lifetime, the check an exclusive one. A
+//! file placed by a running process, its rows not yet committed, is never taken for a leftover.
+//!
 //! - `tmp/`: uploads being received by a process that is gone are removed.
 //! - a file row whose file is missing gets it back when an unclaimed file with the same size
 //!   and SHA-256 lies in `inbox/` or `library/` (an approval interrupted after its move);
 //! - unclaimed files: partial copies (`*.part`) and covers no book names are removed, as are
 //!   files of `inbox/<id>/` when book `<id>` does not exist (an upload never acknowledged)
 //!   and copies of a file that is kept elsewhere; anything else unclaimed is moved to
-//!   `lost+found/`, never deleted: it may be a reader's only copy.
+//!   `unclaimed/`, never deleted: it may be a reader's only copy.
+//! - an entry that cannot be read, removed or moved is logged and counted; it never stops
+//!   the check (nor the server's start).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -24,7 +30,8 @@ use super::{hash, paths, storage};
 use crate::db::schema::{book_files, books};
 use crate::error::Error;
 
-pub const LOST_AND_FOUND: &str = "lost+found";
+pub const UNCLAIMED: &str = "unclaimed";
+const LOCK: &str = ".lock";
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -35,8 +42,10 @@ pub struct Report {
     /// Unclaimed files removed: partial copies, orphan covers, unacknowledged uploads,
     /// duplicates of kept files.
     pub removed: usize,
-    /// Unclaimed files of unknown origin, moved to `lost+found/`.
+    /// Unclaimed files of unknown origin, moved to `unclaimed/`.
     pub quarantined: usize,
+    /// Entries that could not be read, removed or moved (each logged).
+    pub errors: usize,
     /// File rows whose file is missing and was not found.
     pub missing: Vec<String>,
 }
@@ -47,31 +56,69 @@ impl Report {
     }
 }
 
+/// storage_path, inbox_path, checksum, file_size of a book_files row.
+type RowPaths = (Option<String>, Option<String>, Option<String>, i64);
+
 struct FileRow {
+    /// Where the file is (as `BookFile::location`: the library's path, else the inbox's).
     path: String,
     checksum: Option<String>,
     size: i64,
 }
 
-/// Brings the data dir in line with the database (see the module comment).
-pub fn run(conn: &mut PgConnection, data_dir: &Path) -> Result<Report, Error> {
-    let io_err = |what: &str, e: io::Error| Error::Internal(format!("checking {what}: {e}"));
-    let mut report = Report {
-        partial_uploads: clear_tmp(&data_dir.join(storage::TMP)).map_err(|e| io_err("tmp", e))?,
-        ..Report::default()
-    };
-    let rows: Vec<FileRow> = book_files::table
+/// Holds `<data>/.lock` while alive: shared by the processes that place files (`serve`,
+/// `import`), exclusive for the check.
+pub struct DataDirLock(#[allow(dead_code)] fs::File);
+
+fn lock_file(data_dir: &Path) -> io::Result<fs::File> {
+    fs::create_dir_all(data_dir)?;
+    fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join(LOCK))
+}
+
+/// The data dir for a process that places files, for as long as it runs.
+pub fn lock_shared(data_dir: &Path) -> io::Result<DataDirLock> {
+    let file = lock_file(data_dir)?;
+    file.lock_shared()?;
+    Ok(DataDirLock(file))
+}
+
+/// The data dir for the check alone; `None` while another libris process uses it.
+pub fn try_lock_exclusive(data_dir: &Path) -> io::Result<Option<DataDirLock>> {
+    let file = lock_file(data_dir)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(DataDirLock(file))),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Brings the data dir in line with the database (see the module comment). The caller holds
+/// the exclusive lock ([`try_lock_exclusive`]).
+pub fn run(conn: &mut PgConnection, data_dir: &Path, _lock: &DataDirLock) -> Result<Report, Error> {
+    let mut report = Report::default();
+    clear_tmp(&data_dir.join(storage::TMP), &mut report);
+    let rows: Vec<RowPaths> = book_files::table
         .select((
-            book_files::inbox_path,
             book_files::storage_path,
+            book_files::inbox_path,
             book_files::checksum,
             book_files::file_size,
         ))
-        .load::<(Option<String>, Option<String>, Option<String>, i64)>(conn)?
+        .load(conn)?;
+    let claimed: HashSet<String> = rows
+        .iter()
+        .flat_map(|(stored, inbox, _, _)| [stored.clone(), inbox.clone()])
+        .flatten()
+        .collect();
+    let rows: Vec<FileRow> = rows
         .into_iter()
-        .filter_map(|(inbox, stored, checksum, size)| {
+        .filter_map(|(stored, inbox, checksum, size)| {
             Some(FileRow {
-                path: inbox.or(stored)?,
+                path: stored.or(inbox)?,
                 checksum,
                 size,
             })
@@ -90,15 +137,13 @@ pub fn run(conn: &mut PgConnection, data_dir: &Path) -> Result<Report, Error> {
         .flatten()
         .collect();
 
-    let claimed: HashSet<&str> = rows.iter().map(|r| r.path.as_str()).collect();
     let mut unclaimed: Vec<PathBuf> = Vec::new();
     for dir in [storage::INBOX, storage::LIBRARY] {
-        walk(&data_dir.join(dir), &mut |p| {
-            if !claimed.contains(storage::relative(data_dir, p).as_str()) {
+        walk(&data_dir.join(dir), &mut report, &mut |p| {
+            if !claimed.contains(&storage::relative(data_dir, p)) {
                 unclaimed.push(p.to_owned());
             }
-        })
-        .map_err(|e| io_err(dir, e))?;
+        });
     }
     let mut hashes: HashMap<PathBuf, Option<String>> = HashMap::new();
     let mut sha = |p: &Path| -> Option<String> {
@@ -110,13 +155,23 @@ pub fn run(conn: &mut PgConnection, data_dir: &Path) -> Result<Report, Error> {
 
     // Rows without their file: an unclaimed file with the same bytes is theirs.
     let mut taken: HashSet<PathBuf> = HashSet::new();
+    let mut present: HashSet<&str> = HashSet::new();
     for row in &rows {
         let Some(path) = storage::resolve(data_dir, &row.path) else {
             report.missing.push(row.path.clone());
             continue;
         };
-        if path.is_file() {
-            continue;
+        match fs::symlink_metadata(&path) {
+            Ok(_) => {
+                present.extend(row.checksum.as_deref());
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                log::error!("{}: {e}", row.path);
+                report.errors += 1;
+                continue;
+            }
         }
         let found = row.checksum.as_deref().and_then(|checksum| {
             unclaimed
@@ -131,6 +186,7 @@ pub fn run(conn: &mut PgConnection, data_dir: &Path) -> Result<Report, Error> {
                 log::warn!("{}: missing, put back from {}", row.path, from.display());
                 storage::remove_and_prune(&from, data_dir);
                 taken.insert(from);
+                present.extend(row.checksum.as_deref());
                 report.restored += 1;
             }
             Some(Err(e)) => {
@@ -144,47 +200,59 @@ pub fn run(conn: &mut PgConnection, data_dir: &Path) -> Result<Report, Error> {
         }
     }
 
-    let kept: HashSet<&str> = rows.iter().filter_map(|r| r.checksum.as_deref()).collect();
+    // Only the bytes of a file that is in its place make another copy a spare one.
     for file in unclaimed.iter().filter(|u| !taken.contains(*u)) {
         let unacknowledged =
             upload_dir_of(data_dir, file).is_some_and(|id| !book_ids.contains(&id));
-        if is_partial(file)
-            || unacknowledged
-            || sha(file).is_some_and(|s| kept.contains(s.as_str()))
-        {
+        let mut spare = || sha(file).is_some_and(|s| present.contains(s.as_str()));
+        if is_partial(file) || unacknowledged || spare() {
             log::warn!("removing {}: no book row claims it", file.display());
-            storage::remove_and_prune(file, data_dir);
-            report.removed += 1;
+            remove(file, data_dir, &mut report);
         } else {
-            quarantine(data_dir, file).map_err(|e| io_err("lost+found", e))?;
-            report.quarantined += 1;
+            match quarantine(data_dir, file) {
+                Ok(()) => report.quarantined += 1,
+                Err(e) => {
+                    log::error!("{}: moving it to {UNCLAIMED}/: {e}", file.display());
+                    report.errors += 1;
+                }
+            }
         }
     }
 
+    // Covers are libris's own renderings: one no book names (or a staged one) is rubbish.
     let cover_files: HashSet<String> = covers
         .iter()
         .flat_map(|c| [c.clone(), paths::thumbnail_of(c).unwrap_or_default()])
         .collect();
-    let covers_dir = data_dir.join(storage::COVERS);
     let mut orphan_covers = Vec::new();
-    walk(&covers_dir, &mut |p| {
+    walk(&data_dir.join(storage::COVERS), &mut report, &mut |p| {
         if !cover_files.contains(&storage::relative(data_dir, p)) {
             orphan_covers.push(p.to_owned());
         }
-    })
-    .map_err(|e| io_err("covers", e))?;
+    });
     for cover in orphan_covers {
-        let _ = fs::remove_file(&cover);
-        report.removed += 1;
+        remove(&cover, data_dir, &mut report);
     }
     Ok(report)
 }
 
-/// A copy or write that never finished: `*.part` (moves across file systems, covers written
-/// through a temporary name) or a cover staged for an approval (`*.new-<tag>`).
+fn remove(file: &Path, data_dir: &Path, report: &mut Report) {
+    match fs::remove_file(file) {
+        Ok(()) => {
+            storage::remove_and_prune(file, data_dir);
+            report.removed += 1;
+        }
+        Err(e) => {
+            log::error!("removing {}: {e}", file.display());
+            report.errors += 1;
+        }
+    }
+}
+
+/// A copy that never finished: `*.part` (moves across file systems, writes through a
+/// temporary name). Files of books are always named with their format's extension.
 fn is_partial(path: &Path) -> bool {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    name.ends_with(".part") || name.contains(".new-")
+    path.extension().is_some_and(|e| e == "part")
 }
 
 /// The book id of `inbox/<id>/…`.
@@ -195,7 +263,7 @@ fn upload_dir_of(data_dir: &Path, file: &Path) -> Option<Uuid> {
 
 fn quarantine(data_dir: &Path, file: &Path) -> io::Result<()> {
     let rel = file.strip_prefix(data_dir).unwrap_or(file);
-    let target = data_dir.join(LOST_AND_FOUND).join(rel);
+    let target = data_dir.join(UNCLAIMED).join(rel);
     let target = match target.parent() {
         Some(dir) => {
             let name = target.file_name().unwrap_or_default().to_string_lossy();
@@ -213,24 +281,37 @@ fn quarantine(data_dir: &Path, file: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes files of `tmp/` whose writer is gone. Staged files are named `<pid>-…`: a process
-/// still running keeps its own (a `libris import` beside the server).
-fn clear_tmp(dir: &Path) -> io::Result<usize> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
+/// Removes files of `tmp/` whose writer is gone. Staged files are named `<pid>-…`: with the
+/// lock held no other libris process runs, but a pid's own check keeps them readable in logs.
+fn clear_tmp(dir: &Path, report: &mut Report) {
+    let Some(entries) = read_dir(dir, report) else {
+        return;
     };
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_file() && !writer_alive(&name) {
-            fs::remove_file(entry.path())?;
-            removed += 1;
+        if entry.file_type().is_ok_and(|t| t.is_file()) && !writer_alive(&name) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => report.partial_uploads += 1,
+                Err(e) => {
+                    log::error!("removing {}: {e}", entry.path().display());
+                    report.errors += 1;
+                }
+            }
         }
     }
-    Ok(removed)
+}
+
+/// The entries of `dir`; none when it does not exist, or (logged, counted) cannot be read.
+fn read_dir(dir: &Path, report: &mut Report) -> Option<fs::ReadDir> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Some(entries),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            log::error!("{}: {e}", dir.display());
+            report.errors += 1;
+            None
+        }
+    }
 }
 
 fn writer_alive(name: &str) -> bool {
@@ -244,23 +325,28 @@ fn writer_alive(name: &str) -> bool {
     pid != std::process::id() && Path::new("/proc").join(pid.to_string()).exists()
 }
 
-/// Every regular file under `dir` (symbolic links are neither followed nor reported).
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> io::Result<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+/// Every regular file under `dir`: symbolic links are neither followed nor reported, and
+/// dot files and NAS metadata folders (`.DS_Store`, `._x`, `@eaDir`) are not libris's.
+fn walk(dir: &Path, report: &mut Report, visit: &mut dyn FnMut(&Path)) {
+    let Some(entries) = read_dir(dir, report) else {
+        return;
     };
-    for entry in entries {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(&entry.path(), visit)?;
-        } else if kind.is_file() {
-            visit(&entry.path());
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "@eaDir" {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&entry.path(), report, visit),
+            Ok(t) if t.is_file() => visit(&entry.path()),
+            Ok(_) => {}
+            Err(e) => {
+                log::error!("{}: {e}", entry.path().display());
+                report.errors += 1;
+            }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -270,8 +356,22 @@ mod tests {
     #[test]
     fn partial_names() {
         assert!(is_partial(Path::new("/d/library/a/b/x.part")));
-        assert!(is_partial(Path::new("/d/covers/x.jpg.new-abc")));
+        assert!(is_partial(Path::new("/d/covers/x.0123abcd.part")));
         assert!(!is_partial(Path::new("/d/library/a/b/x.epub")));
+        assert!(!is_partial(Path::new(
+            "/d/library/a/b/brave.new-world.epub"
+        )));
+    }
+
+    #[test]
+    fn the_check_waits_for_no_one_and_excludes_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let serving = lock_shared(dir.path()).unwrap();
+        assert!(try_lock_exclusive(dir.path()).unwrap().is_none());
+        drop(serving);
+        let checking = try_lock_exclusive(dir.path()).unwrap();
+        assert!(checking.is_some());
+        assert!(try_lock_exclusive(dir.path()).unwrap().is_none());
     }
 
     #[test]
@@ -283,9 +383,12 @@ mod tests {
         for name in [ours.as_str(), alive, gone.as_str(), "old.part"] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
-        assert_eq!(clear_tmp(dir.path()).unwrap(), 3);
+        let mut report = Report::default();
+        clear_tmp(dir.path(), &mut report);
+        assert_eq!(report.partial_uploads, 3);
         assert!(dir.path().join(alive).exists());
-        assert_eq!(clear_tmp(&dir.path().join("none")).unwrap(), 0);
+        clear_tmp(&dir.path().join("none"), &mut report);
+        assert_eq!((report.partial_uploads, report.errors), (3, 0));
     }
 
     #[test]

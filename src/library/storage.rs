@@ -6,7 +6,7 @@
 //! <data>/inbox/<book id>/<file name>  files of books awaiting review
 //! <data>/library/<Author>/<Title>/    organized books
 //! <data>/covers/<book id>.<ext>       covers, and <book id>.thumb.jpg
-//! <data>/lost+found/                  files no book claimed at a start-up check
+//! <data>/unclaimed/                   files no book claimed at a start-up check
 //! ```
 //! The database stores paths relative to the data dir, so the dir can move.
 

@@ -33,7 +33,12 @@ async fn leftovers_of_an_interrupted_process_are_repaired() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let mut conn = app.db.conn();
-    assert!(check::run(&mut conn, data).unwrap().is_clean());
+    // The server of this test places files: while it holds the data dir, no check runs.
+    let serving = check::lock_shared(data).unwrap();
+    assert!(check::try_lock_exclusive(data).unwrap().is_none());
+    drop(serving);
+    let lock = check::try_lock_exclusive(data).unwrap().unwrap();
+    assert!(check::run(&mut conn, data, &lock).unwrap().is_clean());
 
     let path_of = |id: &str| -> String {
         use diesel::prelude::*;
@@ -67,18 +72,23 @@ async fn leftovers_of_an_interrupted_process_are_repaired() {
         &data.join("library/A/B/copy.epub"),
         &fs::read(&organized_file).unwrap(),
     );
-    // A file nobody knows: set aside, never deleted.
+    // Files nobody knows: set aside, never deleted, whatever their names; dot files left.
     let unknown = data.join("library/Someone/notes.txt");
     put(&unknown, b"my notes");
+    let odd_name = data.join("library/Someone/brave.new-world.epub");
+    put(&odd_name, b"not a copy of anything");
+    let dot_file = data.join("library/.DS_Store");
+    put(&dot_file, b"finder");
 
-    let report = check::run(&mut conn, data).unwrap();
+    let report = check::run(&mut conn, data, &lock).unwrap();
     assert_eq!(
         report,
         check::Report {
             partial_uploads: 1,
             restored: 1,
             removed: 5,
-            quarantined: 1,
+            quarantined: 2,
+            errors: 0,
             missing: vec![],
         }
     );
@@ -88,9 +98,13 @@ async fn leftovers_of_an_interrupted_process_are_repaired() {
     assert!(!data.join("library/A").exists(), "emptied dirs are pruned");
     assert!(organized_file.is_file());
     assert_eq!(
-        fs::read(data.join("lost+found/library/Someone/notes.txt")).unwrap(),
+        fs::read(data.join("unclaimed/library/Someone/notes.txt")).unwrap(),
         b"my notes"
     );
+    assert!(data
+        .join("unclaimed/library/Someone/brave.new-world.epub")
+        .is_file());
+    assert!(dot_file.is_file());
     assert!(!unknown.exists());
     assert!(fs::read_dir(data.join("tmp")).unwrap().next().is_none());
     // The book in review is whole again: it can be approved.
@@ -103,7 +117,7 @@ async fn leftovers_of_an_interrupted_process_are_repaired() {
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert!(check::run(&mut conn, data).unwrap().is_clean());
+    assert!(check::run(&mut conn, data, &lock).unwrap().is_clean());
 }
 
 #[actix_web::test]
@@ -114,7 +128,8 @@ async fn a_file_lost_for_good_is_reported_and_kept_as_a_row() {
     let mut conn = app.db.conn();
     let inbox = app.data.path().join("inbox").join(&id);
     fs::remove_dir_all(&inbox).unwrap();
-    let report = check::run(&mut conn, app.data.path()).unwrap();
+    let lock = check::try_lock_exclusive(app.data.path()).unwrap().unwrap();
+    let report = check::run(&mut conn, app.data.path(), &lock).unwrap();
     assert_eq!(report.missing.len(), 1, "{report:?}");
     assert!(report.missing[0].starts_with(&format!("inbox/{id}/")));
     assert_eq!(app.db.count("SELECT count(*) FROM book_files"), 1);

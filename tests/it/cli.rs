@@ -276,16 +276,26 @@ async fn import_ingests_a_folder_and_reports_what_failed() {
         "{out:?}"
     );
     assert_eq!(db.count("SELECT count(*) FROM books"), 3);
-    // `libris check`: a copy cut short is removed, the report is JSON.
+    // `libris check`: refused while another process uses the data dir; then a copy cut
+    // short is removed, the report is JSON.
     let partial = data.path().join("library/Jane Doe/x.epub.part");
     std::fs::write(&partial, b"half").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_libris"))
-        .arg("check")
-        .env("DATABASE_URL", &db.url)
-        .env("LIBRIS_DATA_DIR", data.path())
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_libris"))
+            .arg("check")
+            .env("DATABASE_URL", &db.url)
+            .env("LIBRIS_DATA_DIR", data.path())
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let serving = libris::library::check::lock_shared(data.path()).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another libris process"));
+    assert!(partial.exists());
+    drop(serving);
+    let out = check();
     assert!(out.status.success(), "{out:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["removed"], 1, "{report}");

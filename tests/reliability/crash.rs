@@ -231,7 +231,7 @@ pub async fn run(figures: &mut Figures) {
             quoted(&acked.approvals)
         ));
     let (missing, stray) = disagreements(&mut conn, data.path());
-    let set_aside = files_under(&data.path().join(libris::library::check::LOST_AND_FOUND)).len();
+    let set_aside = files_under(&data.path().join(libris::library::check::UNCLAIMED)).len();
     let rules = libris::reading::state::rules(&mut conn).unwrap();
     let rebuilt = libris::reading::state::rebuild(&mut conn, &rules, None, None).unwrap();
     let repaired = repairs(&std::fs::read_to_string(&log).unwrap_or_default());
@@ -303,7 +303,7 @@ pub async fn run(figures: &mut Figures) {
         stray == 0,
     );
     figures.row(
-        "  files set aside in lost+found",
+        "  files set aside in unclaimed/",
         set_aside as f64,
         "0",
         set_aside == 0,
