@@ -24,16 +24,21 @@ pub fn deadline(start: Instant, grace: Duration, received: u64) -> Instant {
     start + grace + Duration::from_secs(received / RATE)
 }
 
+/// The body length a request declares (`Content-Length`), if it declares one.
+pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
 pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let headers = req.headers();
     let has_body = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
-        || headers
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
+        || declared_length(headers).is_some_and(|n| n > 0);
     if !has_body {
         return Ok(next.call(req).await?.map_into_left_body());
     }

@@ -159,11 +159,7 @@ pub async fn upload(
     // The request as a whole is limited, as a reverse proxy's client_max_body_size would be:
     // one declaring more is refused before a byte of it is read.
     let mut left = state.config.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::slow_body::declared_length(req.headers());
     if declared.is_some_and(|n| n > left.saturating_add(MULTIPART_FRAMING)) {
         return Err(Error::PayloadTooLarge.into());
     }

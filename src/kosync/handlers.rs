@@ -34,12 +34,7 @@ fn credentials(req: &HttpRequest) -> Result<(String, String), Error> {
 
 /// Reads at most [`BODY_LIMIT`] bytes and parses them as a JSON object.
 async fn json_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Object, Error> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+    if crate::slow_body::declared_length(req.headers()).is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(Error::PayloadTooLarge);
     }
     let mut body = web::BytesMut::new();

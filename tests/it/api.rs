@@ -476,17 +476,7 @@ async fn the_openapi_document_matches_the_served_routes() {
     assert!(paths.len() >= 15, "{:?}", paths.keys());
     let id = uuid::Uuid::new_v4().to_string();
     for (template, item) in paths {
-        let concrete: String = template
-            .split('/')
-            .map(|part| {
-                if part.starts_with('{') {
-                    id.as_str()
-                } else {
-                    part
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = crate::common::fill_path(template, &id);
         for method in item.as_object().unwrap().keys() {
             if template == "/api/auth/setup" {
                 continue; // would create the key the rest of the test does not need

@@ -129,17 +129,7 @@ async fn every_operation_with_a_key_documents_its_401() {
                 continue;
             }
             secured += 1;
-            let path: String = template
-                .split('/')
-                .map(|part| {
-                    if part.starts_with('{') {
-                        id.as_str()
-                    } else {
-                        part
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("/");
+            let path = crate::common::fill_path(template, &id);
             let r = app
                 .api(&method.to_uppercase(), &path, None, Some(json!({})))
                 .await;

@@ -174,14 +174,7 @@ async fn a_sealed_token_opens_only_for_its_reader_and_an_unreachable_hardcover_i
     assert_eq!(r.body["token"], "unreachable", "{:?}", r.body);
     // A lookup asked for now says it is Hardcover that is away, not the database.
     let book = crate::library::upload_one(&app, &admin, "lighthouse-epub2.epub").await;
-    let r = app
-        .api(
-            "POST",
-            &format!("/api/books/{book}/hardcover/lookup"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = look_up(&app, &admin, &book).await;
     assert_eq!(r.status, 503, "{:?}", r.body);
     assert_eq!(r.body["error"], "upstream_unavailable", "{:?}", r.body);
     assert!(r.body["message"].as_str().unwrap().starts_with("Hardcover"));
@@ -206,6 +199,17 @@ async fn store_token(app: &TestApp, key: &str) {
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
+/// An admin asks Hardcover about a book now.
+async fn look_up(app: &TestApp, admin: &str, book: &str) -> crate::common::Resp {
+    app.api(
+        "POST",
+        &format!("/api/books/{book}/hardcover/lookup"),
+        Some(admin),
+        None,
+    )
+    .await
+}
+
 /// An admin edits the book, then asks Hardcover about it again.
 async fn edit_and_look_up(
     app: &TestApp,
@@ -216,14 +220,7 @@ async fn edit_and_look_up(
     let path = format!("/api/books/{book}");
     let r = app.api("PATCH", &path, Some(admin), Some(edit)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let r = app
-        .api(
-            "POST",
-            &format!("{path}/hardcover/lookup"),
-            Some(admin),
-            None,
-        )
-        .await;
+    let r = look_up(app, admin, book).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     r
 }
@@ -423,14 +420,7 @@ async fn a_proposed_cover_on_a_private_address_or_not_an_image_is_refused_and_no
         d.hits = vec![hit(&fake, 301, "To the Lighthouse", &[])];
         d.image = Some(("image/png".into(), png(10, 10)));
     });
-    let r = app
-        .api(
-            "POST",
-            &format!("/api/books/{book}/hardcover/lookup"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = look_up(&app, &admin, &book).await;
     let id = r.body["candidate"]["id"].as_str().unwrap().to_owned();
     let before = app
         .api("GET", &format!("/api/books/{book}"), Some(&admin), None)

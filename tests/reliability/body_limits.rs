@@ -70,17 +70,7 @@ pub async fn run(figures: &mut Figures) {
     let mut routes: Vec<(String, String, String)> = Vec::new();
     let bearer = format!("Authorization: Bearer {admin}\r\n");
     for (path, ops) in spec["paths"].as_object().unwrap() {
-        let path = path
-            .split('/')
-            .map(|seg| {
-                if seg.starts_with('{') {
-                    book.as_str()
-                } else {
-                    seg
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let path = crate::common::fill_path(path, &book);
         for method in ops.as_object().unwrap().keys() {
             routes.push((method.to_uppercase(), path.clone(), bearer.clone()));
         }

@@ -15,7 +15,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::{files_under, TestDb, KEY};
-use crate::process::{multipart, ready, start};
+use crate::process::{first_admin, multipart, ready, start};
 use crate::Figures;
 
 const CYCLES: usize = 5;
@@ -80,13 +80,7 @@ pub async fn run(figures: &mut Figures) {
     // Set-up on a first start: an admin, a KoSync reader, books the reader reads.
     let mut server = start(&db, data.path(), &log);
     ready(&client, &server).await;
-    let mut r = client
-        .post(format!("{}/api/auth/setup", server.url))
-        .send()
-        .await
-        .unwrap();
-    let setup: Value = serde_json::from_slice(&r.body().await.unwrap()).unwrap();
-    let admin = setup["key"].as_str().unwrap().to_owned();
+    let admin = first_admin(&client, &server).await;
     let r = client
         .post(format!("{}/users/create", server.url))
         .insert_header(("accept", "application/vnd.koreader.v1+json"))

@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 use crate::common::{files_under, TestDb};
-use crate::process::{multipart, ready, start};
+use crate::process::{first_admin, multipart, ready, start};
 use crate::Figures;
 
 const RSS_LIMIT_MB: f64 = 300.0;
@@ -86,6 +86,17 @@ fn chapter() -> Entry {
     Entry::File(
         "c1.xhtml".into(),
         b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>x</p></body></html>".to_vec(),
+    )
+}
+
+/// An EPUB whose OPF names `cover.png` as its cover, with `cover` as that entry.
+fn epub_with_cover(cover: Entry) -> Vec<u8> {
+    let manifest = r#"<item id="cover" href="cover.png" media-type="image/png"/>"#;
+    let package = opf(r#"<meta name="cover" content="cover"/>"#, manifest);
+    epub(
+        "content.opf",
+        Entry::File("content.opf".into(), package.into_bytes()),
+        vec![chapter(), cover],
     )
 }
 
@@ -224,20 +235,12 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         .into_bytes(),
     ));
     // Images declaring 100,000 × 100,000 pixels (and JPEG's 65,535²): as cover, as page.
-    let cover_manifest = r#"<item id="cover" href="cover.png" media-type="image/png"/>"#;
     files.push((
         "huge-cover.epub".into(),
-        epub(
-            "content.opf",
-            Entry::File(
-                "content.opf".into(),
-                opf(r#"<meta name="cover" content="cover"/>"#, cover_manifest).into_bytes(),
-            ),
-            vec![
-                chapter(),
-                Entry::File("cover.png".into(), png_declaring(100_000, 100_000)),
-            ],
-        ),
+        epub_with_cover(Entry::File(
+            "cover.png".into(),
+            png_declaring(100_000, 100_000),
+        )),
     ));
     files.push((
         "huge-page.cbz".into(),
@@ -253,17 +256,7 @@ fn generated() -> Vec<(String, Vec<u8>)> {
     // Symbolic link entries: a cover and comic pages pointing at files of the machine.
     files.push((
         "symlink-cover.epub".into(),
-        epub(
-            "content.opf",
-            Entry::File(
-                "content.opf".into(),
-                opf(r#"<meta name="cover" content="cover"/>"#, cover_manifest).into_bytes(),
-            ),
-            vec![
-                chapter(),
-                Entry::Symlink("cover.png".into(), "/etc/passwd".into()),
-            ],
-        ),
+        epub_with_cover(Entry::Symlink("cover.png".into(), "/etc/passwd".into())),
     ));
     files.push((
         "symlink-pages.cbz".into(),
@@ -340,15 +333,7 @@ pub async fn run(figures: &mut Figures) {
 
     let mut server = start(&db, &data, &log);
     ready(&client, &server).await;
-    let mut r = client
-        .post(format!("{}/api/auth/setup", server.url))
-        .send()
-        .await
-        .unwrap();
-    let admin = serde_json::from_slice::<Value>(&r.body().await.unwrap()).unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admin = first_admin(&client, &server).await;
 
     let (mut refused, mut accepted, mut server_errors, mut unclear) = (0, 0, 0, 0);
     let mut slowest = (0.0f64, String::new());

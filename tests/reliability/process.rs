@@ -69,3 +69,14 @@ pub fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// The first admin key of a fresh server, through setup.
+pub async fn first_admin(client: &awc::Client, server: &Server) -> String {
+    let mut r = client
+        .post(format!("{}/api/auth/setup", server.url))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&r.body().await.unwrap()).unwrap();
+    body["key"].as_str().expect("setup gives a key").to_owned()
+}

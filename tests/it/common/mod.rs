@@ -556,3 +556,12 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// An OpenAPI path template with `id` in every parameter: `/api/keys/{id}` → `/api/keys/<id>`.
+pub fn fill_path(template: &str, id: &str) -> String {
+    template
+        .split('/')
+        .map(|part| if part.starts_with('{') { id } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
+}
