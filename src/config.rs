@@ -4,6 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Hardcover's GraphQL endpoint, unless LIBRIS_HARDCOVER_URL says otherwise.
+pub const HARDCOVER_URL: &str = "https://api.hardcover.app/v1/graphql";
+/// Hardcover allows 60 requests a minute per token.
+pub const HARDCOVER_PACE: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
@@ -51,7 +56,7 @@ pub struct Config {
     /// (LIBRIS_AUTH_FAILURES_PER_MINUTE; 0: no limit).
     pub auth_failures_per_minute: u32,
     /// How long a request body may take beyond one second per KiB it brings (30 s; tests
-    /// shorten it). See [`crate::slow_body`].
+    /// shorten it). See [`crate::http::slow_body`].
     pub body_grace: Duration,
 }
 
@@ -100,12 +105,7 @@ impl Config {
             rules_cache: Duration::from_secs(5),
             public_url: parse_or(&get, "LIBRIS_PUBLIC_URL", "", parse_public_url)?,
             trust_proxy: parse_or(&get, "LIBRIS_TRUST_PROXY", "false", parse_bool)?,
-            hardcover_url: parse_or(
-                &get,
-                "LIBRIS_HARDCOVER_URL",
-                crate::hardcover::client::DEFAULT_URL,
-                parse_http_url,
-            )?,
+            hardcover_url: parse_or(&get, "LIBRIS_HARDCOVER_URL", HARDCOVER_URL, parse_http_url)?,
             secret_key: parse_or(&get, "LIBRIS_SECRET_KEY", "", parse_passphrase)?,
             hardcover_sync_at: parse_or(
                 &get,
@@ -114,7 +114,7 @@ impl Config {
                 parse_time_of_day,
             )?,
             allow_private_cover_urls: false,
-            hardcover_pace: crate::hardcover::client::PACE,
+            hardcover_pace: HARDCOVER_PACE,
             hardcover_sync_wait: Duration::from_secs(20),
             auth_failures_per_minute: parse_or(
                 &get,

@@ -15,6 +15,15 @@ const FILE: &str = "secret";
 /// The secret of the installation at `data_dir`, created when there is none. Two processes
 /// starting at once agree: the file appears whole or not at all (a hard link of a finished
 /// temporary file), and the loser reads the winner's.
+/// The server secret `config` names: LIBRIS_SECRET_KEY's passphrase, else the bytes kept in
+/// `<data dir>/secret` (made on first use).
+pub fn of(config: &crate::config::Config) -> Result<[u8; 32], Error> {
+    match &config.secret_key {
+        Some(passphrase) => Ok(from_passphrase(&passphrase.0)),
+        None => load_or_create(&config.data_dir),
+    }
+}
+
 pub fn load_or_create(data_dir: &Path) -> Result<[u8; 32], Error> {
     let path = data_dir.join(FILE);
     if let Some(secret) = read(&path)? {

@@ -12,12 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
+use super::error::ApiError;
 use super::json::optional_json;
 use super::reading::ReadingState;
 use super::ErrorBody;
 use crate::db::models::{Book, BookFile, BookStatus, Candidate};
 use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::library::edit::BookEdit;
 use crate::library::formats::covers;
 use crate::library::links::{self, Source};
@@ -354,7 +355,7 @@ pub async fn hardcover_lookup(
     _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let candidate = hardcover::metadata::lookup_book(&state, id.into_inner()).await?;
+    let candidate = hardcover::metadata::lookup_book(&state.hardcover, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "candidate": candidate })))
 }
 

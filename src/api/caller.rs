@@ -12,9 +12,10 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::error::ApiError;
 use crate::auth::sha256_hex;
 use crate::db::schema::api_keys;
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::{db, AppState};
 
 /// How stale `api_keys.last_used_at` may get: one write per key per minute at most.

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
+use super::error::ApiError;
 use super::ErrorBody;
 use crate::auth::{credentials, keys, Service};
 use crate::db::schema::service_credentials as sc;
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::{db, AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]

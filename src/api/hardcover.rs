@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
+use super::error::ApiError;
 use super::ErrorBody;
 use crate::auth::credentials;
 use crate::db::schema::{
     books, hardcover_sync_log, hardcover_sync_runs as runs, service_credentials as sc,
 };
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::hardcover::sync::{self, Report, Trigger};
 use crate::hardcover::{token, HardcoverError, Me};
 use crate::{db, AppState};
@@ -59,7 +60,7 @@ pub async fn set_token(
         None | Some("") => format!("hardcover-{}", caller.key_id.simple()),
         Some(l) => l.to_owned(),
     };
-    let sealed = token::seal(&state.key(token::PURPOSE)?, caller.key_id, token);
+    let sealed = token::seal(&state.hardcover.token_key, caller.key_id, token);
     let shown = label.clone();
     db::run(&state.pool, move |conn| {
         credentials::set(conn, SERVICE, caller.key_id, &label, &sealed)
@@ -150,13 +151,13 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         last_run,
     };
     if let Some(stored) = stored {
-        match token::open(&state.key(token::PURPOSE)?, key_id, &stored) {
+        match token::open(&state.hardcover.token_key, key_id, &stored) {
             None => {
                 status.token = "unreadable";
                 status.message =
                     Some("the token was stored under another server secret: store it again".into());
             }
-            Some(token) => match state.hardcover.me(&token).await {
+            Some(token) => match state.hardcover.client.me(&token).await {
                 Ok(me) => {
                     status.token = "valid";
                     status.account = Some(me);
@@ -203,7 +204,7 @@ pub async fn sync_now(
     let mut running = {
         let state = state.get_ref().clone();
         actix_web::rt::spawn(async move {
-            sync::run_announced(&state, key_id, Trigger::Api, Some(started)).await
+            sync::run_announced(&state.hardcover, key_id, Trigger::Api, Some(started)).await
         })
     };
     let finished = |done: Result<Result<Report, Error>, tokio::task::JoinError>| {

@@ -4,7 +4,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, Error};
+use super::error::ApiError;
+use crate::error::Error;
 
 /// JSON bodies of the admin API are small; uploads go through multipart, not here.
 pub const JSON_LIMIT: usize = 256 * 1024;

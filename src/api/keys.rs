@@ -7,11 +7,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
+use super::error::ApiError;
 use super::json::optional_json;
 use super::ErrorBody;
 use crate::auth::keys::{self, ApiKey};
 use crate::db::schema::api_keys;
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::{db, AppState};
 
 /// Serialises key creation and deletion, so that "the first key" and "the last admin key"

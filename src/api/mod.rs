@@ -4,6 +4,7 @@
 mod books;
 pub mod caller;
 mod credentials;
+pub mod error;
 mod hardcover;
 mod health;
 pub mod json;
@@ -23,7 +24,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
-use crate::error::{ApiError, Error};
+use self::error::ApiError;
+use crate::error::Error;
+use crate::http::throttle;
 
 /// Every error of the REST API has this shape.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,6 +93,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .app_data(json::path_config())
         .app_data(json::query_config())
         .wrap(actix_web::middleware::from_fn(caller::middleware))
+        .wrap(actix_web::middleware::from_fn(throttled))
         // Every answer here is about someone's keys, books or reading: never kept by a cache
         // (downloads and covers say otherwise themselves), never sniffed into another type.
         .wrap(
@@ -99,6 +103,25 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         )
         .configure(routes)
         .default_service(web::to(no_route))
+}
+
+/// API keys travel as bearer tokens (counted against the address only); HTTP Basic logins
+/// count against their username too, in the namespace OPDS logins share.
+static THROTTLE: throttle::Scope = throttle::Scope {
+    presented: throttle::basic_user,
+    users: "opds",
+    refuse,
+};
+
+fn refuse(e: Error) -> HttpResponse {
+    ApiError(e).error_response()
+}
+
+async fn throttled(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    throttle::guard(&THROTTLE, req, next).await
 }
 
 /// The OpenAPI description, collected once from the same registrations the server uses.

@@ -8,13 +8,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::Caller;
+use super::error::ApiError;
 use super::ErrorBody;
 use crate::db::models::{Book, BookStatus, ReadingStatus};
 use crate::db::schema::{books, reading_aggregate as ra};
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::reading::derive::{self, Derived, Manual};
 use crate::reading::state::{aggregate_of, AggregateRow};
-use crate::{db, AppState};
+use crate::{db, reading, AppState};
 
 /// One reader's state for one book: the effective status and dates (a manual override
 /// wins, then what the history shows, then a sync service), and what each source says.
@@ -51,22 +52,18 @@ impl ReadingState {
             finished_at: row.finished_at,
             last_read_at: row.last_read_at,
             paused_at: row.paused_at,
-            status: row.derived_status.into(),
+            status: row.derived_status,
             ..Derived::default()
         };
         let manual = row.manual_status.map(|status| Manual {
-            status: status.into(),
+            status,
             started_at: row.manual_started_at,
             finished_at: row.manual_finished_at,
             paused_at: row.manual_paused_at,
         });
-        let effective = derive::effective(
-            &derived,
-            manual.as_ref(),
-            row.external_status.map(Into::into),
-        );
+        let effective = derive::effective(&derived, manual.as_ref(), row.external_status);
         ReadingState {
-            status: effective.status.into(),
+            status: effective.status,
             started_at: effective.started_at,
             finished_at: effective.finished_at,
             paused_at: effective.paused_at,
@@ -127,7 +124,7 @@ pub async fn set_manual(
     let body = body.into_inner();
     let manual = derive::validate_manual(
         &Manual {
-            status: body.status.into(),
+            status: body.status,
             started_at: body.started_at,
             finished_at: body.finished_at,
             paused_at: body.paused_at,
@@ -139,30 +136,7 @@ pub async fn set_manual(
     let result = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             organized(conn, book)?;
-            let status: ReadingStatus = manual.status.into();
-            diesel::insert_into(ra::table)
-                .values((
-                    ra::api_key_id.eq(reader),
-                    ra::book_id.eq(book),
-                    ra::manual_status.eq(status),
-                    ra::manual_started_at.eq(manual.started_at),
-                    ra::manual_finished_at.eq(manual.finished_at),
-                    ra::manual_paused_at.eq(manual.paused_at),
-                    ra::manual_set_at.eq(diesel::dsl::now),
-                    ra::status.eq(status),
-                ))
-                .on_conflict((ra::api_key_id, ra::book_id))
-                .do_update()
-                .set((
-                    ra::manual_status.eq(status),
-                    ra::manual_started_at.eq(manual.started_at),
-                    ra::manual_finished_at.eq(manual.finished_at),
-                    ra::manual_paused_at.eq(manual.paused_at),
-                    ra::manual_set_at.eq(diesel::dsl::now),
-                    ra::status.eq(status),
-                    ra::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)?;
+            reading::store::set_manual(conn, reader, book, &manual)?;
             state_of(conn, reader, book)
         })
     })
@@ -188,16 +162,7 @@ pub async fn clear_manual(
     let result = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             organized(conn, book)?;
-            diesel::sql_query(
-                "UPDATE reading_aggregate SET manual_status = NULL, manual_started_at = NULL,
-                    manual_finished_at = NULL, manual_paused_at = NULL, manual_set_at = NULL,
-                    status = libris_effective_status(NULL, derived_status, external_status),
-                    updated_at = now()
-                 WHERE api_key_id = $1 AND book_id = $2",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(reader)
-            .bind::<diesel::sql_types::Uuid, _>(book)
-            .execute(conn)?;
+            reading::store::clear_manual(conn, reader, book)?;
             state_of(conn, reader, book)
         })
     })

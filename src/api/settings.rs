@@ -4,8 +4,8 @@ use actix_web::{get, patch, web, HttpResponse};
 use serde_json::Value;
 
 use super::caller::Admin;
+use super::error::ApiError;
 use super::ErrorBody;
-use crate::error::ApiError;
 use crate::settings::{self, Settings};
 use crate::{db, AppState};
 
@@ -53,7 +53,11 @@ pub async fn update(
     .await?;
     if rules_changed {
         state.rules.set(rules);
-        crate::reading::jobs::spawn_rebuild(state.get_ref().clone());
+        crate::reading::jobs::spawn_rebuild(
+            state.jobs.clone(),
+            state.pool.clone(),
+            state.rules.lifetime(),
+        );
     }
     Ok(HttpResponse::Ok().json(current))
 }

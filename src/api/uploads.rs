@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 use super::caller::Caller;
+use super::error::ApiError;
 use super::ErrorBody;
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::library::ingest::{self, Options, Outcome};
 use crate::library::storage::{Staged, StagingWriter, TooLarge};
 use crate::{db, AppState};
@@ -111,7 +112,7 @@ async fn ingest_one(
     })
     .await?;
     if matches!(outcome, Outcome::Created { .. }) {
-        state.hardcover.wake_lookups();
+        state.hardcover.client.wake_lookups();
     }
     Ok(outcome)
 }
@@ -159,7 +160,7 @@ pub async fn upload(
     // The request as a whole is limited, as a reverse proxy's client_max_body_size would be:
     // one declaring more is refused before a byte of it is read.
     let mut left = state.config.max_upload_bytes;
-    let declared = crate::slow_body::declared_length(req.headers());
+    let declared = crate::http::slow_body::declared_length(req.headers());
     if declared.is_some_and(|n| n > left.saturating_add(MULTIPART_FRAMING)) {
         return Err(Error::PayloadTooLarge.into());
     }

@@ -2,23 +2,10 @@
 
 pub mod credentials;
 pub mod keys;
-pub mod throttle;
 pub mod verifier;
 
 pub use credentials::Service;
 pub use verifier::Verifier;
-
-/// The (user, password) of an HTTP Basic credential's base64 part; None when it does not
-/// decode to UTF-8 text holding a ':'.
-pub fn decode_basic(encoded: &str) -> Option<(String, String)> {
-    use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
-}
 
 /// Usernames are shared by KoSync headers, the CLI and the REST API: non-empty, at most
 /// 255 characters, and without ':' (HTTP Basic and KoSync both split on it).

@@ -190,31 +190,25 @@ pub fn connect_with_retry(
     }
 }
 
-/// The migration that added the derived reading-state columns (see `migrate`).
-const READING_STATE_MIGRATION: &str = "20261202000004";
-
-/// Applies pending migrations. An advisory lock keeps two instances starting at once from
-/// racing each other.
-pub fn migrate(conn: &mut PgConnection) -> Result<Vec<String>, String> {
+/// Applies pending migrations, then `after` with the versions just applied, both under an
+/// advisory lock, so that two instances starting at once neither race each other nor run
+/// `after` twice. `after` is where a domain fills what a migration added (the app's
+/// `migrate` passes reading's).
+pub fn migrate_with(
+    conn: &mut PgConnection,
+    after: impl FnOnce(&mut PgConnection, &[String]) -> Result<(), String>,
+) -> Result<Vec<String>, String> {
     const LOCK: i64 = 0x6c69_6272_6973; // "libris"
     conn.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
         .map_err(|e| e.to_string())?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| e.to_string());
-    // The reading-state columns arrive empty: derive them from history once, under the lock.
-    let applied = applied.and_then(|versions: Vec<String>| {
-        if versions
-            .iter()
-            .any(|v| v.starts_with(READING_STATE_MIGRATION))
-        {
-            crate::reading::state::rules(conn)
-                .and_then(|rules| crate::reading::state::rebuild(conn, &rules, None, None))
-                .map_err(|e| format!("rebuilding reading aggregates: {e}"))?;
-        }
-        Ok(versions)
-    });
+        .map_err(|e| e.to_string())
+        .and_then(|versions: Vec<String>| {
+            after(conn, &versions)?;
+            Ok(versions)
+        });
     let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"));
     let applied = applied?;
     unlocked.map_err(|e| e.to_string())?;

@@ -20,10 +20,21 @@ pub enum BookStatus {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    diesel_derive_enum::DbEnum,
+    Serialize,
+    Deserialize,
+    ToSchema,
 )]
 #[ExistingTypePath = "crate::db::schema::sql_types::ReadingStatus"]
 #[serde(rename_all = "lowercase")]
+/// A reader's state of one book: the database's `reading_status` type and the rules' value
+/// alike (`reading::derive`).
 pub enum ReadingStatus {
     Unread,
     Reading,
@@ -106,28 +117,4 @@ pub fn decimal_as_f64<S: serde::Serializer>(
 ) -> Result<S::Ok, S::Error> {
     use bigdecimal::ToPrimitive;
     s.serialize_f64(d.to_f64().unwrap_or(0.0))
-}
-
-impl From<ReadingStatus> for crate::reading::derive::Status {
-    fn from(s: ReadingStatus) -> Self {
-        use crate::reading::derive::Status;
-        match s {
-            ReadingStatus::Unread => Status::Unread,
-            ReadingStatus::Reading => Status::Reading,
-            ReadingStatus::Finished => Status::Finished,
-            ReadingStatus::Paused => Status::Paused,
-        }
-    }
-}
-
-impl From<crate::reading::derive::Status> for ReadingStatus {
-    fn from(s: crate::reading::derive::Status) -> Self {
-        use crate::reading::derive::Status;
-        match s {
-            Status::Unread => ReadingStatus::Unread,
-            Status::Reading => ReadingStatus::Reading,
-            Status::Finished => ReadingStatus::Finished,
-            Status::Paused => ReadingStatus::Paused,
-        }
-    }
 }

@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub const DEFAULT_URL: &str = "https://api.hardcover.app/v1/graphql";
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Hardcover allows 60 requests a minute per token.
-pub const PACE: Duration = Duration::from_secs(1);
 const RETRIES: u32 = 5;
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// A Retry-After longer than this is not waited out.

@@ -14,11 +14,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::graphql::{self, Lookup, Proposal};
+use super::Context;
 use super::{open_tokens, sealed_tokens, HardcoverError};
 use crate::db::models::BookStatus;
 use crate::db::schema::{book_metadata_candidates as bmc, books};
 use crate::error::Error;
-use crate::{db, settings, AppState};
+use crate::{db, settings};
 
 /// Books looked up per pass; the next pass takes the rest.
 const BATCH: i64 = 50;
@@ -37,15 +38,15 @@ pub struct Candidate {
 
 /// The best Hardcover hit for a book, with what Hardcover answered; None when nothing matched.
 pub async fn lookup(
-    state: &AppState,
+    cx: &Context,
     token: &str,
     book: &Lookup,
 ) -> Result<Option<(Proposal, f64, Value)>, HardcoverError> {
     let Some(q) = book.query() else {
         return Ok(None);
     };
-    let data = state
-        .hardcover
+    let data = cx
+        .client
         .query(token, graphql::SEARCH, json!({ "q": q }))
         .await?;
     // `results` is a JSON scalar; some deployments hand it over as a string.
@@ -63,8 +64,8 @@ pub async fn lookup(
         .flatten()
         .collect();
     if !isbns.is_empty() {
-        let data = state
-            .hardcover
+        let data = cx
+            .client
             .query(token, graphql::EDITIONS_BY_ISBN, json!({ "isbns": isbns }))
             .await?;
         let editions = graphql::editions(&data);
@@ -144,23 +145,23 @@ fn record(
 }
 
 /// Looks one book up now, with the first token Hardcover accepts (an admin asking again).
-pub async fn lookup_book(state: &AppState, book_id: Uuid) -> Result<Option<Candidate>, Error> {
-    let (book, sealed) = db::run(&state.pool, move |conn| {
+pub async fn lookup_book(cx: &Context, book_id: Uuid) -> Result<Option<Candidate>, Error> {
+    let (book, sealed) = db::run(&cx.pool, move |conn| {
         let book = lookup_of(conn, book_id)?
             .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
         Ok((book, sealed_tokens(conn)?))
     })
     .await?;
-    let tokens = open_tokens(state, sealed)?;
+    let tokens = open_tokens(cx, sealed)?;
     if tokens.is_empty() {
         return Err(Error::Conflict(
             "no reader has stored a Hardcover token (PUT /api/credentials/hardcover)".into(),
         ));
     }
     for (key_id, token) in &tokens {
-        match lookup(state, token, &book).await {
+        match lookup(cx, token, &book).await {
             Ok(found) => {
-                return db::run(&state.pool, move |conn| record(conn, book_id, found)).await;
+                return db::run(&cx.pool, move |conn| record(conn, book_id, found)).await;
             }
             Err(HardcoverError::InvalidToken) => {
                 log::warn!("hardcover: the token of key {key_id} is refused");
@@ -176,10 +177,10 @@ pub async fn lookup_book(state: &AppState, book_id: Uuid) -> Result<Option<Candi
 /// One pass over the books in review not yet looked up; the number of proposals made.
 /// Stops early (leaving the rest for later) when Hardcover cannot be reached or refuses
 /// every token.
-pub async fn pass(state: &AppState) -> Result<usize, Error> {
+pub async fn pass(cx: &Context) -> Result<usize, Error> {
     let mut made = 0;
     loop {
-        match batch(state, &mut made).await? {
+        match batch(cx, &mut made).await? {
             true => continue,
             false => return Ok(made),
         }
@@ -187,9 +188,9 @@ pub async fn pass(state: &AppState) -> Result<usize, Error> {
 }
 
 /// Looks up to BATCH books up; whether there may be more to do now.
-async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
-    let config = state.config.clone();
-    let (enabled, sealed, todo) = db::run(&state.pool, move |conn| {
+async fn batch(cx: &Context, made: &mut usize) -> Result<bool, Error> {
+    let config = cx.config.clone();
+    let (enabled, sealed, todo) = db::run(&cx.pool, move |conn| {
         let enabled = settings::load(conn, &config)?.hardcover_metadata_enabled;
         if !enabled {
             return Ok((false, vec![], vec![]));
@@ -212,9 +213,9 @@ async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
         return Ok(false);
     }
     let full = todo.len() as i64 == BATCH;
-    let mut tokens = open_tokens(state, sealed)?;
+    let mut tokens = open_tokens(cx, sealed)?;
     for book_id in todo {
-        let Some(book) = db::run(&state.pool, move |conn| lookup_of(conn, book_id)).await? else {
+        let Some(book) = db::run(&cx.pool, move |conn| lookup_of(conn, book_id)).await? else {
             continue;
         };
         let found = loop {
@@ -222,7 +223,7 @@ async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
                 log::warn!("hardcover: no usable token left; lookups wait for the next pass");
                 return Ok(false);
             };
-            match lookup(state, token, &book).await {
+            match lookup(cx, token, &book).await {
                 Ok(found) => break found,
                 Err(HardcoverError::InvalidToken) => {
                     log::warn!("hardcover: the token of key {key_id} is refused; trying another");
@@ -240,7 +241,7 @@ async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
                 }
             }
         };
-        if db::run(&state.pool, move |conn| record(conn, book_id, found))
+        if db::run(&cx.pool, move |conn| record(conn, book_id, found))
             .await?
             .is_some()
         {
@@ -252,15 +253,15 @@ async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
 
 /// Looks books up for the life of the server: when woken (a book entered review) and every
 /// ten minutes.
-pub async fn work(state: AppState) {
+pub async fn work(cx: Context) {
     loop {
-        match pass(&state).await {
+        match pass(&cx).await {
             Ok(0) => {}
             Ok(n) => log::info!("hardcover: {n} metadata proposal(s) made"),
             Err(e) => log::warn!("hardcover: metadata lookups: {e}"),
         }
         tokio::select! {
-            _ = state.hardcover.lookups.notified() => {}
+            _ = cx.client.lookups.notified() => {}
             _ = tokio::time::sleep(EVERY) => {}
         }
     }

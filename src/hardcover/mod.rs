@@ -10,16 +10,41 @@ pub mod schedule;
 pub mod sync;
 pub mod token;
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
 use uuid::Uuid;
 
 pub use client::{Hardcover, HardcoverError, Me};
 
+use crate::config::Config;
 use crate::db::schema::service_credentials as sc;
+use crate::db::DbPool;
 use crate::error::Error;
-use crate::AppState;
 
 pub const SERVICE: &str = "hardcover";
+
+/// What Hardcover's lookups and syncs need, and nothing more: the pool, the settings'
+/// defaults, the GraphQL client, and the key readers' tokens are sealed under.
+#[derive(Clone)]
+pub struct Context {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub client: Arc<Hardcover>,
+    pub token_key: [u8; 32],
+}
+
+impl Context {
+    /// `secret` is the server secret; tokens are sealed under a key derived from it.
+    pub fn new(pool: DbPool, config: Arc<Config>, secret: &[u8; 32]) -> Context {
+        Context {
+            client: Arc::new(Hardcover::new(&config.hardcover_url, config.hardcover_pace)),
+            token_key: crate::secret::derive(secret, token::PURPOSE),
+            pool,
+            config,
+        }
+    }
+}
 
 /// Every reader's stored token, sealed, most recently stored first.
 pub fn sealed_tokens(conn: &mut PgConnection) -> Result<Vec<(Uuid, String)>, Error> {
@@ -33,10 +58,10 @@ pub fn sealed_tokens(conn: &mut PgConnection) -> Result<Vec<(Uuid, String)>, Err
 /// The tokens that open under this server's secret (one sealed under another secret is
 /// skipped with a warning: its reader must store it again).
 pub fn open_tokens(
-    state: &AppState,
+    cx: &Context,
     sealed: Vec<(Uuid, String)>,
 ) -> Result<Vec<(Uuid, String)>, Error> {
-    let key = state.key(token::PURPOSE)?;
+    let key = cx.token_key;
     Ok(sealed
         .into_iter()
         .filter_map(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Days, Local, NaiveTime, TimeZone};
 
 use super::sync::{self, Trigger};
-use crate::AppState;
+use super::Context;
 
 /// The next time after `now` the clock shows `at` in `tz`. A time a DST change skips runs
 /// at the first instant after the gap; a time it repeats runs at its first occurrence.
@@ -28,7 +28,7 @@ pub fn next_run<Tz: TimeZone>(now: &DateTime<Tz>, at: NaiveTime) -> DateTime<Tz>
 }
 
 /// Runs the daily sync for the life of the server.
-pub async fn daily(state: AppState, at: NaiveTime) {
+pub async fn daily(cx: Context, at: NaiveTime) {
     loop {
         let now = Local::now();
         let next = next_run(&now, at);
@@ -38,7 +38,7 @@ pub async fn daily(state: AppState, at: NaiveTime) {
             next.format("%Y-%m-%d %H:%M %Z")
         );
         tokio::time::sleep(wait).await;
-        for (key_id, result) in sync::run_all(&state, None, Trigger::Schedule).await {
+        for (key_id, result) in sync::run_all(&cx, None, Trigger::Schedule).await {
             match result {
                 Ok(r) => log::info!(
                     "hardcover: key {key_id}: linked {}, pulled {}, pushed {}, unchanged {}, failed {}{}",
@@ -52,7 +52,7 @@ pub async fn daily(state: AppState, at: NaiveTime) {
                 Err(e) => log::info!("hardcover: key {key_id}: not synced: {e}"),
             }
         }
-        state.hardcover.wake_lookups();
+        cx.client.wake_lookups();
     }
 }
 

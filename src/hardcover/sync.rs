@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bigdecimal::{BigDecimal, ToPrimitive};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Int4, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Int4, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -16,12 +16,13 @@ use uuid::Uuid;
 
 use super::graphql::{self, UserBook};
 use super::rules::{self, Sent};
+use super::Context;
 use super::{open_tokens, sealed_tokens, HardcoverError};
 use crate::db::models::{BookStatus, ReadingStatus};
 use crate::db::schema::sql_types::ReadingStatus as SqlStatus;
 use crate::db::schema::{books, hardcover_sync_runs as runs, service_credentials as sc};
 use crate::error::Error;
-use crate::{db, settings, AppState};
+use crate::{db, reading, settings};
 
 /// ISBNs per editions query, books per shelf query.
 const CHUNK: usize = 100;
@@ -79,9 +80,9 @@ pub struct Report {
 
 /// Links the library's books that carry an ISBN to Hardcover editions (ISBN-13 first, then
 /// ISBN-10), filling page_count where it is missing. Returns how many were linked.
-async fn link(state: &AppState, token: &str, run_id: Uuid) -> Result<i32, HardcoverError> {
+async fn link(cx: &Context, token: &str, run_id: Uuid) -> Result<i32, HardcoverError> {
     type Unlinked = (Uuid, Option<String>, Option<String>);
-    let unlinked: Vec<Unlinked> = db::run(&state.pool, |conn| {
+    let unlinked: Vec<Unlinked> = db::run(&cx.pool, |conn| {
         Ok(books::table
             .filter(books::hardcover_book_id.is_null())
             .filter(books::status.eq(BookStatus::Organized))
@@ -102,8 +103,8 @@ async fn link(state: &AppState, token: &str, run_id: Uuid) -> Result<i32, Hardco
             .flat_map(|(_, a, b)| [a.as_deref(), b.as_deref()])
             .flatten()
             .collect();
-        let data = match state
-            .hardcover
+        let data = match cx
+            .client
             .query(token, graphql::EDITIONS_BY_ISBN, json!({ "isbns": isbns }))
             .await
         {
@@ -115,7 +116,7 @@ async fn link(state: &AppState, token: &str, run_id: Uuid) -> Result<i32, Hardco
                 continue;
             }
         };
-        beat(state, run_id).await;
+        beat(cx, run_id).await;
         let editions = graphql::editions(&data);
         let links: Vec<(Uuid, i32, i32, Option<i32>)> = chunk
             .iter()
@@ -132,7 +133,7 @@ async fn link(state: &AppState, token: &str, run_id: Uuid) -> Result<i32, Hardco
         if links.is_empty() {
             continue;
         }
-        linked += db::run(&state.pool, move |conn| {
+        linked += db::run(&cx.pool, move |conn| {
             conn.transaction(|conn| {
                 let mut n = 0;
                 for (id, book, edition, pages) in &links {
@@ -208,26 +209,6 @@ LEFT JOIN hardcover_sync_log l ON l.book_id = b.id AND l.api_key_id = $1
 WHERE b.status = 'organized' AND b.hardcover_book_id IS NOT NULL
 ORDER BY b.id";
 
-/// The reader's Hardcover status as the external status: set where Hardcover has one,
-/// cleared where the book left the reader's shelf there.
-/// $2 books, $3 their statuses (only those that changed: an unchanged one only has its
-/// synced_at moved, by [`SEEN`]), in one statement however many.
-const PULL: &str = "INSERT INTO reading_aggregate AS ra (api_key_id, book_id, external_status,
-    external_status_synced_at, status)
-SELECT $1, p.book_id, p.status, now(), libris_effective_status(NULL, 'unread', p.status)
-FROM unnest($2::uuid[], $3::reading_status[]) AS p (book_id, status)
-ON CONFLICT (api_key_id, book_id) DO UPDATE SET
-    external_status = EXCLUDED.external_status,
-    external_status_synced_at = now(),
-    status = libris_effective_status(ra.manual_status, ra.derived_status, EXCLUDED.external_status),
-    updated_at = now()";
-const SEEN: &str = "UPDATE reading_aggregate SET external_status_synced_at = now()
-WHERE api_key_id = $1 AND book_id = ANY($2)";
-const UNPULL: &str = "UPDATE reading_aggregate SET external_status = NULL,
-    external_status_synced_at = now(),
-    status = libris_effective_status(manual_status, derived_status, NULL), updated_at = now()
-WHERE api_key_id = $1 AND book_id = ANY($2) AND external_status IS NOT NULL";
-
 const LOG: &str = "INSERT INTO hardcover_sync_log (book_id, api_key_id, hardcover_user_book_id,
     hardcover_read_id, last_status, last_progress, last_synced_at)
 VALUES ($1, $2, $3, $4, $5, $6, now())
@@ -280,14 +261,14 @@ struct Logged {
 
 /// Sends one book's status and progress; the log row to write.
 async fn push_one(
-    state: &AppState,
+    cx: &Context,
     token: &str,
     row: &Row,
     on_shelf: Option<&UserBook>,
     status_id: i64,
     pages: Option<i32>,
 ) -> Result<(Option<i32>, Option<i32>), HardcoverError> {
-    let hc = &state.hardcover;
+    let hc = &cx.client;
     let user_book_id = match on_shelf {
         Some(ub) => {
             if rules::status_differs(Some(ub.status_id), status_id) {
@@ -376,12 +357,12 @@ fn stops_run(e: &HardcoverError) -> bool {
 }
 
 async fn pull_and_push(
-    state: &AppState,
+    cx: &Context,
     key_id: Uuid,
     token: &str,
     report: &mut Report,
 ) -> Result<(), HardcoverError> {
-    let rows: Vec<Row> = db::run(&state.pool, move |conn| {
+    let rows: Vec<Row> = db::run(&cx.pool, move |conn| {
         Ok(diesel::sql_query(LINKED)
             .bind::<SqlUuid, _>(key_id)
             .load(&mut **conn)?)
@@ -392,26 +373,25 @@ async fn pull_and_push(
     let mut shelf: HashMap<i64, UserBook> = HashMap::new();
     let ids: Vec<i32> = rows.iter().map(|r| r.hardcover_book_id).collect();
     for chunk in ids.chunks(CHUNK) {
-        let data = state
-            .hardcover
+        let data = cx
+            .client
             .query(token, graphql::USER_BOOKS, json!({ "ids": chunk }))
             .await?;
         for ub in graphql::user_books(&data) {
             shelf.insert(ub.book_id, ub);
         }
-        beat(state, report.run_id).await;
+        beat(cx, report.run_id).await;
     }
-    // Changed statuses are written; unchanged ones only have their synced_at moved.
-    let (mut changed, mut statuses, mut seen, mut cleared) = (vec![], vec![], vec![], vec![]);
+    // The reader's Hardcover status is the external status: set where Hardcover has one,
+    // cleared where the book left the reader's shelf there. Changed statuses are written;
+    // unchanged ones only have their synced_at moved.
+    let (mut changed, mut seen, mut cleared) = (vec![], vec![], vec![]);
     for row in &rows {
         match shelf.get(&i64::from(row.hardcover_book_id)) {
             // A status id Hardcover added since maps to nothing: what was pulled stays.
             Some(ub) => match rules::from_hardcover(ub.status_id) {
                 Some(status) if row.external_status == Some(status) => seen.push(row.id),
-                Some(status) => {
-                    changed.push(row.id);
-                    statuses.push(status);
-                }
+                Some(status) => changed.push((row.id, status)),
                 None => {}
             },
             None if row.external_status.is_some() => cleared.push(row.id),
@@ -419,23 +399,8 @@ async fn pull_and_push(
         }
     }
     report.pulled = (changed.len() + seen.len()) as i32;
-    db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            diesel::sql_query(PULL)
-                .bind::<SqlUuid, _>(key_id)
-                .bind::<Array<SqlUuid>, _>(&changed)
-                .bind::<Array<SqlStatus>, _>(&statuses)
-                .execute(conn)?;
-            diesel::sql_query(SEEN)
-                .bind::<SqlUuid, _>(key_id)
-                .bind::<Array<SqlUuid>, _>(&seen)
-                .execute(conn)?;
-            diesel::sql_query(UNPULL)
-                .bind::<SqlUuid, _>(key_id)
-                .bind::<Array<SqlUuid>, _>(&cleared)
-                .execute(conn)?;
-            Ok::<_, Error>(())
-        })
+    db::run(&cx.pool, move |conn| {
+        reading::store::set_external(conn, key_id, &changed, &seen, &cleared)
     })
     .await
     .map_err(|e| HardcoverError::Response(format!("recording Hardcover statuses: {e}")))?;
@@ -480,20 +445,20 @@ async fn pull_and_push(
             report.unchanged += 1;
             if last.is_none() {
                 logged.user_book_id = on_shelf.and_then(|u| i32::try_from(u.id).ok());
-                write_log(state, key_id, logged).await
+                write_log(cx, key_id, logged).await
             } else {
                 Ok(())
             }
         } else {
-            match push_one(state, token, row, on_shelf, status_id, now.progress_pages).await {
+            match push_one(cx, token, row, on_shelf, status_id, now.progress_pages).await {
                 Ok((user_book_id, read_id)) => {
                     logged.user_book_id = user_book_id;
                     logged.read_id = read_id;
-                    let logged = write_log(state, key_id, logged).await;
+                    let logged = write_log(cx, key_id, logged).await;
                     if logged.is_ok() {
                         report.pushed += 1;
                     }
-                    beat(state, report.run_id).await;
+                    beat(cx, report.run_id).await;
                     logged
                 }
                 Err(e) => Err(e),
@@ -517,8 +482,8 @@ async fn pull_and_push(
 }
 
 /// Shows the run is alive (see [`STALE_MINUTES`]).
-async fn beat(state: &AppState, run_id: Uuid) {
-    let result = db::run(&state.pool, move |conn| {
+async fn beat(cx: &Context, run_id: Uuid) {
+    let result = db::run(&cx.pool, move |conn| {
         diesel::update(runs::table.find(run_id))
             .set(runs::heartbeat_at.eq(diesel::dsl::now))
             .execute(&mut **conn)?;
@@ -530,8 +495,8 @@ async fn beat(state: &AppState, run_id: Uuid) {
     }
 }
 
-async fn write_log(state: &AppState, key_id: Uuid, l: Logged) -> Result<(), HardcoverError> {
-    db::run(&state.pool, move |conn| {
+async fn write_log(cx: &Context, key_id: Uuid, l: Logged) -> Result<(), HardcoverError> {
+    db::run(&cx.pool, move |conn| {
         diesel::sql_query(LOG)
             .bind::<SqlUuid, _>(l.book_id)
             .bind::<SqlUuid, _>(key_id)
@@ -548,19 +513,19 @@ async fn write_log(state: &AppState, key_id: Uuid, l: Logged) -> Result<(), Hard
 
 /// Runs a reader's sync now. Refused (409) when sync is off, no token is stored, or a run for
 /// this reader is under way.
-pub async fn run(state: &AppState, key_id: Uuid, trigger: Trigger) -> Result<Report, Error> {
-    run_announced(state, key_id, trigger, None).await
+pub async fn run(cx: &Context, key_id: Uuid, trigger: Trigger) -> Result<Report, Error> {
+    run_announced(cx, key_id, trigger, None).await
 }
 
 /// [`run`], telling `started` the run's id once its row exists.
 pub async fn run_announced(
-    state: &AppState,
+    cx: &Context,
     key_id: Uuid,
     trigger: Trigger,
     started: Option<tokio::sync::oneshot::Sender<Uuid>>,
 ) -> Result<Report, Error> {
-    let config = state.config.clone();
-    let (enabled, sealed) = db::run(&state.pool, move |conn| {
+    let config = cx.config.clone();
+    let (enabled, sealed) = db::run(&cx.pool, move |conn| {
         let enabled = settings::load(conn, &config)?.hardcover_sync_enabled;
         let sealed: Vec<(Uuid, String)> = sc::table
             .filter(
@@ -578,15 +543,15 @@ pub async fn run_announced(
             "Hardcover sync is off (hardcover.sync_enabled)".into(),
         ));
     }
-    let Some((_, token)) = open_tokens(state, sealed)?.pop() else {
+    let Some((_, token)) = open_tokens(cx, sealed)?.pop() else {
         return Err(Error::Conflict(
             "no readable Hardcover token is stored (PUT /api/credentials/hardcover)".into(),
         ));
     };
-    let Some(_guard) = state.hardcover.begin_run(key_id) else {
+    let Some(_guard) = cx.client.begin_run(key_id) else {
         return Err(under_way());
     };
-    let run_id: Uuid = db::run(&state.pool, move |conn| {
+    let run_id: Uuid = db::run(&cx.pool, move |conn| {
         conn.transaction(|conn| {
             // A run whose heartbeat stopped belonged to a server that stopped during it.
             diesel::update(
@@ -640,10 +605,10 @@ pub async fn run_announced(
         run_id,
         ..Report::default()
     };
-    let outcome = match link(state, &token, run_id).await {
+    let outcome = match link(cx, &token, run_id).await {
         Ok(n) => {
             report.linked = n;
-            pull_and_push(state, key_id, &token, &mut report).await
+            pull_and_push(cx, key_id, &token, &mut report).await
         }
         Err(e) => Err(e),
     };
@@ -652,7 +617,7 @@ pub async fn run_announced(
         report.error = Some(e.to_string());
     }
     let r = report.clone();
-    db::run(&state.pool, move |conn| {
+    db::run(&cx.pool, move |conn| {
         diesel::update(runs::table.find(r.run_id))
             .set((
                 runs::finished_at.eq(diesel::dsl::now),
@@ -673,11 +638,11 @@ pub async fn run_announced(
 
 /// Runs every reader's sync, one after the other; `only` limits it to one reader.
 pub async fn run_all(
-    state: &AppState,
+    cx: &Context,
     only: Option<Uuid>,
     trigger: Trigger,
 ) -> Vec<(Uuid, Result<Report, Error>)> {
-    let readers = match db::run(&state.pool, |conn| sealed_tokens(conn)).await {
+    let readers = match db::run(&cx.pool, |conn| sealed_tokens(conn)).await {
         Ok(list) => list,
         Err(e) => return vec![(Uuid::nil(), Err(e))],
     };
@@ -686,7 +651,7 @@ pub async fn run_all(
         if only.is_some_and(|o| o != key_id) {
             continue;
         }
-        out.push((key_id, run(state, key_id, trigger).await));
+        out.push((key_id, run(cx, key_id, trigger).await));
     }
     out
 }

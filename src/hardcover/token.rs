@@ -10,7 +10,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use uuid::Uuid;
 
-/// What the key is derived for (see `AppState::key`).
+/// What the key is derived for (see `AppState::key`; Hardcover's `Context::token_key`).
 pub const PURPOSE: &str = "hardcover tokens";
 const SCHEME: &str = "xchacha20poly1305:";
 const NONCE: usize = 24;

@@ -4,9 +4,10 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::auth::{authenticate, authorized, authorized_as, authorized_read};
+use super::error::KosyncError;
 use super::request::{self, Object, BODY_LIMIT};
 use super::users;
-use crate::error::{Error, KosyncError};
+use crate::error::Error;
 use crate::{db, reading, AppState};
 
 type Reply = Result<HttpResponse, KosyncError>;
@@ -16,7 +17,7 @@ fn reply(status: StatusCode, body: Value) -> Reply {
 }
 
 /// The strict Accept rules apply only when the operator asked for them: other clients omit it.
-fn accept(req: &HttpRequest, state: &AppState) -> Result<(), Error> {
+fn accept(req: &HttpRequest, state: &AppState) -> Result<(), KosyncError> {
     if !state.config.kosync_strict_accept {
         return Ok(());
     }
@@ -33,9 +34,10 @@ fn credentials(req: &HttpRequest) -> Result<(String, String), Error> {
 }
 
 /// Reads at most [`BODY_LIMIT`] bytes and parses them as a JSON object.
-async fn json_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Object, Error> {
-    if crate::slow_body::declared_length(req.headers()).is_some_and(|n| n > BODY_LIMIT as u64) {
-        return Err(Error::PayloadTooLarge);
+async fn json_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Object, KosyncError> {
+    if crate::http::slow_body::declared_length(req.headers()).is_some_and(|n| n > BODY_LIMIT as u64)
+    {
+        return Err(Error::PayloadTooLarge.into());
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -44,7 +46,7 @@ async fn json_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Objec
             other => Error::BadJson(other.to_string()),
         })?;
         if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(Error::PayloadTooLarge);
+            return Err(Error::PayloadTooLarge.into());
         }
         body.extend_from_slice(&chunk);
     }
@@ -73,7 +75,7 @@ pub async fn create_user(
     })
     .await?;
     if !settings.kosync_registration {
-        return Err(Error::RegistrationDisabled.into());
+        return Err(KosyncError::RegistrationDisabled);
     }
     let body = json_body(&req, payload).await?;
     let (username, password) = request::new_user(&body)?;
@@ -82,7 +84,12 @@ pub async fn create_user(
         .bcrypt(move || crate::auth::credentials::hash_secret(&password))
         .await??;
     let name = username.clone();
-    db::run(&state.pool, move |conn| users::create(conn, &name, &hash)).await?;
+    db::run(&state.pool, move |conn| users::create(conn, &name, &hash))
+        .await
+        .map_err(|e| match e {
+            Error::Conflict(_) => KosyncError::UsernameTaken,
+            other => other.into(),
+        })?;
     reply(StatusCode::CREATED, json!({ "username": username }))
 }
 

@@ -2,16 +2,54 @@
 //! docs/kosync.md lists where libris deliberately differs from the official server.
 
 mod auth;
+pub mod error;
 mod handlers;
 pub mod request;
 pub mod users;
 
-use actix_web::{web, HttpResponse};
+use actix_web::body::MessageBody;
+use actix_web::dev::{HttpServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, HttpResponse, ResponseError};
 
-use crate::error::{Error, KosyncError};
+use crate::http::throttle;
 
-/// Registers the protocol's routes on `cfg` (the root and the `/kosync` scope alike).
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub use self::error::KosyncError;
+use crate::error::Error;
+
+/// The protocol under `prefix` ("" for the server's root, where KOReader expects it, or
+/// "/kosync"): its routes, its JSON 404 for any other path, and its login throttle.
+pub fn scope(prefix: &str) -> impl HttpServiceFactory {
+    web::scope(prefix)
+        .wrap(from_fn(throttled))
+        .configure(routes)
+        .default_service(web::to(no_route))
+}
+
+/// KoSync names its user in `x-auth-user`.
+static THROTTLE: throttle::Scope = throttle::Scope {
+    presented: x_auth_user,
+    users: "kosync",
+    refuse,
+};
+
+fn x_auth_user(req: &ServiceRequest) -> Option<Option<String>> {
+    let user = req.headers().get("x-auth-user")?;
+    Some(user.to_str().ok().map(|u| u.trim().to_owned()))
+}
+
+fn refuse(e: Error) -> HttpResponse {
+    KosyncError::from(e).error_response()
+}
+
+async fn throttled(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    throttle::guard(&THROTTLE, req, next).await
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     let resource =
         |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
     cfg.service(resource("/healthcheck").route(web::get().to(handlers::healthcheck)))

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::error::{AcceptProblem, KosyncError};
 use crate::auth::valid_username;
-use crate::error::{AcceptProblem, Error};
+use crate::error::Error;
 use crate::reading::Report;
 
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -17,18 +18,19 @@ pub const MAX_KEY: usize = 1024;
 pub type Object = Map<String, Value>;
 
 /// The body as a JSON object. An empty body is "missing" (403/2003 where one is needed).
-pub fn parse_body(bytes: &[u8]) -> Result<Object, Error> {
+pub fn parse_body(bytes: &[u8]) -> Result<Object, KosyncError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid("body", "missing"));
+        return Err(Error::invalid("body", "missing").into());
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) if holds_nul(&map) => Err(Error::invalid(
             "body",
             "text with NUL characters (\\u0000) cannot be stored",
-        )),
+        )
+        .into()),
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::NotAnObject),
-        Err(e) => Err(Error::BadJson(e.to_string())),
+        Ok(_) => Err(KosyncError::NotAnObject),
+        Err(e) => Err(Error::BadJson(e.to_string()).into()),
     }
 }
 
@@ -47,19 +49,21 @@ fn holds_nul(map: &Object) -> bool {
 }
 
 /// `Accept: application/vnd.koreader.v<N>…+json` with N = 1, as the official server demands.
-pub fn check_accept(header: Option<&str>) -> Result<(), Error> {
-    let value = header.ok_or(Error::Accept(AcceptProblem::Missing))?.trim();
+pub fn check_accept(header: Option<&str>) -> Result<(), KosyncError> {
+    let value = header
+        .ok_or(KosyncError::Accept(AcceptProblem::Missing))?
+        .trim();
     let rest = value
         .strip_prefix("application/vnd.koreader.v")
         .filter(|r| r.ends_with("+json"))
-        .ok_or(Error::Accept(AcceptProblem::Format))?;
+        .ok_or(KosyncError::Accept(AcceptProblem::Format))?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     if digits.is_empty() {
-        return Err(Error::Accept(AcceptProblem::Format));
+        return Err(KosyncError::Accept(AcceptProblem::Format));
     }
     match digits.parse::<u32>() {
         Ok(1) => Ok(()),
-        _ => Err(Error::Accept(AcceptProblem::Version)),
+        _ => Err(KosyncError::Accept(AcceptProblem::Version)),
     }
 }
 
@@ -214,8 +218,8 @@ mod tests {
         }
     }
 
-    fn code(e: Error) -> u32 {
-        crate::error::KosyncError(e).parts().1
+    fn code(e: impl Into<KosyncError>) -> u32 {
+        e.into().parts().1
     }
 
     #[test]

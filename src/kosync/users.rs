@@ -4,10 +4,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::{credentials, keys, Service};
-use crate::db::schema::{
-    api_keys, reading_aggregate, reading_progress, reading_progress_history, service_credentials,
-};
+use crate::db::schema::{api_keys, service_credentials};
 use crate::error::Error;
+use crate::reading;
 
 const SERVICE: &str = "kosync";
 
@@ -33,14 +32,7 @@ pub fn create(conn: &mut PgConnection, username: &str, password_hash: &str) -> R
 /// reader that exists only because of `/users/create` goes entirely.
 pub fn delete(conn: &mut PgConnection, key_id: Uuid, username: &str) -> Result<(), Error> {
     conn.transaction(|conn| {
-        diesel::delete(reading_progress::table.filter(reading_progress::api_key_id.eq(key_id)))
-            .execute(conn)?;
-        diesel::delete(
-            reading_progress_history::table.filter(reading_progress_history::api_key_id.eq(key_id)),
-        )
-        .execute(conn)?;
-        diesel::delete(reading_aggregate::table.filter(reading_aggregate::api_key_id.eq(key_id)))
-            .execute(conn)?;
+        reading::store::forget_reader(conn, key_id)?;
         credentials::delete(conn, SERVICE, key_id)?;
         let others: i64 = service_credentials::table
             .filter(service_credentials::api_key_id.eq(key_id))

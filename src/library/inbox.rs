@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use super::import::{collect, import_file};
 use super::ingest::Options;
 use super::storage;
+use crate::db::{self, DbPool};
 use crate::error::Error;
-use crate::{db, AppState};
 
 /// How long a file's size must stay the same before it is taken.
 pub const STABLE_FOR: Duration = Duration::from_secs(2);
@@ -76,7 +76,7 @@ impl Watcher {
     /// blocking pool, beside the database work.
     pub async fn pass(
         &mut self,
-        state: &AppState,
+        cx: &Context,
         dir: &Path,
         now: Instant,
         stable_for: Duration,
@@ -89,10 +89,10 @@ impl Watcher {
                 .unwrap_or_default()
         };
         for file in self.ready(scanned, now, stable_for) {
-            let data_dir = state.config.data_dir.clone();
-            let limit = state.config.max_upload_bytes;
+            let data_dir = cx.data_dir.clone();
+            let limit = cx.max_upload_bytes;
             let (path, inbox) = (file.clone(), dir.to_owned());
-            let result = db::run(&state.pool, move |conn| {
+            let result = db::run(&cx.pool, move |conn| {
                 let result = import_file(conn, &data_dir, &path, limit, &Options::default());
                 match &result {
                     Ok(_) => {
@@ -115,7 +115,7 @@ impl Watcher {
                 Ok(outcome) => {
                     log::info!("inbox: {} → book {}", file.display(), outcome.book_id());
                     pass.imported += 1;
-                    state.hardcover.wake_lookups();
+                    (cx.imported)();
                 }
                 Err(e) if server_fault(&e) => {
                     log::warn!("inbox: {} not imported yet: {e}", file.display());
@@ -144,8 +144,18 @@ fn set_aside(dir: &Path, file: &Path, why: &str) -> std::io::Result<()> {
     std::fs::write(note, format!("{why}\n"))
 }
 
+/// What the watcher needs: the pool, where books go, the largest file taken, and what to
+/// call when a book was imported (the app wakes Hardcover's metadata lookups).
+#[derive(Clone)]
+pub struct Context {
+    pub pool: DbPool,
+    pub data_dir: PathBuf,
+    pub max_upload_bytes: u64,
+    pub imported: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
 /// Watches the inbox folder for the life of the server.
-pub async fn watch(state: AppState, dir: PathBuf) {
+pub async fn watch(cx: Context, dir: PathBuf) {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         log::error!("inbox: cannot create {}: {e}", dir.display());
         return;
@@ -154,6 +164,6 @@ pub async fn watch(state: AppState, dir: PathBuf) {
     let mut watcher = Watcher::default();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        watcher.pass(&state, &dir, Instant::now(), STABLE_FOR).await;
+        watcher.pass(&cx, &dir, Instant::now(), STABLE_FOR).await;
     }
 }

@@ -6,13 +6,12 @@
 //! document tied to several books resolves to none, unless a person linked it by hand.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
-use diesel::{sql_query, QueryableByName};
+use diesel::sql_query;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::auth::md5_hex;
 use crate::error::Error;
-use crate::reading::state;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -32,16 +31,6 @@ impl Source {
         }
     }
 }
-
-/// The book a document resolves to, as an aggregate over its `document_links l` rows: the
-/// one manual link if there is exactly one, else the only linked book, else NULL. The
-/// KoSync write path and relinking both use this expression.
-pub const RESOLVED_BOOK: &str = "CASE \
-    WHEN count(*) FILTER (WHERE l.source = 'manual') = 1 \
-        THEN min(l.book_id::text) FILTER (WHERE l.source = 'manual') \
-    WHEN count(*) FILTER (WHERE l.source = 'manual') = 0 AND count(DISTINCT l.book_id) = 1 \
-        THEN min(l.book_id::text) \
-    END::uuid";
 
 /// KOReader's document id in "file name" checksum mode.
 pub fn filename_digest(file_name: &str) -> String {
@@ -80,66 +69,10 @@ pub fn unlink(conn: &mut PgConnection, book_id: Uuid, document: &str) -> Result<
     Ok(removed > 0)
 }
 
-#[derive(QueryableByName)]
-struct BookId {
-    #[diesel(sql_type = SqlUuid)]
-    book_id: Uuid,
-}
-
-fn books_of(conn: &mut PgConnection, documents: &[String]) -> Result<Vec<Uuid>, Error> {
-    Ok(sql_query(
-        "SELECT DISTINCT book_id FROM reading_progress_history \
-         WHERE document = ANY($1) AND book_id IS NOT NULL \
-         UNION SELECT DISTINCT book_id FROM reading_progress \
-         WHERE document = ANY($1) AND book_id IS NOT NULL",
-    )
-    .bind::<Array<Text>, _>(documents)
-    .load::<BookId>(conn)?
-    .into_iter()
-    .map(|b| b.book_id)
-    .collect())
-}
-
-/// Re-resolves the rows of `documents`: rows without a book get the one their document
-/// resolves to; rows whose book is no longer linked to their document are re-resolved too.
-/// Rows linked to a book that is still linked stay as they are, so a second book arriving
-/// with the same partial MD5 does not take history away from the first; a manual link is a
-/// person's decision and moves every row of the document to its book. The aggregates of
-/// every book that gained or lost rows are recomputed.
+/// Re-resolves the reading rows of `documents` after their links changed (see
+/// [`crate::reading::relink`]).
 pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Error> {
-    if documents.is_empty() {
-        return Ok(());
-    }
-    let mut books = books_of(conn, documents)?;
-    for table in ["reading_progress", "reading_progress_history"] {
-        sql_query(format!(
-            "WITH resolved AS (
-                SELECT d.document, r.book_id, r.manual
-                FROM unnest($1::text[]) AS d(document)
-                CROSS JOIN LATERAL (
-                    SELECT {RESOLVED_BOOK} AS book_id,
-                        count(*) FILTER (WHERE l.source = 'manual') = 1 AS manual
-                    FROM document_links l WHERE l.document = d.document
-                ) r
-            )
-            UPDATE {table} t SET book_id = resolved.book_id
-            FROM resolved
-            WHERE t.document = resolved.document
-              AND t.book_id IS DISTINCT FROM resolved.book_id
-              AND (resolved.manual OR t.book_id IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM document_links l WHERE l.document = t.document AND l.book_id = t.book_id))"
-        ))
-        .bind::<Array<Text>, _>(documents)
-        .execute(conn)?;
-    }
-    books.extend(books_of(conn, documents)?);
-    books.sort();
-    books.dedup();
-    let rules = state::rules(conn)?;
-    for book in books {
-        state::rebuild(conn, &rules, None, Some(book))?;
-    }
-    Ok(())
+    crate::reading::relink(conn, documents)
 }
 
 /// The documents tied to a book, with how.

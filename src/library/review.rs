@@ -10,7 +10,7 @@ use super::edit::{self, BookEdit, FIELDS};
 use super::formats::covers::Cover;
 use super::{paths, storage};
 use crate::db::models::{Book, BookFile, BookStatus};
-use crate::db::schema::{book_files, book_metadata_candidates as bmc, books, reading_aggregate};
+use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::Error;
 
 /// Per candidate, the fields taken from it.
@@ -322,8 +322,7 @@ pub fn delete(conn: &mut PgConnection, data_dir: &Path, book_id: Uuid) -> Result
             .filter(book_files::book_id.eq(book_id))
             .select(BookFile::as_select())
             .load(conn)?;
-        diesel::delete(reading_aggregate::table.filter(reading_aggregate::book_id.eq(book_id)))
-            .execute(conn)?;
+        crate::reading::store::forget_book(conn, book_id)?;
         diesel::delete(books::table.find(book_id)).execute(conn)?;
         Ok::<_, Error>((book, files))
     })?;

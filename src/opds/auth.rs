@@ -8,9 +8,10 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::error::OpdsError;
 use crate::auth::{credentials, sha256_hex};
 use crate::db::schema::api_keys;
-use crate::error::{Error, OpdsError};
+use crate::error::Error;
 use crate::settings::{self, Settings};
 use crate::{db, AppState};
 
@@ -54,7 +55,7 @@ fn presented(req: &HttpRequest) -> Result<Presented, Error> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(Error::Unauthorized);
     }
-    let (user, password) = crate::auth::decode_basic(rest).ok_or(Error::Unauthorized)?;
+    let (user, password) = crate::http::basic::decode(rest).ok_or(Error::Unauthorized)?;
     Ok(Presented::Basic(user, password))
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod base;
 pub mod catalog;
 pub mod covers;
+pub mod error;
 pub mod feed;
 pub mod handlers;
 pub mod json;
@@ -13,7 +14,13 @@ pub mod pages;
 pub mod pse;
 pub mod render;
 
-use actix_web::{guard, web, Route, Scope};
+use actix_web::body::MessageBody;
+use actix_web::dev::{HttpServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{guard, web, HttpResponse, ResponseError, Route, Scope};
+
+use crate::error::Error;
+use crate::http::throttle;
 
 use catalog::{Facet, Shelf};
 use handlers as h;
@@ -72,7 +79,25 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
     scope
 }
 
-pub fn scope() -> Scope {
+/// OPDS apps log in with HTTP Basic.
+static THROTTLE: throttle::Scope = throttle::Scope {
+    presented: throttle::basic_user,
+    users: "opds",
+    refuse,
+};
+
+fn refuse(e: Error) -> HttpResponse {
+    error::OpdsError::Other(e).error_response()
+}
+
+async fn throttled(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    throttle::guard(&THROTTLE, req, next).await
+}
+
+pub fn scope() -> impl HttpServiceFactory {
     let json_root = || read().to(|req, state| h::root(req, state, Flavor::Json));
     let atom = web::scope("/opds")
         .route("", read().to(h::root_negotiated))
@@ -85,5 +110,7 @@ pub fn scope() -> Scope {
     let json = web::scope("/v2")
         .route("", json_root())
         .route("/", json_root());
-    flavored(atom, Flavor::Atom).service(flavored(json, Flavor::Json))
+    flavored(atom, Flavor::Atom)
+        .service(flavored(json, Flavor::Json))
+        .wrap(from_fn(throttled))
 }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::auth::viewer;
 use super::catalog;
-use crate::error::{Error, OpdsError};
+use super::error::OpdsError;
+use crate::error::Error;
 use crate::library::formats::{self, covers, zipsafe};
 use crate::library::storage;
 use crate::{db, AppState};

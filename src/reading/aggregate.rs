@@ -5,6 +5,9 @@
 //! - On each report ([`ON_REPORT`]): folded in inside the report's own statement, O(1).
 //! - On links, unlinks and settings changes ([`REBUILD`]): recomputed from history.
 //! - As time passes ([`SWEEP`]): reading → paused, set-based.
+//!
+//! `status`, the effective status, is a generated column (migration 10): no statement writes
+//! it, the database derives it from the manual, derived and external statuses.
 
 /// The defaults of reading.finished_threshold and reading.paused_after_days.
 pub const FINISHED_THRESHOLD: f64 = 0.95;
@@ -17,11 +20,11 @@ pub const PAUSED_AFTER_DAYS: i32 = 30;
 /// manual_* and external_* are not touched; a document linked to no book touches nothing.
 pub const ON_REPORT: &str = r#"aggregate AS (
     INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
-        percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
+        percentage, max_percentage, last_read_at, paused_at, derived_status, updated_at)
     SELECT current.api_key_id, current.book_id, r.started_at, r.finished_at,
         $6, $6, r.at,
         CASE WHEN r.derived = 'paused' THEN r.at + make_interval(days => $13) END,
-        r.derived, libris_effective_status(NULL, r.derived, NULL), now()
+        r.derived, now()
     FROM current, LATERAL (
         SELECT CASE WHEN $6 > 0 THEN to_timestamp($7) END AS started_at,
             CASE WHEN $6 >= $9 THEN to_timestamp($7) END AS finished_at,
@@ -44,11 +47,6 @@ pub const ON_REPORT: &str = r#"aggregate AS (
                 least(ra.finished_at, EXCLUDED.finished_at),
                 greatest(ra.last_read_at, EXCLUDED.last_read_at), $13, now()) = 'paused'
             THEN greatest(ra.last_read_at, EXCLUDED.last_read_at) + make_interval(days => $13) END,
-        status = libris_effective_status(ra.manual_status,
-            libris_derived_status(least(ra.started_at, EXCLUDED.started_at),
-                least(ra.finished_at, EXCLUDED.finished_at),
-                greatest(ra.last_read_at, EXCLUDED.last_read_at), $13, now()),
-            ra.external_status),
         updated_at = now()
 )"#;
 
@@ -80,15 +78,15 @@ pub const REBUILD: &str = r#"WITH derived AS (
     LEFT JOIN reading_aggregate ra ON ra.api_key_id = c.api_key_id AND ra.book_id = c.book_id
     WHERE ra.id IS NULL
        OR (ra.started_at, ra.finished_at, ra.percentage, ra.max_percentage, ra.last_read_at,
-           ra.paused_at, ra.derived_status, ra.status)
+           ra.paused_at, ra.derived_status)
           IS DISTINCT FROM (c.started_at, c.finished_at, c.percentage, c.max_percentage, c.last_read_at,
            CASE WHEN c.derived_status = 'paused' THEN c.last_read_at + make_interval(days => $2) END,
-           c.derived_status, libris_effective_status(ra.manual_status, c.derived_status, ra.external_status))
+           c.derived_status)
 ), upserted AS (
     INSERT INTO reading_aggregate AS ra (api_key_id, book_id, started_at, finished_at,
-        percentage, max_percentage, last_read_at, paused_at, derived_status, status, updated_at)
+        percentage, max_percentage, last_read_at, paused_at, derived_status, updated_at)
     SELECT api_key_id, book_id, started_at, finished_at, percentage, max_percentage, last_read_at,
-        paused_at, derived_status, libris_effective_status(NULL, derived_status, NULL), now()
+        paused_at, derived_status, now()
     FROM changed
     ON CONFLICT (api_key_id, book_id) DO UPDATE SET
         started_at = EXCLUDED.started_at,
@@ -98,7 +96,6 @@ pub const REBUILD: &str = r#"WITH derived AS (
         last_read_at = EXCLUDED.last_read_at,
         paused_at = EXCLUDED.paused_at,
         derived_status = EXCLUDED.derived_status,
-        status = libris_effective_status(ra.manual_status, EXCLUDED.derived_status, ra.external_status),
         updated_at = now()
     RETURNING 1
 ), orphans AS (
@@ -112,7 +109,7 @@ pub const REBUILD: &str = r#"WITH derived AS (
 ), kept AS (
     UPDATE reading_aggregate ra SET started_at = NULL, finished_at = NULL, percentage = NULL,
         max_percentage = NULL, last_read_at = NULL, paused_at = NULL, derived_status = 'unread',
-        status = libris_effective_status(ra.manual_status, 'unread', ra.external_status), updated_at = now()
+        updated_at = now()
     WHERE ra.book_id IS NOT NULL
       AND ($3::uuid IS NULL OR ra.api_key_id = $3) AND ($4::uuid IS NULL OR ra.book_id = $4)
       AND (ra.manual_status IS NOT NULL OR ra.external_status IS NOT NULL)
@@ -129,6 +126,5 @@ SELECT (SELECT count(*) FROM computed) AS scanned,
 pub const SWEEP: &str = r#"UPDATE reading_aggregate SET
     derived_status = 'paused',
     paused_at = last_read_at + make_interval(days => $1),
-    status = libris_effective_status(manual_status, 'paused', external_status),
     updated_at = now()
 WHERE derived_status = 'reading' AND last_read_at < now() - make_interval(days => $1)"#;

@@ -9,6 +9,7 @@
 //! * [`effective`] layers a manual override and an external status on top.
 //! * [`validate_manual`] checks a manual override before it is stored.
 
+use crate::db::models::ReadingStatus;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -45,15 +46,6 @@ impl Default for Rules {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Unread,
-    Reading,
-    Finished,
-    Paused,
-}
-
 /// What the history says. `Default` is the state of an empty history,
 /// which is the starting point for [`fold`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -72,7 +64,7 @@ pub struct Derived {
     /// When the reader became paused (last_read_at + paused_after_days);
     /// set only while the status is Paused.
     pub paused_at: Option<DateTime<Utc>>,
-    pub status: Status,
+    pub status: ReadingStatus,
 }
 
 impl Default for Derived {
@@ -84,7 +76,7 @@ impl Default for Derived {
             percentage: None,
             max_percentage: None,
             paused_at: None,
-            status: Status::Unread,
+            status: ReadingStatus::Unread,
         }
     }
 }
@@ -92,7 +84,7 @@ impl Default for Derived {
 /// A status (and optional dates) set by hand by the reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manual {
-    pub status: Status,
+    pub status: ReadingStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub paused_at: Option<DateTime<Utc>>,
@@ -101,7 +93,7 @@ pub struct Manual {
 /// The state shown to the reader after overrides are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective {
-    pub status: Status,
+    pub status: ReadingStatus,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub paused_at: Option<DateTime<Utc>>,
@@ -196,18 +188,18 @@ pub fn at(derived: &Derived, rules: &Rules, now: DateTime<Utc>) -> Derived {
         TimeDelta::try_days(rules.paused_after_days).and_then(|d| last.checked_add_signed(d))
     });
     let status = if derived.started_at.is_none() {
-        Status::Unread
+        ReadingStatus::Unread
     } else if derived.finished_at.is_some() {
         // Finished wins over paused: an old finished book stays finished.
-        Status::Finished
+        ReadingStatus::Finished
     } else if pause_from.is_some_and(|from| now > from) {
-        Status::Paused
+        ReadingStatus::Paused
     } else {
-        Status::Reading
+        ReadingStatus::Reading
     };
     Derived {
         status,
-        paused_at: pause_from.filter(|_| status == Status::Paused),
+        paused_at: pause_from.filter(|_| status == ReadingStatus::Paused),
         ..*derived
     }
 }
@@ -223,16 +215,16 @@ pub type Dates = (
 /// may carry. Unread has none; Reading keeps started; Finished keeps started
 /// and finished; Paused keeps started and paused.
 pub fn keep_dates(
-    status: Status,
+    status: ReadingStatus,
     started: Option<DateTime<Utc>>,
     finished: Option<DateTime<Utc>>,
     paused: Option<DateTime<Utc>>,
 ) -> Dates {
     match status {
-        Status::Unread => (None, None, None),
-        Status::Reading => (started, None, None),
-        Status::Finished => (started, finished, None),
-        Status::Paused => (started, None, paused),
+        ReadingStatus::Unread => (None, None, None),
+        ReadingStatus::Reading => (started, None, None),
+        ReadingStatus::Finished => (started, finished, None),
+        ReadingStatus::Paused => (started, None, paused),
     }
 }
 
@@ -246,12 +238,12 @@ pub fn keep_dates(
 pub fn effective(
     derived: &Derived,
     manual: Option<&Manual>,
-    external: Option<Status>,
+    external: Option<ReadingStatus>,
 ) -> Effective {
     let status = match manual {
         Some(m) => m.status,
-        None if derived.status != Status::Unread => derived.status,
-        None => external.unwrap_or(Status::Unread),
+        None if derived.status != ReadingStatus::Unread => derived.status,
+        None => external.unwrap_or(ReadingStatus::Unread),
     };
     let pick = |m: Option<DateTime<Utc>>, d: Option<DateTime<Utc>>| m.or(d);
     let (started_at, finished_at, paused_at) = keep_dates(
@@ -332,11 +324,11 @@ mod tests {
     fn exactly_the_threshold_is_finished_just_below_is_not() {
         let rules = Rules::default();
         let d = derive(&[r(0, 0.5), r(10, 0.95)], &rules, t(20));
-        assert_eq!(d.status, Status::Finished);
+        assert_eq!(d.status, ReadingStatus::Finished);
         assert_eq!(d.finished_at, Some(t(10)));
 
         let d = derive(&[r(0, 0.5), r(10, 0.9499)], &rules, t(20));
-        assert_eq!(d.status, Status::Reading);
+        assert_eq!(d.status, ReadingStatus::Reading);
         assert_eq!(d.finished_at, None);
     }
 
@@ -348,7 +340,7 @@ mod tests {
             t(30),
         );
         assert_eq!(d.finished_at, Some(t(0)));
-        assert_eq!(d.status, Status::Finished);
+        assert_eq!(d.status, ReadingStatus::Finished);
     }
 
     #[test]
@@ -358,11 +350,11 @@ mod tests {
         let n = rules.paused_after_days * DAY;
 
         let d = derive(&h, &rules, t(100 + n));
-        assert_eq!(d.status, Status::Reading);
+        assert_eq!(d.status, ReadingStatus::Reading);
         assert_eq!(d.paused_at, None);
 
         let d = derive(&h, &rules, t(100 + n + 1));
-        assert_eq!(d.status, Status::Paused);
+        assert_eq!(d.status, ReadingStatus::Paused);
         assert_eq!(d.paused_at, Some(t(100 + n)));
         assert_eq!(d.started_at, Some(t(0)));
     }
@@ -370,24 +362,24 @@ mod tests {
     #[test]
     fn old_finished_book_stays_finished() {
         let d = derive(&[r(0, 1.0)], &Rules::default(), t(1000 * DAY));
-        assert_eq!(d.status, Status::Finished);
+        assert_eq!(d.status, ReadingStatus::Finished);
         assert_eq!(d.paused_at, None);
     }
 
     #[test]
     fn zero_percent_rows_do_not_start() {
         let d = derive(&[r(0, 0.0), r(10, 0.0)], &Rules::default(), t(20));
-        assert_eq!(d.status, Status::Unread);
+        assert_eq!(d.status, ReadingStatus::Unread);
         assert_eq!(d.started_at, None);
         // Opened but not read: still recorded, and never "paused".
         assert_eq!(d.last_read_at, Some(t(10)));
         assert_eq!(d.percentage, Some(0.0));
         let later = at(&d, &Rules::default(), t(1000 * DAY));
-        assert_eq!(later.status, Status::Unread);
+        assert_eq!(later.status, ReadingStatus::Unread);
 
         let d = derive(&[r(0, 0.0), r(10, 0.01)], &Rules::default(), t(20));
         assert_eq!(d.started_at, Some(t(10)));
-        assert_eq!(d.status, Status::Reading);
+        assert_eq!(d.status, ReadingStatus::Reading);
     }
 
     #[test]
@@ -425,7 +417,7 @@ mod tests {
         assert_eq!(f.started_at, Some(t(50)));
         assert_eq!(f.finished_at, Some(t(50)));
         assert_eq!(f.max_percentage, Some(0.97));
-        assert_eq!(f.status, Status::Finished);
+        assert_eq!(f.status, ReadingStatus::Finished);
         assert_eq!(f, derive(&[r(50, 0.97), r(100, 0.5)], &rules, t(200)));
     }
 
@@ -433,14 +425,14 @@ mod tests {
     fn at_pauses_and_unpauses_with_the_clock() {
         let rules = Rules::default();
         let d = derive(&[r(0, 0.3)], &rules, t(0));
-        assert_eq!(d.status, Status::Reading);
+        assert_eq!(d.status, ReadingStatus::Reading);
         let p = at(&d, &rules, t(31 * DAY));
-        assert_eq!(p.status, Status::Paused);
+        assert_eq!(p.status, ReadingStatus::Paused);
         assert_eq!(p.paused_at, Some(t(30 * DAY)));
         assert_eq!(at(&p, &rules, t(0)), d);
     }
 
-    fn manual(status: Status) -> Manual {
+    fn manual(status: ReadingStatus) -> Manual {
         Manual {
             status,
             started_at: None,
@@ -452,20 +444,20 @@ mod tests {
     #[test]
     fn manual_beats_derived_beats_external() {
         let reading = derive(&[r(0, 0.3)], &Rules::default(), t(10));
-        let m = manual(Status::Finished);
+        let m = manual(ReadingStatus::Finished);
         assert_eq!(
-            effective(&reading, Some(&m), Some(Status::Paused)).status,
-            Status::Finished
+            effective(&reading, Some(&m), Some(ReadingStatus::Paused)).status,
+            ReadingStatus::Finished
         );
         assert_eq!(
-            effective(&reading, None, Some(Status::Finished)).status,
-            Status::Reading
+            effective(&reading, None, Some(ReadingStatus::Finished)).status,
+            ReadingStatus::Reading
         );
         // Manual Unread beats everything too.
-        let m = manual(Status::Unread);
+        let m = manual(ReadingStatus::Unread);
         assert_eq!(
-            effective(&reading, Some(&m), Some(Status::Finished)).status,
-            Status::Unread
+            effective(&reading, Some(&m), Some(ReadingStatus::Finished)).status,
+            ReadingStatus::Unread
         );
     }
 
@@ -475,13 +467,13 @@ mod tests {
         let none = derive(&[], &rules, t(10));
         let opened = derive(&[r(0, 0.0)], &rules, t(10));
         for d in [none, opened] {
-            let e = effective(&d, None, Some(Status::Finished));
-            assert_eq!(e.status, Status::Finished);
+            let e = effective(&d, None, Some(ReadingStatus::Finished));
+            assert_eq!(e.status, ReadingStatus::Finished);
             assert_eq!(
                 (e.started_at, e.finished_at, e.paused_at),
                 (None, None, None)
             );
-            assert_eq!(effective(&d, None, None).status, Status::Unread);
+            assert_eq!(effective(&d, None, None).status, ReadingStatus::Unread);
         }
     }
 
@@ -489,7 +481,7 @@ mod tests {
     fn effective_dates_prefer_manual_then_derived_and_follow_policy() {
         let rules = Rules::default();
         let paused = derive(&[r(0, 0.3)], &rules, t(40 * DAY));
-        assert_eq!(paused.status, Status::Paused);
+        assert_eq!(paused.status, ReadingStatus::Paused);
 
         let e = effective(&paused, None, None);
         assert_eq!(e.started_at, Some(t(0)));
@@ -499,13 +491,13 @@ mod tests {
         // the derived one and the derived paused date is dropped.
         let m = Manual {
             finished_at: Some(t(5)),
-            ..manual(Status::Finished)
+            ..manual(ReadingStatus::Finished)
         };
         let e = effective(&paused, Some(&m), None);
         assert_eq!(
             e,
             Effective {
-                status: Status::Finished,
+                status: ReadingStatus::Finished,
                 started_at: Some(t(0)),
                 finished_at: Some(t(5)),
                 paused_at: None,
@@ -514,7 +506,7 @@ mod tests {
 
         let m = Manual {
             started_at: Some(t(-100)),
-            ..manual(Status::Reading)
+            ..manual(ReadingStatus::Reading)
         };
         let e = effective(&paused, Some(&m), None);
         assert_eq!(
@@ -526,10 +518,13 @@ mod tests {
     #[test]
     fn keep_dates_policy() {
         let (s, f, p) = (Some(t(1)), Some(t(2)), Some(t(3)));
-        assert_eq!(keep_dates(Status::Unread, s, f, p), (None, None, None));
-        assert_eq!(keep_dates(Status::Reading, s, f, p), (s, None, None));
-        assert_eq!(keep_dates(Status::Finished, s, f, p), (s, f, None));
-        assert_eq!(keep_dates(Status::Paused, s, f, p), (s, None, p));
+        assert_eq!(
+            keep_dates(ReadingStatus::Unread, s, f, p),
+            (None, None, None)
+        );
+        assert_eq!(keep_dates(ReadingStatus::Reading, s, f, p), (s, None, None));
+        assert_eq!(keep_dates(ReadingStatus::Finished, s, f, p), (s, f, None));
+        assert_eq!(keep_dates(ReadingStatus::Paused, s, f, p), (s, None, p));
     }
 
     #[test]
@@ -540,21 +535,21 @@ mod tests {
                 "started_at",
                 Manual {
                     started_at: Some(t(101)),
-                    ..manual(Status::Reading)
+                    ..manual(ReadingStatus::Reading)
                 },
             ),
             (
                 "finished_at",
                 Manual {
                     finished_at: Some(t(101)),
-                    ..manual(Status::Finished)
+                    ..manual(ReadingStatus::Finished)
                 },
             ),
             (
                 "paused_at",
                 Manual {
                     paused_at: Some(t(101)),
-                    ..manual(Status::Paused)
+                    ..manual(ReadingStatus::Paused)
                 },
             ),
         ] {
@@ -563,7 +558,7 @@ mod tests {
         // Exactly now is fine.
         let m = Manual {
             started_at: Some(now),
-            ..manual(Status::Reading)
+            ..manual(ReadingStatus::Reading)
         };
         assert!(validate_manual(&m, now).is_ok());
     }
@@ -573,7 +568,7 @@ mod tests {
         let m = Manual {
             started_at: Some(t(50)),
             finished_at: Some(t(49)),
-            ..manual(Status::Finished)
+            ..manual(ReadingStatus::Finished)
         };
         let err = validate_manual(&m, t(100)).unwrap_err();
         assert_eq!(err.field, "finished_at");
@@ -588,7 +583,7 @@ mod tests {
     #[test]
     fn validate_manual_filters_dates_by_status() {
         let m = Manual {
-            status: Status::Reading,
+            status: ReadingStatus::Reading,
             started_at: Some(t(1)),
             finished_at: Some(t(2)),
             paused_at: Some(t(3)),
@@ -596,7 +591,7 @@ mod tests {
         assert_eq!(
             validate_manual(&m, t(100)),
             Ok(Manual {
-                status: Status::Reading,
+                status: ReadingStatus::Reading,
                 started_at: Some(t(1)),
                 finished_at: None,
                 paused_at: None,
@@ -608,12 +603,13 @@ mod tests {
     fn status_names_are_lowercase() {
         use serde::de::{value::Error, IntoDeserializer};
         for (name, status) in [
-            ("unread", Status::Unread),
-            ("reading", Status::Reading),
-            ("finished", Status::Finished),
-            ("paused", Status::Paused),
+            ("unread", ReadingStatus::Unread),
+            ("reading", ReadingStatus::Reading),
+            ("finished", ReadingStatus::Finished),
+            ("paused", ReadingStatus::Paused),
         ] {
-            let parsed: Result<Status, Error> = Status::deserialize(name.into_deserializer());
+            let parsed: Result<ReadingStatus, Error> =
+                ReadingStatus::deserialize(name.into_deserializer());
             assert_eq!(parsed, Ok(status));
         }
     }

@@ -1,14 +1,14 @@
 //! Background work on reading aggregates: the periodic sweep, and the full rebuild after a
 //! change of the rules. Its state shows in `GET /api/health`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::state;
-use crate::{db, AppState};
+use crate::db::{self, DbPool};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RebuildStatus {
@@ -39,11 +39,13 @@ impl Jobs {
 
 /// Starts a rebuild of every aggregate in the background (after the finished threshold or
 /// the paused window changed). A request while one runs makes it run once more after.
-pub fn spawn_rebuild(state: AppState) {
+/// `settle` is how long other processes may still fold reports under the old rules (their
+/// rules cache's lifetime): a second pass after it catches those.
+pub fn spawn_rebuild(jobs: Arc<Jobs>, pool: DbPool, settle: Duration) {
     {
-        let mut status = state.jobs.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let mut status = jobs.rebuild.lock().unwrap_or_else(|p| p.into_inner());
         if status.running {
-            *state.jobs.again.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            *jobs.again.lock().unwrap_or_else(|p| p.into_inner()) = true;
             return;
         }
         *status = RebuildStatus {
@@ -54,13 +56,12 @@ pub fn spawn_rebuild(state: AppState) {
     }
     actix_web::rt::spawn(async move {
         loop {
-            let mut result = rebuild_all(&state).await;
+            let mut result = rebuild_all(&pool).await;
             // Another instance may fold reports under the old rules until its cache expires:
             // one more pass after that catches them (it writes only what differs).
-            let settle = state.rules.lifetime();
             if result.is_ok() && !settle.is_zero() {
                 tokio::time::sleep(settle).await;
-                result = match (result, rebuild_all(&state).await) {
+                result = match (result, rebuild_all(&pool).await) {
                     (Ok(first), Ok(second)) => Ok(state::Rebuilt {
                         scanned: second.scanned,
                         changed: first.changed + second.changed,
@@ -68,9 +69,8 @@ pub fn spawn_rebuild(state: AppState) {
                     (_, e) => e,
                 };
             }
-            let again =
-                std::mem::take(&mut *state.jobs.again.lock().unwrap_or_else(|p| p.into_inner()));
-            let mut status = state.jobs.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+            let again = std::mem::take(&mut *jobs.again.lock().unwrap_or_else(|p| p.into_inner()));
+            let mut status = jobs.rebuild.lock().unwrap_or_else(|p| p.into_inner());
             status.finished_at = Some(Utc::now());
             match result {
                 Ok(r) => {
@@ -96,8 +96,8 @@ pub fn spawn_rebuild(state: AppState) {
     });
 }
 
-async fn rebuild_all(state: &AppState) -> Result<state::Rebuilt, crate::error::Error> {
-    db::run(&state.pool, |conn| {
+async fn rebuild_all(pool: &DbPool) -> Result<state::Rebuilt, crate::error::Error> {
+    db::run(pool, |conn| {
         let rules = state::rules(conn)?;
         state::rebuild(conn, &rules, None, None)
     })
@@ -105,10 +105,10 @@ async fn rebuild_all(state: &AppState) -> Result<state::Rebuilt, crate::error::E
 }
 
 /// Moves reading → paused as time passes, every `every`, for the life of the server.
-pub async fn sweep_forever(state: AppState, every: Duration) {
+pub async fn sweep_forever(pool: DbPool, every: Duration) {
     loop {
         tokio::time::sleep(every).await;
-        let swept = db::run(&state.pool, |conn| {
+        let swept = db::run(&pool, |conn| {
             let rules = state::rules(conn)?;
             state::sweep(conn, &rules)
         })

@@ -4,8 +4,11 @@ pub mod aggregate;
 pub mod derive;
 pub mod jobs;
 pub mod progress;
+pub mod relink;
 pub mod sql;
 pub mod state;
 pub mod stats;
+pub mod store;
 
 pub use progress::{credential_and_latest, record, Position, Recorded, Report};
+pub use relink::relink;

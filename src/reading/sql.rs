@@ -3,6 +3,17 @@
 
 use std::sync::OnceLock;
 
+/// The book a document resolves to, as an aggregate over its `document_links l` rows: the
+/// one manual link if there is exactly one, else the only linked book, else NULL. The
+/// KoSync write path and relinking both use this expression. (document_links belongs to
+/// the library; reading only reads it, and the report statement records a metadata link.)
+pub const RESOLVED_BOOK: &str = "CASE \
+    WHEN count(*) FILTER (WHERE l.source = 'manual') = 1 \
+        THEN min(l.book_id::text) FILTER (WHERE l.source = 'manual') \
+    WHEN count(*) FILTER (WHERE l.source = 'manual') = 0 AND count(DISTINCT l.book_id) = 1 \
+        THEN min(l.book_id::text) \
+    END::uuid";
+
 /// One progress report as one statement (one implicit transaction, one round trip):
 /// authorise, resolve the book, upsert the current row, fold the report into the reading
 /// aggregate, append history.
@@ -14,7 +25,7 @@ use std::sync::OnceLock;
 /// $8 raw_payload, $9 and $13 the finished threshold and paused_after_days in force.
 /// Returns the reader's api_key_id and the book the report was linked to.
 ///
-/// The book comes from document_links (see [`crate::library::links::RESOLVED_BOOK`]): a
+/// The book comes from document_links (see [`RESOLVED_BOOK`]): a
 /// document tied to several books (KOReader's partial MD5 is not unique) links to none
 /// rather than to a guess. A document tied to no book, reported with metadata $11 title and
 /// $12 authors, links to the one organized book with the same normalised title and author,
@@ -57,7 +68,7 @@ INSERT INTO reading_progress_history (book_id, api_key_id, document, device, pro
 SELECT book_id, api_key_id, $1, $3, $5, $6, $7 FROM current
 RETURNING api_key_id, book_id"#,
             aggregate = super::aggregate::ON_REPORT,
-            resolved = crate::library::links::RESOLVED_BOOK,
+            resolved = RESOLVED_BOOK,
         )
     })
 }

@@ -134,3 +134,20 @@ pub fn aggregate_of(
         .first(conn)
         .optional()?)
 }
+
+/// The migration that added the derived reading-state columns.
+const READING_STATE_MIGRATION: &str = "20261202000004";
+
+/// What reading fills after migrations: the reading-state columns arrive empty, so when their
+/// migration was just applied they are derived from the history, once.
+pub fn after_migrations(conn: &mut PgConnection, applied: &[String]) -> Result<(), String> {
+    if applied
+        .iter()
+        .any(|v| v.starts_with(READING_STATE_MIGRATION))
+    {
+        rules(conn)
+            .and_then(|rules| rebuild(conn, &rules, None, None))
+            .map_err(|e| format!("rebuilding reading aggregates: {e}"))?;
+    }
+    Ok(())
+}

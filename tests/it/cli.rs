@@ -325,8 +325,8 @@ async fn hardcover_sync_runs_each_readers_sync_and_reports_it() {
         diesel::sql_query(format!(
             "WITH b AS (INSERT INTO books (status, title, hardcover_book_id) \
              VALUES ('organized', 'Linked', 555) RETURNING id) \
-             INSERT INTO reading_aggregate (api_key_id, book_id, manual_status, status) \
-             SELECT '{}', id, 'finished', 'finished' FROM b",
+             INSERT INTO reading_aggregate (api_key_id, book_id, manual_status) \
+             SELECT '{}', id, 'finished' FROM b",
             key.id
         )),
         &mut conn,

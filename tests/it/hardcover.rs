@@ -247,7 +247,9 @@ async fn a_book_in_review_gets_a_hardcover_proposal_and_approval_takes_its_field
 
     // No reader has a token yet: nothing is asked, nothing is marked looked up.
     assert_eq!(
-        libris::hardcover::metadata::pass(&app.state).await.unwrap(),
+        libris::hardcover::metadata::pass(&app.state.hardcover)
+            .await
+            .unwrap(),
         0
     );
     assert!(fake.requests().is_empty());
@@ -275,7 +277,9 @@ async fn a_book_in_review_gets_a_hardcover_proposal_and_approval_takes_its_field
         d.image = Some(("image/png".into(), png(40, 60)));
     });
     assert_eq!(
-        libris::hardcover::metadata::pass(&app.state).await.unwrap(),
+        libris::hardcover::metadata::pass(&app.state.hardcover)
+            .await
+            .unwrap(),
         1
     );
     let asked = fake.requests();
@@ -291,7 +295,9 @@ async fn a_book_in_review_gets_a_hardcover_proposal_and_approval_takes_its_field
     );
     // Looked up once: a second pass asks nothing.
     assert_eq!(
-        libris::hardcover::metadata::pass(&app.state).await.unwrap(),
+        libris::hardcover::metadata::pass(&app.state.hardcover)
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(fake.requests().len(), 2);
@@ -930,7 +936,7 @@ async fn bench_hardcover_sync() {
         let started = std::time::Instant::now();
         // Called directly: the test client gives up on a request after a few seconds.
         let report = libris::hardcover::sync::run(
-            &app.state,
+            &app.state.hardcover,
             uuid::Uuid::parse_str(&ann_id).unwrap(),
             libris::hardcover::sync::Trigger::Api,
         )

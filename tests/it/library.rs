@@ -788,7 +788,9 @@ async fn the_inbox_folder_ingests_stable_files_and_sets_refused_ones_aside() {
     let mut watcher = Watcher::default();
     let t0 = Instant::now();
     let stable = Duration::from_secs(2);
-    let first = watcher.pass(&app.state, inbox.path(), t0, stable).await;
+    let first = watcher
+        .pass(&app.state.inbox(), inbox.path(), t0, stable)
+        .await;
     assert_eq!(
         (first.imported, first.failed),
         (0, 0),
@@ -796,7 +798,7 @@ async fn the_inbox_folder_ingests_stable_files_and_sets_refused_ones_aside() {
     );
     let early = watcher
         .pass(
-            &app.state,
+            &app.state.inbox(),
             inbox.path(),
             t0 + Duration::from_secs(1),
             stable,
@@ -805,7 +807,7 @@ async fn the_inbox_folder_ingests_stable_files_and_sets_refused_ones_aside() {
     assert_eq!((early.imported, early.failed), (0, 0));
     let done = watcher
         .pass(
-            &app.state,
+            &app.state.inbox(),
             inbox.path(),
             t0 + Duration::from_secs(3),
             stable,
@@ -827,7 +829,7 @@ async fn the_inbox_folder_ingests_stable_files_and_sets_refused_ones_aside() {
     assert!(note.contains("unsupported format"), "{note}");
     let again = watcher
         .pass(
-            &app.state,
+            &app.state.inbox(),
             inbox.path(),
             t0 + Duration::from_secs(9),
             stable,

@@ -23,7 +23,7 @@ fn migrations_go_up_down_and_up_again() {
     let db = TestDb::empty();
     let mut conn = db.conn();
     assert_eq!(objects(&db), 0);
-    libris::db::migrate(&mut conn).unwrap();
+    libris::migrate(&mut conn).unwrap();
     let migrated = objects(&db);
     assert!(
         migrated > 30,
@@ -37,10 +37,10 @@ fn migrations_go_up_down_and_up_again() {
         "down.sql reverts everything up.sql created"
     );
 
-    libris::db::migrate(&mut conn).unwrap();
+    libris::migrate(&mut conn).unwrap();
     assert_eq!(objects(&db), migrated);
     assert!(
-        libris::db::migrate(&mut conn).unwrap().is_empty(),
+        libris::migrate(&mut conn).unwrap().is_empty(),
         "a second run applies nothing"
     );
 }

@@ -98,7 +98,7 @@ fn template() -> &'static str {
             exec(&mut conn, &format!("CREATE DATABASE {building}")).unwrap();
             {
                 let mut tpl = PgConnection::establish(&with_db(&base_url(), &building)).unwrap();
-                db::migrate(&mut tpl).expect("migrations apply to an empty database");
+                libris::migrate(&mut tpl).expect("migrations apply to an empty database");
             }
             exec(
                 &mut conn,
@@ -289,7 +289,8 @@ impl Builder {
                 ..self.config
             },
             pool,
-        );
+        )
+        .expect("the app state builds");
         let app_state = state.clone();
         let server = actix_test::start(move || build_app(app_state.clone()));
         TestApp {
@@ -542,11 +543,16 @@ impl TestApp {
 }
 
 /// Every file under `dir`, recursively (none when it does not exist).
+/// The files libris stored under `dir` (a data dir): books, covers, staging. The server
+/// secret, made at start, is not one of them.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
+            if p.file_name().is_some_and(|n| n == "secret") && p.parent() == Some(dir) {
+                continue;
+            }
             if p.is_dir() {
                 out.extend(files_under(&p));
             } else {

@@ -14,7 +14,10 @@ use actix_web::{web, HttpMessage};
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::AppState;
+/// The time a body has before it must bring bytes (`Config::body_grace`), registered as app
+/// data by the app.
+#[derive(Debug, Clone, Copy)]
+pub struct Grace(pub Duration);
 
 /// Bytes a second that earn a body one more second.
 const RATE: u64 = 1024;
@@ -43,9 +46,8 @@ pub async fn middleware(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let grace = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.config.body_grace)
-        .unwrap_or(Duration::from_secs(30));
+        .app_data::<web::Data<Grace>>()
+        .map_or(Duration::from_secs(30), |g| g.0);
     let inner = req.take_payload();
     let start = Instant::now();
     let stream = futures_util::stream::unfold(

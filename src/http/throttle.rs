@@ -2,6 +2,9 @@
 //! and API keys: past the limit in a minute, a client gets 429 with Retry-After (in the
 //! protocol's own error format) before its credentials are even checked. Requests that
 //! present no credentials are not counted, and nothing is counted or delayed for a success.
+//!
+//! The counters are shared by the whole server; each face wraps its own scope with
+//! [`guard`], naming how its requests present a username and how it renders the refusal.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,10 +15,9 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse};
 
-use crate::error::{ApiError, Error, KosyncError, OpdsError};
-use crate::AppState;
+use crate::error::Error;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Counters kept before old ones are swept out: a flood of addresses cannot grow it without
@@ -31,14 +33,17 @@ pub enum Key {
 
 pub struct Throttle {
     per_minute: u32,
+    /// Whether the client's address is the one a proxy appended to X-Forwarded-For.
+    trust_proxy: bool,
     counts: Mutex<HashMap<Key, (Instant, u32)>>,
 }
 
 impl Throttle {
     /// `per_minute` failures allowed per key and minute; 0 turns it off.
-    pub fn new(per_minute: u32) -> Throttle {
+    pub fn new(per_minute: u32, trust_proxy: bool) -> Throttle {
         Throttle {
             per_minute,
+            trust_proxy,
             counts: Mutex::new(HashMap::new()),
         }
     }
@@ -90,47 +95,31 @@ fn client_addr(req: &ServiceRequest, trust_proxy: bool) -> Option<IpAddr> {
     req.peer_addr().map(|a| a.ip())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Protocol {
-    Kosync,
-    Opds,
-    Api,
+/// A face's part in the throttle: how its requests present credentials, and how it refuses
+/// one whose address or username failed too often.
+pub struct Scope {
+    /// Whether the request presents credentials, and the username among them (`None` inside
+    /// when it names none, e.g. a bearer key).
+    pub presented: fn(&ServiceRequest) -> Option<Option<String>>,
+    /// The namespace its usernames are counted in ("kosync", "opds").
+    pub users: &'static str,
+    /// [`Error::TooManyFailures`] in the face's own format.
+    pub refuse: fn(Error) -> HttpResponse,
 }
 
-fn protocol(path: &str) -> Protocol {
-    if path == "/api" || path.starts_with("/api/") {
-        Protocol::Api
-    } else if path == "/opds" || path.starts_with("/opds/") {
-        Protocol::Opds
-    } else {
-        Protocol::Kosync
-    }
-}
-
-/// Whether the request presents credentials, and the username among them: KoSync's
-/// x-auth-user, or the user of HTTP Basic. (An API key identifies no one until verified.)
-fn presented(req: &ServiceRequest, protocol: Protocol) -> Option<Option<String>> {
-    let headers = req.headers();
-    if protocol == Protocol::Kosync {
-        let user = headers.get("x-auth-user")?;
-        return Some(user.to_str().ok().map(|u| u.trim().to_owned()));
-    }
-    let value = headers.get("authorization")?.to_str().ok();
+/// The user of an HTTP Basic `Authorization` header, if the request sends any authorization.
+pub fn basic_user(req: &ServiceRequest) -> Option<Option<String>> {
+    let value = req.headers().get("authorization")?.to_str().ok();
     let user = value
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, rest)| super::decode_basic(rest))
+        .and_then(|(_, rest)| super::basic::decode(rest))
         .map(|(user, _)| user);
     Some(user)
 }
 
-fn too_many(protocol: Protocol, wait: Duration) -> HttpResponse {
-    let error = Error::TooManyFailures;
-    let mut resp = match protocol {
-        Protocol::Kosync => KosyncError(error).error_response(),
-        Protocol::Api => ApiError(error).error_response(),
-        Protocol::Opds => OpdsError::Other(error).error_response(),
-    };
+fn too_many(scope: &Scope, wait: Duration) -> HttpResponse {
+    let mut resp = (scope.refuse)(Error::TooManyFailures);
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     if let Ok(value) = seconds.max(1).to_string().parse() {
         resp.headers_mut()
@@ -139,33 +128,32 @@ fn too_many(protocol: Protocol, wait: Duration) -> HttpResponse {
     resp
 }
 
-pub async fn middleware(
+/// The middleware of one face's scope: refuses a client over the limit before its
+/// credentials are checked, and counts a 401 against its address and username.
+pub async fn guard(
+    scope: &'static Scope,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(throttle) = req.app_data::<web::Data<Throttle>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let protocol = protocol(req.path());
-    let throttle = &state.throttle;
     let Some(user) = throttle
         .enabled()
-        .then(|| presented(&req, protocol))
+        .then(|| (scope.presented)(&req))
         .flatten()
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let mut keys = vec![];
-    if let Some(addr) = client_addr(&req, state.config.trust_proxy) {
+    if let Some(addr) = client_addr(&req, throttle.trust_proxy) {
         keys.push(Key::Addr(addr));
     }
-    match (protocol, user) {
-        (Protocol::Kosync, Some(u)) => keys.push(Key::User("kosync", u)),
-        (Protocol::Opds | Protocol::Api, Some(u)) => keys.push(Key::User("opds", u)),
-        _ => {}
+    if let Some(u) = user {
+        keys.push(Key::User(scope.users, u));
     }
     if let Some(wait) = throttle.blocked(&keys, Instant::now()) {
-        let resp = too_many(protocol, wait);
+        let resp = too_many(scope, wait);
         return Ok(req.into_response(resp).map_into_boxed_body());
     }
     let resp = next.call(req).await?;
@@ -181,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_limit_holds_for_a_minute_per_key() {
-        let t = Throttle::new(3);
+        let t = Throttle::new(3, false);
         let now = Instant::now();
         let ip = Key::Addr("10.0.0.1".parse().unwrap());
         let ann = Key::User("kosync", "ann".into());
@@ -216,14 +204,6 @@ mod tests {
 
     #[test]
     fn off_means_off() {
-        assert!(!Throttle::new(0).enabled());
-    }
-
-    #[test]
-    fn paths_pick_the_protocol() {
-        assert!(protocol("/api/keys") == Protocol::Api);
-        assert!(protocol("/opds/v2") == Protocol::Opds);
-        assert!(protocol("/users/auth") == Protocol::Kosync);
-        assert!(protocol("/apiary") == Protocol::Kosync);
+        assert!(!Throttle::new(0, false).enabled());
     }
 }

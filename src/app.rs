@@ -1,0 +1,43 @@
+//! The whole HTTP application; `serve` and the tests both build it here. Each face brings its
+//! own scope (with its own login throttle and error format); KoSync is served at the root,
+//! where KOReader expects it, and under `/kosync`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{web, App};
+
+use crate::http::slow_body;
+use crate::{api, kosync, opds, AppState};
+
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    // Shared by every worker: counters kept per worker would multiply the limit.
+    let throttle = web::Data::from(state.throttle.clone());
+    let grace = web::Data::new(slow_body::Grace(state.config.body_grace));
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(throttle)
+        .app_data(grace)
+        .wrap(actix_web::middleware::from_fn(slow_body::middleware))
+        // One line per request. Paths and statuses only: never headers, where keys travel.
+        .wrap(
+            Logger::new("%{method}xi %U %s %Dms")
+                .custom_request_replace("method", |req| req.method().to_string()),
+        )
+        .service(api::scope())
+        .service(opds::scope())
+        .service(kosync::scope("/kosync"))
+        .service(kosync::scope(""))
+        // A path under /api or /opds that no route of theirs takes.
+        .default_service(web::to(kosync::no_route))
+}

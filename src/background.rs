@@ -1,0 +1,22 @@
+//! All the work a server does besides answering requests, started in one place: the reading
+//! sweep, the inbox watcher, Hardcover's metadata lookups and its daily sync. (A rebuild of
+//! reading aggregates after a change of rules is started by the settings endpoint that
+//! changes them; its state shows in `GET /api/health`.)
+
+use crate::{hardcover, library, reading, AppState};
+
+/// Spawns every background task on the current actix system; each runs for the life of the
+/// server.
+pub fn start(state: &AppState) {
+    let config = &state.config;
+    if let Some(every) = config.sweep_every {
+        actix_web::rt::spawn(reading::jobs::sweep_forever(state.pool.clone(), every));
+    }
+    if let Some(dir) = config.inbox_dir.clone() {
+        actix_web::rt::spawn(library::inbox::watch(state.inbox(), dir));
+    }
+    actix_web::rt::spawn(hardcover::metadata::work(state.hardcover.clone()));
+    if let Some(at) = config.hardcover_sync_at {
+        actix_web::rt::spawn(hardcover::schedule::daily(state.hardcover.clone(), at));
+    }
+}

@@ -1,0 +1,199 @@
+//! The command line: each command in its own file, `main.rs` only parses and dispatches.
+
+mod credentials;
+mod hardcover;
+mod import;
+mod keys;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::pg::PgConnection;
+use uuid::Uuid;
+
+use crate::config::parse_bind;
+use crate::{db, reading, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "libris",
+    version,
+    about = "KOReader progress sync (KoSync) and OPDS catalog server on PostgreSQL"
+)]
+#[command(
+    after_help = "Settings come from the environment (DATABASE_URL, LIBRIS_*); see README.md."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve HTTP until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on [env: LIBRIS_BIND, default 127.0.0.1:8080].
+        #[arg(long, value_parser = parse_bind)]
+        bind: Option<std::net::SocketAddr>,
+        /// Where files are kept [env: LIBRIS_DATA_DIR, default ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API keys (a key is the identity of a reader or an administrator).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Manage a reader's username and password for a service (KoSync, OPDS).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
+    /// Import ebook files or folders (recursively) into the library.
+    Import {
+        /// Organize the books at once instead of leaving them for review.
+        #[arg(long)]
+        approve: bool,
+        /// Files imported at once [default: the number of CPU cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Files and folders to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Check the data dir (LIBRIS_DATA_DIR) against the database and repair what an
+    /// interrupted process left (`serve` does it at start-up).
+    Check,
+    /// Write N synthetic EPUBs with covers into DIR (used by `make bench-ingest`).
+    #[command(hide = true)]
+    BenchEpubs {
+        #[arg(long)]
+        count: u64,
+        dir: PathBuf,
+    },
+    /// Reading aggregates.
+    #[command(subcommand)]
+    Aggregates(AggregatesCommand),
+    /// Hardcover (hardcover.app).
+    #[command(subcommand)]
+    Hardcover(hardcover::HardcoverCommand),
+    /// Print a pgbench script doing exactly the SQL of one KoSync request (used by `make bench-kosync`).
+    #[command(hide = true)]
+    BenchSql {
+        #[arg(value_parser = ["put", "get"])]
+        request: String,
+        /// The kosync username to run as.
+        #[arg(long)]
+        username: String,
+        /// Its stored password hash (service_credentials.password_hash).
+        #[arg(long)]
+        password_hash: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AggregatesCommand {
+    /// Recompute reading aggregates from the progress history (idempotent).
+    Rebuild {
+        /// Only this reader's.
+        #[arg(long)]
+        key_id: Option<Uuid>,
+    },
+    /// Move reading → paused where the last report is older than reading.paused_after_days
+    /// (`serve` does it every LIBRIS_SWEEP_MINUTES).
+    Sweep,
+}
+
+/// Runs `cli` with `config` (from the environment); the process's exit code.
+pub fn run(cli: Cli, mut config: Config) -> ExitCode {
+    if config.database_url.is_empty() {
+        eprintln!("libris: DATABASE_URL is not set (e.g. postgresql://user@host/libris); `make run` sets one up");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Serve { bind, data_dir } => {
+            config.bind = bind.unwrap_or(config.bind);
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            serve::run(config)
+        }
+        Command::Migrate => connect(&config).map(|_| ()),
+        Command::Keys(cmd) => connect(&config).and_then(|mut conn| keys::run(&mut conn, cmd)),
+        Command::Credentials(cmd) => {
+            connect(&config).and_then(|mut conn| credentials::run(&mut conn, cmd))
+        }
+        Command::Aggregates(AggregatesCommand::Rebuild { key_id }) => {
+            connect(&config).and_then(|mut conn| {
+                let rules = reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
+                let done = reading::state::rebuild(&mut conn, &rules, key_id, None)
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{} reader-book pairs recomputed, {} aggregates changed",
+                    done.scanned, done.changed
+                );
+                Ok(())
+            })
+        }
+        Command::Aggregates(AggregatesCommand::Sweep) => connect(&config).and_then(|mut conn| {
+            let rules = reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
+            let n = reading::state::sweep(&mut conn, &rules).map_err(|e| e.to_string())?;
+            println!("{n} aggregates now paused");
+            Ok(())
+        }),
+        Command::Import {
+            approve,
+            jobs,
+            paths,
+        } => import::run(&config, approve, jobs, &paths),
+        Command::Check => connect(&config).and_then(|mut conn| {
+            let report = serve::check_data_dir(&mut conn, &config)?.ok_or_else(|| {
+                format!(
+                    "another libris process (serve or import) uses {}: stop it first",
+                    config.data_dir.display()
+                )
+            })?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }),
+        Command::Hardcover(hardcover::HardcoverCommand::Sync { key_id }) => {
+            hardcover::sync(config, key_id)
+        }
+        Command::BenchEpubs { count, dir } => import::bench_epubs(count, &dir),
+        Command::BenchSql {
+            request,
+            username,
+            password_hash,
+        } => {
+            print!(
+                "{}",
+                reading::sql::pgbench_script(&request, &username, &password_hash)
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("libris: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects (waiting up to LIBRIS_DB_WAIT for the database) and applies pending migrations.
+fn connect(config: &Config) -> Result<PgConnection, String> {
+    let mut conn = db::connect_with_retry(&config.database_url, config.db_wait).map_err(|e| {
+        format!(
+            "database unreachable after {} s: {}",
+            config.db_wait.as_secs(),
+            e.to_string().trim()
+        )
+    })?;
+    let applied = crate::migrate(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
+    for version in applied {
+        log::info!("applied migration {version}");
+    }
+    Ok(conn)
+}

@@ -1,0 +1,82 @@
+//! `libris serve` (and `libris check`): the data dir checked and locked, the background work
+//! started, and HTTP served until SIGTERM or SIGINT.
+
+use super::connect;
+use crate::library::check;
+use crate::{background, build_app, db, AppState, Config};
+
+/// The data dir against the database (see `crate::library::check`); `None` when another
+/// libris process uses the data dir, so that the check cannot run.
+pub fn check_data_dir(
+    conn: &mut diesel::PgConnection,
+    config: &Config,
+) -> Result<Option<check::Report>, String> {
+    let dir = config.data_dir.display();
+    let Some(lock) = check::try_lock_exclusive(&config.data_dir)
+        .map_err(|e| format!("locking {dir}/.lock: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let report =
+        check::run(conn, &config.data_dir, &lock).map_err(|e| format!("checking {dir}: {e}"))?;
+    if report.is_clean() {
+        log::info!("data dir checked: files and rows agree");
+    } else {
+        log::warn!("data dir checked and repaired: {report:?}");
+    }
+    Ok(Some(report))
+}
+
+/// Held by the processes that place files, for as long as they run (see `check`).
+pub fn lock_data_dir(config: &Config) -> Result<check::DataDirLock, String> {
+    check::lock_shared(&config.data_dir)
+        .map_err(|e| format!("locking {}/.lock: {e}", config.data_dir.display()))
+}
+
+pub fn run(config: Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create LIBRIS_DATA_DIR {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    if check_data_dir(&mut connect(&config)?, &config)?.is_none() {
+        log::warn!(
+            "data dir not checked: another libris process (serve or import) uses {}",
+            config.data_dir.display()
+        );
+    }
+    let _lock = lock_data_dir(&config)?;
+    let pool = db::pool(
+        &config.database_url,
+        config.db_pool_size,
+        crate::DB_CHECKOUT_TIMEOUT,
+    );
+    let bind = config.bind;
+    let workers = config.workers;
+    let state = AppState::new(config, pool).map_err(|e| e.to_string())?;
+    actix_web::rt::System::new().block_on(async move {
+        background::start(&state);
+        let mut server = actix_web::HttpServer::new(move || build_app(state.clone()))
+            // Files go out as headers then chunks: with Nagle's algorithm on, the first chunk
+            // waits for the client's delayed ACK of the headers (40 ms on Linux).
+            .on_connect(|conn, _| {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    let _ = tcp.set_nodelay(true);
+                }
+            });
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        let server = server
+            .bind(bind)
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?
+            .shutdown_timeout(30);
+        log::info!(
+            "libris {} listening on http://{bind}",
+            env!("CARGO_PKG_VERSION")
+        );
+        // actix stops accepting on SIGTERM/SIGINT, lets in-flight requests finish, then returns.
+        server.run().await.map_err(|e| format!("server error: {e}"))
+    })
+}

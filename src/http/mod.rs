@@ -1,0 +1,7 @@
+//! HTTP plumbing every face shares (core layer): request bodies that must keep moving, the
+//! failed-login throttle each face wraps its scope with, and HTTP Basic decoding. Nothing
+//! here knows a protocol's format; each face passes its own renderer.
+
+pub mod basic;
+pub mod slow_body;
+pub mod throttle;

@@ -1,0 +1,2 @@
+UPDATE reading_aggregate SET external_status_synced_at = now()
+WHERE api_key_id = $1 AND book_id = ANY($2);

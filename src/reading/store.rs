@@ -1,0 +1,108 @@
+//! Every write to the reading tables from outside the KoSync report itself goes through here:
+//! `reading` owns `reading_progress`, `reading_progress_history` and `reading_aggregate`.
+//! (The report is [`super::record`]; re-resolving after links change is [`super::relink`];
+//! rebuilds and the sweep are [`super::state`].) The effective `status` is a generated column:
+//! nothing here writes it.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::derive::Manual;
+use crate::db::models::ReadingStatus;
+use crate::db::schema::reading_progress_history as rh;
+use crate::db::schema::sql_types::ReadingStatus as SqlStatus;
+use crate::db::schema::{reading_aggregate as ra, reading_progress as rp};
+use crate::error::Error;
+
+/// Sets a reader's status of a book by hand (already validated by the rules).
+pub fn set_manual(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    book: Uuid,
+    manual: &Manual,
+) -> Result<(), Error> {
+    diesel::insert_into(ra::table)
+        .values((
+            ra::api_key_id.eq(reader),
+            ra::book_id.eq(book),
+            ra::manual_status.eq(manual.status),
+            ra::manual_started_at.eq(manual.started_at),
+            ra::manual_finished_at.eq(manual.finished_at),
+            ra::manual_paused_at.eq(manual.paused_at),
+            ra::manual_set_at.eq(diesel::dsl::now),
+        ))
+        .on_conflict((ra::api_key_id, ra::book_id))
+        .do_update()
+        .set((
+            ra::manual_status.eq(manual.status),
+            ra::manual_started_at.eq(manual.started_at),
+            ra::manual_finished_at.eq(manual.finished_at),
+            ra::manual_paused_at.eq(manual.paused_at),
+            ra::manual_set_at.eq(diesel::dsl::now),
+            ra::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Clears a reader's manual status of a book: the history (or a sync service) decides again.
+pub fn clear_manual(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<(), Error> {
+    diesel::update(ra::table.filter(ra::api_key_id.eq(reader).and(ra::book_id.eq(book))))
+        .set((
+            ra::manual_status.eq(None::<ReadingStatus>),
+            ra::manual_started_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            ra::manual_finished_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            ra::manual_paused_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            ra::manual_set_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            ra::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A sync service's statuses of a reader's books, as pulled: `changed` books take the
+/// status beside them, `seen` books only have their sync time moved, `cleared` books left the
+/// reader's shelf there. One transaction, three statements however many books.
+pub fn set_external(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    changed: &[(Uuid, ReadingStatus)],
+    seen: &[Uuid],
+    cleared: &[Uuid],
+) -> Result<(), Error> {
+    let (books, statuses): (Vec<Uuid>, Vec<ReadingStatus>) = changed.iter().copied().unzip();
+    conn.transaction(|conn| {
+        diesel::sql_query(include_str!("sql/external_set.sql"))
+            .bind::<SqlUuid, _>(reader)
+            .bind::<Array<SqlUuid>, _>(&books)
+            .bind::<Array<SqlStatus>, _>(&statuses)
+            .execute(conn)?;
+        diesel::sql_query(include_str!("sql/external_seen.sql"))
+            .bind::<SqlUuid, _>(reader)
+            .bind::<Array<SqlUuid>, _>(seen)
+            .execute(conn)?;
+        diesel::sql_query(include_str!("sql/external_clear.sql"))
+            .bind::<SqlUuid, _>(reader)
+            .bind::<Array<SqlUuid>, _>(cleared)
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Forgets everything a reader read: current positions, history and aggregates.
+pub fn forget_reader(conn: &mut PgConnection, reader: Uuid) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        diesel::delete(rp::table.filter(rp::api_key_id.eq(reader))).execute(conn)?;
+        diesel::delete(rh::table.filter(rh::api_key_id.eq(reader))).execute(conn)?;
+        diesel::delete(ra::table.filter(ra::api_key_id.eq(reader))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// A book is going: its aggregates go with it (positions and history stay, unlinked by the
+/// database's `ON DELETE SET NULL`).
+pub fn forget_book(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {
+    diesel::delete(ra::table.filter(ra::book_id.eq(book))).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! What the HTTP handlers share: the configuration, the pool, the caches, and the narrow
+//! contexts the domain's background work and services are handed. Built once by `serve` (and
+//! the tests' app builder), cloned into every worker.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::{api, auth, config::Config, db, hardcover, http, library, opds, reading, secret};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: db::DbPool,
+    pub verifier: Arc<auth::Verifier>,
+    pub last_used: Arc<api::caller::LastUsed>,
+    pub jobs: Arc<reading::jobs::Jobs>,
+    pub rules: Arc<reading::state::RulesCache>,
+    pub opds_cache: Arc<opds::pages::CatalogCache>,
+    /// Failed logins, for every face's scope.
+    pub throttle: Arc<http::throttle::Throttle>,
+    /// Hardcover's client and everything its lookups and syncs need.
+    pub hardcover: hardcover::Context,
+    /// bcrypt jobs at once: one per core. More only share the cores, and starve the short
+    /// database work of other requests of CPU (64 logins at once timed out others' queries).
+    bcrypt_slots: Arc<tokio::sync::Semaphore>,
+    /// The server secret (LIBRIS_SECRET_KEY, else `<data dir>/secret`).
+    secret: [u8; 32],
+}
+
+impl AppState {
+    /// Reads (or makes) the server secret now, so that a missing or unwritable data dir stops
+    /// the start, not the first request that signs a link.
+    pub fn new(config: Config, pool: db::DbPool) -> Result<AppState, Error> {
+        let secret = secret::of(&config)?;
+        let config = Arc::new(config);
+        let hardcover = hardcover::Context::new(pool.clone(), config.clone(), &secret);
+        Ok(AppState {
+            rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
+            opds_cache: Arc::default(),
+            hardcover,
+            throttle: Arc::new(http::throttle::Throttle::new(
+                config.auth_failures_per_minute,
+                config.trust_proxy,
+            )),
+            bcrypt_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            secret,
+            config,
+            pool,
+            verifier: Arc::new(auth::Verifier::new()),
+            last_used: Arc::new(Default::default()),
+            jobs: Arc::new(Default::default()),
+        })
+    }
+
+    /// Runs bcrypt work (hashing or verifying) on the blocking pool, waiting for a free core
+    /// first; no database connection is held meanwhile.
+    pub async fn bcrypt<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let _slot = self
+            .bcrypt_slots
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("the bcrypt slots are closed".into()))?;
+        Ok(actix_web::web::block(work).await?)
+    }
+
+    /// The key for `purpose`, derived from the server secret.
+    pub fn key(&self, purpose: &str) -> [u8; 32] {
+        secret::derive(&self.secret, purpose)
+    }
+
+    /// What the inbox watcher needs: where files go, the size limit, and a nudge for
+    /// Hardcover's lookups when books arrive.
+    pub fn inbox(&self) -> library::inbox::Context {
+        let client = self.hardcover.client.clone();
+        library::inbox::Context {
+            pool: self.pool.clone(),
+            data_dir: self.config.data_dir.clone(),
+            max_upload_bytes: self.config.max_upload_bytes,
+            imported: Arc::new(move || client.wake_lookups()),
+        }
+    }
+}
