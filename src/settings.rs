@@ -48,13 +48,18 @@ const KEYS: &[(&str, Kind)] = &[
     ("hardcover.sync_enabled", Kind::Bool),
 ];
 
+/// The default of reading.finished_threshold: a book read this far is finished.
+pub const FINISHED_THRESHOLD: f64 = 0.95;
+/// The default of reading.paused_after_days: a book left alone this long is paused.
+pub const PAUSED_AFTER_DAYS: i64 = 30;
+
 impl Settings {
     /// The defaults: the environment where a variable exists, else built-in values.
     pub fn defaults(config: &Config) -> Settings {
         Settings {
             kosync_registration: config.kosync_registration,
-            finished_threshold: 0.95,
-            paused_after_days: 30,
+            finished_threshold: FINISHED_THRESHOLD,
+            paused_after_days: PAUSED_AFTER_DAYS,
             opds_page_size: 50,
             opds_anonymous: false,
             hardcover_metadata_enabled: true,

@@ -10,6 +10,7 @@
 //! * [`validate_manual`] checks a manual override before it is stored.
 
 use crate::db::models::ReadingStatus;
+use crate::settings;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +41,8 @@ impl Rules {
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            finished_threshold: 0.95,
-            paused_after_days: 30,
+            finished_threshold: settings::FINISHED_THRESHOLD,
+            paused_after_days: settings::PAUSED_AFTER_DAYS,
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Reading state: the KoSync write path, the current position, and the reading aggregate.
 
-pub mod aggregate;
 pub mod derive;
 pub mod jobs;
 pub mod progress;

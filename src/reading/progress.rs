@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::derive::Rules;
-use super::sql::{record_progress, AUTH_AND_LATEST_POSITION};
+use super::sql::{AUTH_AND_LATEST_POSITION, RECORD_PROGRESS};
 use crate::db::cached::cached;
 use crate::error::Error;
 
@@ -59,24 +59,78 @@ pub fn record(
     timestamp: i64,
 ) -> Result<Option<Recorded>, Error> {
     use diesel::OptionalExtension;
-    Ok(cached(
-        sql_query(record_progress())
-            .bind::<Text, _>(&report.document)
-            .bind::<Text, _>(username)
-            .bind::<Text, _>(&report.device)
-            .bind::<Nullable<Text>, _>(report.device_id.as_deref())
-            .bind::<Text, _>(&report.progress)
-            .bind::<Double, _>(report.percentage)
-            .bind::<BigInt, _>(timestamp)
-            .bind::<Jsonb, _>(&report.raw)
-            .bind::<Double, _>(rules.finished_threshold)
-            .bind::<Text, _>(password_hash)
-            .bind::<Nullable<Text>, _>(report.title.as_deref())
-            .bind::<Nullable<Text>, _>(report.authors.as_deref())
-            .bind::<diesel::sql_types::Integer, _>(rules.window_days()),
-    )
-    .get_result(conn)
-    .optional()?)
+    let params = ReportParams {
+        document: &report.document,
+        username,
+        device: &report.device,
+        device_id: report.device_id.as_deref(),
+        progress: &report.progress,
+        percentage: report.percentage,
+        timestamp,
+        raw_payload: &report.raw,
+        finished_threshold: rules.finished_threshold,
+        password_hash,
+        title: report.title.as_deref(),
+        authors: report.authors.as_deref(),
+        paused_after_days: rules.window_days(),
+    };
+    Ok(params.bind().get_result(conn).optional()?)
+}
+
+/// The parameters of `sql/record_progress.sql`, named and ordered as its header lists them
+/// (a unit test holds the two equal); [`ReportParams::bind`] is the one place they are bound.
+pub struct ReportParams<'a> {
+    pub document: &'a str,
+    pub username: &'a str,
+    pub device: &'a str,
+    pub device_id: Option<&'a str>,
+    pub progress: &'a str,
+    pub percentage: f64,
+    pub timestamp: i64,
+    pub raw_payload: &'a Value,
+    pub finished_threshold: f64,
+    pub password_hash: &'a str,
+    pub title: Option<&'a str>,
+    pub authors: Option<&'a str>,
+    pub paused_after_days: i32,
+}
+
+impl<'a> ReportParams<'a> {
+    pub const NAMES: [&'static str; 13] = [
+        "document",
+        "username",
+        "device",
+        "device_id",
+        "progress",
+        "percentage",
+        "timestamp",
+        "raw_payload",
+        "finished_threshold",
+        "password_hash",
+        "title",
+        "authors",
+        "paused_after_days",
+    ];
+
+    /// The statement with its parameters bound, prepared once per connection.
+    pub fn bind(&self) -> impl diesel::query_dsl::LoadQuery<'a, PgConnection, Recorded> + 'a {
+        cached(
+            sql_query(RECORD_PROGRESS)
+                .bind::<Text, _>(self.document)
+                .bind::<Text, _>(self.username)
+                .bind::<Text, _>(self.device)
+                .bind::<Nullable<Text>, _>(self.device_id)
+                .bind::<Text, _>(self.progress)
+                .bind::<Double, _>(self.percentage)
+                .bind::<BigInt, _>(self.timestamp)
+                .bind::<Jsonb, _>(self.raw_payload)
+                .bind::<Double, _>(self.finished_threshold)
+                .bind::<Text, _>(self.password_hash)
+                .bind::<Nullable<Text>, _>(self.title)
+                .bind::<Nullable<Text>, _>(self.authors)
+                .bind::<diesel::sql_types::Integer, _>(self.paused_after_days),
+        )
+    }
 }
 
 #[derive(QueryableByName)]

@@ -7,7 +7,6 @@ use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName};
 use uuid::Uuid;
 
-use super::sql::RESOLVED_BOOK;
 use super::state;
 use crate::error::Error;
 
@@ -47,11 +46,7 @@ pub fn relink(conn: &mut PgConnection, documents: &[String]) -> Result<(), Error
             "WITH resolved AS (
                 SELECT d.document, r.book_id, r.manual
                 FROM unnest($1::text[]) AS d(document)
-                CROSS JOIN LATERAL (
-                    SELECT {RESOLVED_BOOK} AS book_id,
-                        count(*) FILTER (WHERE l.source = 'manual') = 1 AS manual
-                    FROM document_links l WHERE l.document = d.document
-                ) r
+                CROSS JOIN LATERAL libris_document_book(d.document) r
             )
             UPDATE {table} t SET book_id = resolved.book_id
             FROM resolved

@@ -1,5 +1,15 @@
 //! Reading state in the database: the rules in force, rebuilding aggregates from history,
 //! the sweep that pauses what was left alone, and one reader's state for one book.
+//!
+//! The per-reader, per-book aggregate is kept by SQL that follows the rules of
+//! [`super::derive`] (the SQL functions libris_derived_status and libris_effective_status hold
+//! the same rules; tests keep the three paths equal):
+//! - on each report, folded in inside the report's own statement (`sql/record_progress.sql`);
+//! - on links, unlinks and settings changes, recomputed from history (`sql/rebuild.sql`);
+//! - as time passes, reading → paused, set-based (`sql/sweep.sql`).
+//!
+//! `status`, the effective status, is a generated column (migration 10): no statement writes
+//! it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -11,10 +21,10 @@ use diesel::{sql_query, QueryableByName};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::aggregate::{FINISHED_THRESHOLD, PAUSED_AFTER_DAYS, REBUILD, SWEEP};
 use super::derive::Rules;
 use crate::db::schema::app_settings;
 use crate::error::Error;
+use crate::settings::{FINISHED_THRESHOLD, PAUSED_AFTER_DAYS};
 
 /// reading.finished_threshold and reading.paused_after_days as stored, else the defaults.
 pub fn rules(conn: &mut PgConnection) -> Result<Rules, Error> {
@@ -31,7 +41,7 @@ pub fn rules(conn: &mut PgConnection) -> Result<Rules, Error> {
             .unwrap_or(FINISHED_THRESHOLD),
         paused_after_days: get("reading.paused_after_days")
             .and_then(Value::as_i64)
-            .unwrap_or(PAUSED_AFTER_DAYS as i64),
+            .unwrap_or(PAUSED_AFTER_DAYS),
     })
 }
 
@@ -90,7 +100,7 @@ pub fn rebuild(
     reader: Option<Uuid>,
     book: Option<Uuid>,
 ) -> Result<Rebuilt, Error> {
-    Ok(sql_query(REBUILD)
+    Ok(sql_query(include_str!("sql/rebuild.sql"))
         .bind::<Double, _>(rules.finished_threshold)
         .bind::<Integer, _>(rules.window_days())
         .bind::<Nullable<SqlUuid>, _>(reader)
@@ -100,7 +110,7 @@ pub fn rebuild(
 
 /// Pauses every reading aggregate whose last report is older than the window.
 pub fn sweep(conn: &mut PgConnection, rules: &Rules) -> Result<usize, Error> {
-    Ok(sql_query(SWEEP)
+    Ok(sql_query(include_str!("sql/sweep.sql"))
         .bind::<Integer, _>(rules.window_days())
         .execute(conn)?)
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION libris_document_book(text);
