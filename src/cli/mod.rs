@@ -1,5 +1,6 @@
 //! The command line: each command in its own file, `main.rs` only parses and dispatches.
 
+mod aggregates;
 mod credentials;
 mod hardcover;
 mod import;
@@ -11,7 +12,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use diesel::pg::PgConnection;
-use uuid::Uuid;
 
 use crate::config::parse_bind;
 use crate::{db, reading, Config};
@@ -73,7 +73,7 @@ enum Command {
     },
     /// Reading aggregates.
     #[command(subcommand)]
-    Aggregates(AggregatesCommand),
+    Aggregates(aggregates::AggregatesCommand),
     /// Hardcover (hardcover.app).
     #[command(subcommand)]
     Hardcover(hardcover::HardcoverCommand),
@@ -89,19 +89,6 @@ enum Command {
         #[arg(long)]
         password_hash: String,
     },
-}
-
-#[derive(Subcommand)]
-enum AggregatesCommand {
-    /// Recompute reading aggregates from the progress history (idempotent).
-    Rebuild {
-        /// Only this reader's.
-        #[arg(long)]
-        key_id: Option<Uuid>,
-    },
-    /// Move reading → paused where the last report is older than reading.paused_after_days
-    /// (`serve` does it every LIBRIS_SWEEP_MINUTES).
-    Sweep,
 }
 
 /// Runs `cli` with `config` (from the environment); the process's exit code.
@@ -121,42 +108,15 @@ pub fn run(cli: Cli, mut config: Config) -> ExitCode {
         Command::Credentials(cmd) => {
             connect(&config).and_then(|mut conn| credentials::run(&mut conn, cmd))
         }
-        Command::Aggregates(AggregatesCommand::Rebuild { key_id }) => {
-            connect(&config).and_then(|mut conn| {
-                let rules = reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
-                let done = reading::state::rebuild(&mut conn, &rules, key_id, None)
-                    .map_err(|e| e.to_string())?;
-                println!(
-                    "{} reader-book pairs recomputed, {} aggregates changed",
-                    done.scanned, done.changed
-                );
-                Ok(())
-            })
+        Command::Aggregates(cmd) => {
+            connect(&config).and_then(|mut conn| aggregates::run(&mut conn, cmd))
         }
-        Command::Aggregates(AggregatesCommand::Sweep) => connect(&config).and_then(|mut conn| {
-            let rules = reading::state::rules(&mut conn).map_err(|e| e.to_string())?;
-            let n = reading::state::sweep(&mut conn, &rules).map_err(|e| e.to_string())?;
-            println!("{n} aggregates now paused");
-            Ok(())
-        }),
         Command::Import {
             approve,
             jobs,
             paths,
         } => import::run(&config, approve, jobs, &paths),
-        Command::Check => connect(&config).and_then(|mut conn| {
-            let report = serve::check_data_dir(&mut conn, &config)?.ok_or_else(|| {
-                format!(
-                    "another libris process (serve or import) uses {}: stop it first",
-                    config.data_dir.display()
-                )
-            })?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-            );
-            Ok(())
-        }),
+        Command::Check => connect(&config).and_then(|mut conn| serve::check(&mut conn, &config)),
         Command::Hardcover(hardcover::HardcoverCommand::Sync { key_id }) => {
             hardcover::sync(config, key_id)
         }

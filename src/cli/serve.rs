@@ -27,6 +27,21 @@ pub fn check_data_dir(
     Ok(Some(report))
 }
 
+/// `libris check`: the data dir checked and repaired now, the report printed as JSON.
+pub fn check(conn: &mut diesel::PgConnection, config: &Config) -> Result<(), String> {
+    let report = check_data_dir(conn, config)?.ok_or_else(|| {
+        format!(
+            "another libris process (serve or import) uses {}: stop it first",
+            config.data_dir.display()
+        )
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 /// Held by the processes that place files, for as long as they run (see `check`).
 pub fn lock_data_dir(config: &Config) -> Result<check::DataDirLock, String> {
     check::lock_shared(&config.data_dir)
