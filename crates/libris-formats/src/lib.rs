@@ -1,6 +1,9 @@
 //! Ebook format detection and metadata readers. Pure library code: give it a path, get back
 //! the format, cleaned metadata and the raw cover bytes, or a `FormatError` saying what is
 //! wrong with the file. No reader panics or reads unbounded data on hostile input.
+//!
+//! No database, no HTTP, no async runtime: `cargo test -p libris-formats` needs nothing but
+//! the repository's `fixtures/`.
 
 mod types;
 pub use types::*;
