@@ -2,6 +2,7 @@
 //! the format, cleaned metadata and the raw cover bytes, or a `FormatError` saying what is
 //! wrong with the file. No reader panics or reads unbounded data on hostile input.
 //!
+//! Also [`hash`]: KOReader's partial MD5 of a file (its document id) and SHA-256.
 //! No database, no HTTP, no async runtime: `cargo test -p libris-formats` needs nothing but
 //! the repository's `fixtures/`.
 
@@ -10,6 +11,7 @@ pub use types::*;
 
 pub mod clean;
 pub mod covers;
+pub mod hash;
 pub mod isbn;
 pub mod lang;
 pub mod zipsafe;
