@@ -16,7 +16,6 @@ pub mod isbn;
 pub mod lang;
 pub mod zipsafe;
 
-mod base64;
 mod charset;
 pub mod comic;
 mod detect;
