@@ -25,7 +25,7 @@ mod html;
 mod mobi;
 pub mod opf;
 mod pdf;
-mod rar;
+pub mod rar;
 mod text;
 mod xml;
 
