@@ -6,8 +6,8 @@
 use std::io::{Cursor, Write};
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::formats::zipsafe::SafeZip;
-use libris::library::formats::{cbz_pages, clean, comic};
+use libris_formats::zipsafe::SafeZip;
+use libris_formats::{cbz_pages, clean, comic};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 

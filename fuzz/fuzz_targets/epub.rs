@@ -5,8 +5,8 @@
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::formats::zipsafe::SafeZip;
-use libris::library::formats::{clean, epub};
+use libris_formats::zipsafe::SafeZip;
+use libris_formats::{clean, epub};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut zip) = SafeZip::new(Cursor::new(data)) else {

@@ -6,9 +6,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::formats;
 
 fuzz_target!(|data: &[u8]| {
     let path = common::scratch_file(data, "book.fb2");
-    let _ = formats::extract(&path, "book.fb2");
+    let _ = libris_formats::extract(&path, "book.fb2");
 });

@@ -7,7 +7,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::formats;
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = data.to_vec();
@@ -15,5 +14,5 @@ fuzz_target!(|data: &[u8]| {
         bytes[60..68].copy_from_slice(b"BOOKMOBI");
     }
     let path = common::scratch_file(&bytes, "book.azw3");
-    let _ = formats::extract(&path, "book.azw3");
+    let _ = libris_formats::extract(&path, "book.azw3");
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::formats::{clean, opf};
+use libris_formats::{clean, opf};
 
 fuzz_target!(|data: &[u8]| {
     // The last byte picks where the OPF is (hrefs resolve relative to its folder).

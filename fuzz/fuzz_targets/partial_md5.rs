@@ -7,7 +7,7 @@
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 
 use libfuzzer_sys::fuzz_target;
-use libris::library::hash::partial_md5;
+use libris_formats::hash::partial_md5;
 use md5::{Digest, Md5};
 
 /// KOReader: for i = -1, 10 do sample 1024 bytes at lshift(1024, 2*i) (i = -1 gives 0 in

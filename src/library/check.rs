@@ -23,10 +23,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
+use libris_formats::hash;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{hash, paths, storage};
+use super::{paths, storage};
 use crate::db::schema::{book_files, books};
 use crate::error::Error;
 

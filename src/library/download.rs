@@ -9,8 +9,8 @@ use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{HttpRequest, HttpResponse};
+use libris_formats::Format;
 
-use super::formats::Format;
 use super::storage;
 use crate::db::models::BookFile;
 use crate::error::Error;

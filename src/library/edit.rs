@@ -1,11 +1,11 @@
 //! Metadata edits (PATCH and approve): one validated shape, applied in one statement.
 
 use diesel::prelude::*;
+use libris_formats::{clean, isbn, lang};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::formats::{clean, isbn, lang};
 use crate::db::schema::books;
 use crate::error::Error;
 

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName};
+use libris_formats::{covers, hash, Extracted, FormatError, Metadata};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::formats::{self, covers, Extracted, FormatError, Metadata};
 use super::links::{self, Source};
+use super::paths;
 use super::storage::{self, Staged};
-use super::{hash, paths};
 use crate::db::models::BookStatus;
 use crate::db::schema::{book_files, book_metadata_candidates, books, upload_registry};
 use crate::error::Error;
@@ -153,7 +153,7 @@ pub fn prepare(
     name: &str,
     approve: bool,
 ) -> Result<Prepared, Error> {
-    let extracted = formats::extract(&staged.path, name).map_err(refusal)?;
+    let extracted = libris_formats::extract(&staged.path, name).map_err(refusal)?;
     let content_hash = hash::partial_md5_file(&staged.path)
         .map_err(|e| Error::Internal(format!("hashing a staged file: {e}")))?;
     let mut prepared = Prepared {

@@ -4,8 +4,6 @@
 pub mod check;
 pub mod download;
 pub mod edit;
-pub mod formats;
-pub mod hash;
 pub mod import;
 pub mod inbox;
 pub mod ingest;

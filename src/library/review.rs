@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
+use libris_formats::covers::Cover;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::edit::{self, BookEdit, FIELDS};
-use super::formats::covers::Cover;
 use super::{paths, storage};
 use crate::db::models::{Book, BookFile, BookStatus};
 use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};

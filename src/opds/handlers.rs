@@ -248,7 +248,7 @@ impl BooksQuery {
             .transpose()?;
         let format = given(&self.format)
             .map(|f| {
-                crate::library::formats::Format::parse(f)
+                libris_formats::Format::parse(f)
                     .map(|f| f.as_str().to_owned())
                     .ok_or_else(|| {
                         Error::invalid("format", "expected a file format such as epub or pdf")

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{web, HttpRequest, HttpResponse};
+use libris_formats::{covers, zipsafe};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -12,7 +13,6 @@ use super::auth::viewer;
 use super::catalog;
 use super::error::OpdsError;
 use crate::error::Error;
-use crate::library::formats::{self, covers, zipsafe};
 use crate::library::storage;
 use crate::{db, AppState};
 
@@ -92,12 +92,12 @@ fn read_page(
     number: usize,
     width: Option<u32>,
 ) -> Result<(Vec<u8>, &'static str), Error> {
-    let broken = |e: formats::FormatError| {
+    let broken = |e: libris_formats::FormatError| {
         log::error!("comic {} unreadable: {e}", path.display());
         Error::NotFound("the comic cannot be read".into())
     };
     let mut zip = zipsafe::open_file(path).map_err(broken)?;
-    let index = *formats::cbz_pages(&zip)
+    let index = *libris_formats::cbz_pages(&zip)
         .get(number)
         .ok_or_else(|| Error::NotFound("no such page".into()))?;
     let bytes = zip.read(index, MAX_PAGE_BYTES).map_err(broken)?;

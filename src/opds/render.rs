@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use libris_formats::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::catalog::{authors_of, Facet, Filter, List, Shelf};
@@ -15,7 +16,6 @@ use uuid::Uuid;
 
 use crate::db::models::{Book, BookFile};
 use crate::library::download::download_name;
-use crate::library::formats::Format;
 
 /// Which of the two catalogs a document belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -69,7 +69,7 @@ pub async fn run(figures: &mut Figures) {
             .map(|n| {
                 let bytes = epub(n);
                 let pmd5 =
-                    libris::library::hash::partial_md5(&mut std::io::Cursor::new(&bytes)).unwrap();
+                    libris_formats::hash::partial_md5(&mut std::io::Cursor::new(&bytes)).unwrap();
                 (bytes, pmd5)
             })
             .collect()

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::common::{books, temp_file, Rng};
-use libris::library::formats::{extract, Format, FormatError};
+use libris_formats::{extract, Format, FormatError};
 
 /// The MOBI, AZW3 and PDF fixture books.
 fn fixtures() -> Vec<String> {

@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn real_files_match_koreaders_own_hashes() {
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/koreader");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/koreader");
         let hash = |name: &str| partial_md5_file(&fixtures.join(name)).unwrap();
         assert_eq!(hash("leaves.epub"), "59d481d168cca6267322f150c5f6a2a3");
         assert_eq!(hash("tall.pdf"), "41cce710f34e5ec21315e19c99821415");

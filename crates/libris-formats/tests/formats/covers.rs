@@ -4,8 +4,8 @@ use std::io::Cursor;
 
 use crate::common::books;
 use image::{DynamicImage, ImageFormat};
-use libris::library::formats::covers::{render, Cover, CoverError, THUMB_MAX_HEIGHT};
-use libris::library::formats::{extract, limits};
+use libris_formats::covers::{render, Cover, CoverError, THUMB_MAX_HEIGHT};
+use libris_formats::{extract, limits};
 
 /// The raw cover of a fixture book, read through the public `extract`.
 fn book_cover(name: &str) -> Option<Vec<u8>> {

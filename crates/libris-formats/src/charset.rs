@@ -1,6 +1,8 @@
 //! The legacy single-byte encodings real FB2 files are declared in (most of all
-//! windows-1251 from Russian libraries), transcoded to UTF-8 before parsing. Two small tables
-//! cost less than an encoding crate.
+//! windows-1251 from Russian libraries), transcoded to UTF-8 (with encoding_rs) before
+//! parsing.
+
+use encoding_rs::{WINDOWS_1251, WINDOWS_1252};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Charset {
@@ -47,45 +49,21 @@ pub fn declared(head: &[u8]) -> Result<Charset, String> {
 
 /// Bytes in `cs` → UTF-8 text. Every byte maps to a character, so this cannot fail.
 pub fn to_utf8(bytes: &[u8], cs: Charset) -> String {
-    match cs {
-        Charset::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-        Charset::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
-        Charset::Windows1251 => bytes
-            .iter()
-            .map(|&b| match b {
-                0..=0x7F => char::from(b),
-                0x80..=0xBF => CP1251_80[usize::from(b - 0x80)],
-                // А..я are contiguous.
-                _ => char::from_u32(0x410 + u32::from(b - 0xC0)).unwrap_or('\u{FFFD}'),
-            })
-            .collect(),
-        Charset::Windows1252 => bytes
-            .iter()
-            .map(|&b| match b {
-                0x80..=0x9F => CP1252_80[usize::from(b - 0x80)],
-                _ => char::from(b),
-            })
-            .collect(),
+    let text = match cs {
+        Charset::Utf8 => return String::from_utf8_lossy(bytes).into_owned(),
+        Charset::Latin1 => return encoding_rs::mem::decode_latin1(bytes).into_owned(),
+        Charset::Windows1251 => WINDOWS_1251.decode_without_bom_handling(bytes).0,
+        Charset::Windows1252 => WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    };
+    // WHATWG maps the bytes a Windows code page leaves undefined (0x98 in 1251; 0x81, 0x8D,
+    // 0x8F, 0x90, 0x9D in 1252) to C1 controls; they are no text.
+    let c1 = |c: char| ('\u{80}'..='\u{9F}').contains(&c);
+    if text.contains(c1) {
+        text.replace(c1, "\u{FFFD}")
+    } else {
+        text.into_owned()
     }
 }
-
-const CP1251_80: [char; 64] = [
-    '\u{0402}', '\u{0403}', '\u{201A}', '\u{0453}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
-    '\u{20AC}', '\u{2030}', '\u{0409}', '\u{2039}', '\u{040A}', '\u{040C}', '\u{040B}', '\u{040F}',
-    '\u{0452}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
-    '\u{FFFD}', '\u{2122}', '\u{0459}', '\u{203A}', '\u{045A}', '\u{045C}', '\u{045B}', '\u{045F}',
-    '\u{00A0}', '\u{040E}', '\u{045E}', '\u{0408}', '\u{00A4}', '\u{0490}', '\u{00A6}', '\u{00A7}',
-    '\u{0401}', '\u{00A9}', '\u{0404}', '\u{00AB}', '\u{00AC}', '\u{00AD}', '\u{00AE}', '\u{0407}',
-    '\u{00B0}', '\u{00B1}', '\u{0406}', '\u{0456}', '\u{0491}', '\u{00B5}', '\u{00B6}', '\u{00B7}',
-    '\u{0451}', '\u{2116}', '\u{0454}', '\u{00BB}', '\u{0458}', '\u{0405}', '\u{0455}', '\u{0457}',
-];
-
-const CP1252_80: [char; 32] = [
-    '\u{20AC}', '\u{FFFD}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
-    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{FFFD}', '\u{017D}', '\u{FFFD}',
-    '\u{FFFD}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
-    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{FFFD}', '\u{017E}', '\u{0178}',
-];
 
 #[cfg(test)]
 mod tests {

@@ -1,17 +1,21 @@
 //! Ebook format detection and metadata readers. Pure library code: give it a path, get back
 //! the format, cleaned metadata and the raw cover bytes, or a `FormatError` saying what is
 //! wrong with the file. No reader panics or reads unbounded data on hostile input.
+//!
+//! Also [`hash`]: KOReader's partial MD5 of a file (its document id) and SHA-256.
+//! No database, no HTTP, no async runtime: `cargo test -p libris-formats` needs nothing but
+//! the repository's `fixtures/`.
 
 mod types;
 pub use types::*;
 
 pub mod clean;
 pub mod covers;
+pub mod hash;
 pub mod isbn;
 pub mod lang;
 pub mod zipsafe;
 
-mod base64;
 mod charset;
 pub mod comic;
 mod detect;
@@ -21,7 +25,7 @@ mod html;
 mod mobi;
 pub mod opf;
 mod pdf;
-mod rar;
+pub mod rar;
 mod text;
 mod xml;
 

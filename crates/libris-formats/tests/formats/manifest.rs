@@ -1,7 +1,7 @@
 //! Checks the readers against the fixture corpus: every MANIFEST.tsv row (all formats),
 //! through the public `extract()` and `detect()`, and every file of KOReader's test data.
 //!
-//! The corpus is found at `$LIBRIS_FIXTURES` or /work/shared/fixtures (tests/common).
+//! The corpus is found at `$LIBRIS_FIXTURES` or the repository's fixtures/ (common.rs).
 //!
 //! Decisions on manifest expectations (see also the report):
 //! - `broken-path-traversal.epub` and `broken-zip-bomb.epub` have readable OPFs (the manifest
@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use crate::common::{books, fixtures};
-use libris::library::formats::{detect, extract, Extracted, Format, FormatError};
+use libris_formats::{detect, extract, Extracted, Format, FormatError};
 
 /// Tab-separated values with Python-csv quoting ("" inside quoted fields).
 fn parse_tsv(text: &str) -> Vec<Vec<String>> {

@@ -1,5 +1,34 @@
 use super::*;
 
+/// The assertions of the former hand-written decoder (formats/base64.rs), now the base64 crate.
+#[test]
+fn base64_decodes() {
+    let decode = decode_base64;
+    assert_eq!(decode(b"").unwrap(), b"");
+    assert_eq!(decode(b"Zg==").unwrap(), b"f");
+    assert_eq!(decode(b"Zm8=").unwrap(), b"fo");
+    assert_eq!(decode(b"Zm9v").unwrap(), b"foo");
+    assert_eq!(decode(b"Zm9vYg").unwrap(), b"foob");
+    assert_eq!(decode(b"/9j/").unwrap(), [0xFF, 0xD8, 0xFF]);
+    assert_eq!(decode(b"Zm9v!"), None);
+    assert_eq!(decode(b"Z"), None);
+    assert_eq!(decode(b"Zg=x"), None);
+    assert_eq!(decode(b"Zg==="), None);
+}
+
+/// What the hand-written decoder also accepted: short or surplus padding, the URL-safe
+/// alphabet, stray low bits in the last character.
+#[test]
+fn base64_stays_lenient() {
+    assert_eq!(decode_base64(b"Zg=").unwrap(), b"f");
+    assert_eq!(decode_base64(b"Zm9v=").unwrap(), b"foo");
+    assert_eq!(decode_base64(b"Zm9v==").unwrap(), b"foo");
+    assert_eq!(decode_base64(b"_9j-").unwrap(), [0xFF, 0xD8, 0xFE]);
+    assert_eq!(decode_base64(b"Zh==").unwrap(), b"f");
+    assert_eq!(decode_base64(b"Zm9").unwrap(), b"fo");
+    assert_eq!(decode_base64(b"Zm9v YQ"), None);
+}
+
 fn doc(title_info: &str, rest: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use crate::common::{books, Rng};
-use libris::library::formats::extract;
+use libris_formats::extract;
 
 /// Per file; `FMT_MUTANTS=N` runs more (e.g. in release mode, by hand).
 fn mutants_per_file() -> usize {

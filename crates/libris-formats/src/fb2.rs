@@ -2,10 +2,15 @@
 //! strictly, streaming: FB2 files carry their images inline as base64 and can be large, and
 //! a file that is not well-formed XML is refused.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
+use base64::alphabet::STANDARD;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -16,7 +21,7 @@ use super::detect::looks_like_image;
 use super::limits::{MAX_COVER_BYTES, MAX_ENTRY_BYTES};
 use super::xml::MAX_ATTRIBUTES;
 use super::zipsafe::SafeZip;
-use super::{base64, isbn, Extracted, Format, FormatError, Metadata, Person, RawCover};
+use super::{isbn, Extracted, Format, FormatError, Metadata, Person, RawCover};
 
 /// A bare .fb2 is streamed, but one text node is held whole: bound the file.
 const MAX_FB2_BYTES: u64 = 4 * MAX_ENTRY_BYTES;
@@ -319,11 +324,41 @@ impl Collected {
             series_index,
             page_count: None,
         };
-        let cover = base64::decode(&self.cover_b64)
+        let cover = decode_base64(&self.cover_b64)
             .filter(|b| looks_like_image(b))
             .map(|bytes| RawCover { bytes });
         (metadata, cover)
     }
+}
+
+/// Standard base64, without padding (stripped by [`decode_base64`]); bits past the last whole
+/// byte are ignored.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+/// Decodes a `<binary>` image (whitespace already removed by the caller) as leniently as FB2
+/// writers need: padding optional (at most two `=`, nothing after them), the URL-safe `-`
+/// and `_` read as `+` and `/`. `None` on anything else that is not base64.
+fn decode_base64(s: &[u8]) -> Option<Vec<u8>> {
+    let end = s.iter().position(|&c| c == b'=').unwrap_or(s.len());
+    if s.len() - end > 2 || s[end..].iter().any(|&c| c != b'=') {
+        return None;
+    }
+    let mut s = Cow::Borrowed(&s[..end]);
+    if s.iter().any(|&c| c == b'-' || c == b'_') {
+        for c in s.to_mut() {
+            match *c {
+                b'-' => *c = b'+',
+                b'_' => *c = b'/',
+                _ => {}
+            }
+        }
+    }
+    BASE64.decode(s).ok()
 }
 
 fn person(parts: &[String; 4]) -> Option<Person> {

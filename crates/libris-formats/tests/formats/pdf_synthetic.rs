@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::common::temp_file;
-use libris::library::formats::{Extracted, Format, FormatError};
+use libris_formats::{Extracted, Format, FormatError};
 
 /// Writes objects and remembers their offsets for the xref table.
 struct Builder {
@@ -63,7 +63,7 @@ fn zlib(data: &[u8]) -> Vec<u8> {
 /// Through the public `extract`, which also tidies the metadata and falls back to the file
 /// name for a missing title.
 fn extract(name: &str, bytes: &[u8]) -> Result<Extracted, FormatError> {
-    let got = libris::library::formats::extract(&temp_file(name, bytes), name)?;
+    let got = libris_formats::extract(&temp_file(name, bytes), name)?;
     assert_eq!(got.format, Format::Pdf, "{name}");
     Ok(got)
 }
@@ -297,12 +297,11 @@ fn hostile_structures_fail_cleanly() {
 #[test]
 fn not_a_pdf_or_cut_off() {
     assert!(matches!(
-        libris::library::formats::extract(&temp_file("empty.pdf", b""), "empty.pdf"),
+        libris_formats::extract(&temp_file("empty.pdf", b""), "empty.pdf"),
         Err(FormatError::Broken(_))
     ));
     // Not a PDF whatever the name says: detection goes by the content.
-    let text =
-        libris::library::formats::extract(&temp_file("text.pdf", b"hello world"), "text.pdf");
+    let text = libris_formats::extract(&temp_file("text.pdf", b"hello world"), "text.pdf");
     assert!(
         !matches!(&text, Ok(e) if e.format == Format::Pdf),
         "{text:?}"

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub fn fixtures() -> PathBuf {
     let dir = std::env::var_os("LIBRIS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"));
     assert!(
         dir.join("books/MANIFEST.tsv").is_file(),
         "fixture corpus not found at {} (set LIBRIS_FIXTURES)",
