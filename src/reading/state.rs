@@ -1,6 +1,7 @@
 //! Reading state in the database: the rules in force, rebuilding aggregates from history,
 //! the sweep that pauses what was left alone, and one reader's state for one book.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,62 @@ pub fn aggregate_of(
         .select(AggregateRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The reader's newest KoSync report for a book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastRead {
+    pub progress: String,
+    pub percentage: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl LastRead {
+    /// The page last read, 1-based, of a comic of `count` pages: KOReader reports a paged
+    /// document's position as its page number; anything else goes by the percentage.
+    pub fn page(&self, count: i64) -> Option<i64> {
+        if count < 1 {
+            return None;
+        }
+        let page = match self.progress.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) if self.percentage.is_finite() => {
+                (self.percentage * count as f64).round() as i64
+            }
+            Err(_) => return None,
+        };
+        Some(page.clamp(1, count))
+    }
+}
+
+/// The reader's newest report for each of `books` that has one (one query).
+pub fn last_reads(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    books: &[Uuid],
+) -> Result<HashMap<Uuid, LastRead>, Error> {
+    use crate::db::schema::reading_progress as rp;
+    let rows: Vec<(Option<Uuid>, String, bigdecimal::BigDecimal, DateTime<Utc>)> = rp::table
+        .filter(rp::api_key_id.eq(reader))
+        .filter(rp::book_id.eq_any(books))
+        .order((rp::book_id, rp::updated_at.desc(), rp::id))
+        .distinct_on(rp::book_id)
+        .select((rp::book_id, rp::progress, rp::percentage, rp::updated_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(book, progress, percentage, at)| {
+            use bigdecimal::ToPrimitive;
+            Some((
+                book?,
+                LastRead {
+                    progress,
+                    percentage: percentage.to_f64().unwrap_or(f64::NAN),
+                    at,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// The migration that added the derived reading-state columns.
