@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod download;
 pub mod edit;
+pub mod external;
 pub mod formats;
 pub mod hash;
 pub mod import;
