@@ -1,8 +1,9 @@
 //! The layers of docs/architecture.md, checked over the source: core names no domain or face
 //! module, domain names no face (nor the app's state), faces name no other face (only the
 //! app's state, their request context), and
-//! `library` and `reading` do not both import each other. Reads `use crate::…` and
-//! `crate::…` paths; needs no database.
+//! `library` and `reading` do not both import each other; and faces hold no SQL (the domain
+//! module that owns a table runs its statements). Reads `use crate::…` and `crate::…` paths
+//! and the faces' source; needs no database.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -113,6 +114,111 @@ fn violations(src: &Path) -> Vec<String> {
         found.push("library and reading import each other".into());
     }
     found
+}
+
+/// What a face must not hold: statements and the schema are the domains' (docs/architecture.md).
+const SQL_IN_A_FACE: &[&str] = &[
+    "sql_query",
+    "insert_into",
+    "diesel::update",
+    "diesel::delete",
+    "db::schema",
+];
+
+/// `source` with `a::{b, c::d}` groups spelled out (`a::b`, `a::c::d`), one level deep, so
+/// `use diesel::{update, …}` and `use crate::db::{schema, …}` are seen as well.
+fn ungrouped(source: &str) -> String {
+    let mut out = String::from(source);
+    for (at, _) in source.match_indices("::{") {
+        let head_start = source[..at]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .map_or(0, |i| i + 1);
+        let head = &source[head_start..at];
+        let group = &source[at + 3..];
+        let end = group.find('}').unwrap_or(group.len());
+        for item in group[..end].split(',') {
+            out.push_str(&format!("\n{head}::{}", item.trim()));
+        }
+    }
+    out
+}
+
+/// Every (file under a face, what it holds that belongs to a domain).
+fn sql_in_faces(src: &Path) -> Vec<String> {
+    let mut files = vec![];
+    sources(src, &mut files);
+    let mut found = vec![];
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap();
+        let top = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        if layer(top.trim_end_matches(".rs")) != Some(2) {
+            continue;
+        }
+        let source = ungrouped(&std::fs::read_to_string(&file).unwrap());
+        for bad in SQL_IN_A_FACE {
+            if source.contains(bad) {
+                found.push(format!("{} holds {bad}", rel.display()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn faces_hold_no_sql() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = sql_in_faces(&src);
+    assert!(
+        found.is_empty(),
+        "SQL in a face (move it to the domain module that owns the table):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_sql_check_sees_a_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("api")).unwrap();
+    std::fs::create_dir_all(src.join("web")).unwrap();
+    std::fs::write(
+        src.join("api/books.rs"),
+        "fn f(c: &mut C) { diesel::sql_query(\"SELECT 1\").execute(c); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("api/keys.rs"),
+        "use crate::db::{models, schema::api_keys};\nuse diesel::{delete, update};\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("kosync.rs"),
+        "fn f() { diesel::insert_into(t::table); }\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("web/mod.rs"), "use crate::db::schema::books;\n").unwrap();
+    // Domains and the app may: only faces are looked at.
+    std::fs::write(src.join("library.rs"), "fn f() { sql_query(\"\"); }\n").unwrap();
+    std::fs::write(src.join("opds.rs"), "use crate::library::catalog;\n").unwrap();
+    let found = sql_in_faces(src);
+    assert_eq!(
+        found,
+        [
+            "api/books.rs holds sql_query",
+            "api/keys.rs holds db::schema",
+            "api/keys.rs holds diesel::delete",
+            "api/keys.rs holds diesel::update",
+            "kosync.rs holds insert_into",
+            "web/mod.rs holds db::schema",
+        ],
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -3,9 +3,7 @@
 
 use actix_web::{delete, get, patch, post, route, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Utc};
-use diesel::dsl::sql;
-use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::{Connection, PgConnection};
 use libris_formats::covers;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,24 +16,12 @@ use super::json::optional_json;
 use super::reading::ReadingState;
 use super::ErrorBody;
 use crate::db::models::{Book, BookFile, BookStatus, Candidate};
-use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::Error;
+use crate::library::books::Sort;
 use crate::library::edit::BookEdit;
-use crate::library::links::{self, Source};
-use crate::library::{download, paths, review};
+use crate::library::links;
+use crate::library::{books, download, paths, review};
 use crate::{db, hardcover, AppState};
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Sort {
-    #[default]
-    Title,
-    Author,
-    /// Newest first.
-    Added,
-    /// Newest publication year first.
-    Published,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -82,24 +68,6 @@ pub struct BookDetail {
     pub reading: ReadingState,
 }
 
-fn filtered<'a>(
-    status: Option<BookStatus>,
-    q: Option<&'a str>,
-) -> books::BoxedQuery<'a, diesel::pg::Pg> {
-    let mut query = books::table.into_boxed();
-    if let Some(status) = status {
-        query = query.filter(books::status.eq(status));
-    }
-    if let Some(q) = q {
-        query = query.filter(
-            sql::<Bool>("search_vector @@ websearch_to_tsquery('simple', ")
-                .bind::<Text, _>(q.to_owned())
-                .sql(")"),
-        );
-    }
-    query
-}
-
 #[utoipa::path(
     tag = "books",
     security(("bearer" = [])),
@@ -131,30 +99,7 @@ pub async fn list(
     }
     let sort = query.sort.unwrap_or_default();
     let result = db::run(&state.pool, move |conn| {
-        let total: i64 = filtered(status, q.as_deref())
-            .count()
-            .get_result(&mut **conn)?;
-        let ordered = match sort {
-            Sort::Title => filtered(status, q.as_deref()).order((books::title.asc(), books::id)),
-            Sort::Author => filtered(status, q.as_deref()).order((
-                books::author.asc(),
-                books::title.asc(),
-                books::id,
-            )),
-            Sort::Added => {
-                filtered(status, q.as_deref()).order((books::created_at.desc(), books::id))
-            }
-            Sort::Published => filtered(status, q.as_deref()).order((
-                books::published_year.desc().nulls_last(),
-                books::title.asc(),
-                books::id,
-            )),
-        };
-        let items = ordered
-            .select(Book::as_select())
-            .limit(limit)
-            .offset((page - 1) * limit)
-            .load(&mut **conn)?;
+        let (total, items) = books::list(conn, status, q.as_deref(), sort, page, limit)?;
         Ok(BookPage {
             items,
             page,
@@ -168,31 +113,14 @@ pub async fn list(
 
 /// A book the caller may see: readers only organized ones (others are 404 to them).
 fn visible(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<Book, Error> {
-    let book: Book = books::table
-        .find(id)
-        .select(Book::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("no book {id}")))?;
-    if !caller.is_admin && book.status != BookStatus::Organized {
-        return Err(Error::NotFound(format!("no book {id}")));
-    }
-    Ok(book)
+    books::visible(conn, id, caller.is_admin)
 }
 
 fn detail(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<BookDetail, Error> {
     let book = visible(conn, caller, id)?;
-    let files = book_files::table
-        .filter(book_files::book_id.eq(id))
-        .select(BookFile::as_select())
-        .order((book_files::created_at, book_files::id))
-        .load(conn)?;
+    let files = books::files_of(conn, id)?;
     let candidates = if caller.is_admin {
-        bmc::table
-            .filter(bmc::book_id.eq(id))
-            .select(Candidate::as_select())
-            .order((bmc::confidence.desc(), bmc::id))
-            .load(conn)?
+        books::candidates_of(conn, id)?
     } else {
         Vec::new()
     };
@@ -396,11 +324,7 @@ pub async fn file(
     let (id, file_id) = path.into_inner();
     let file = db::run(&state.pool, move |conn| {
         visible(conn, &caller, id)?;
-        book_files::table
-            .filter(book_files::id.eq(file_id).and(book_files::book_id.eq(id)))
-            .select(BookFile::as_select())
-            .first(&mut **conn)
-            .optional()?
+        books::file_of(conn, id, file_id)?
             .ok_or_else(|| Error::NotFound(format!("no file {file_id} in book {id}")))
     })
     .await?;
@@ -500,13 +424,7 @@ pub async fn link_document(
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             visible(conn, &caller, id)?;
-            diesel::sql_query(
-                "UPDATE document_links SET source = 'manual' WHERE document = $1 AND book_id = $2",
-            )
-            .bind::<Text, _>(&document)
-            .bind::<diesel::sql_types::Uuid, _>(id)
-            .execute(conn)?;
-            links::link(conn, id, &[(document.as_str(), Source::Manual)])
+            links::link_by_hand(conn, id, &document)
         })
     })
     .await?;

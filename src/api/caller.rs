@@ -9,12 +9,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::auth::sha256_hex;
-use crate::db::schema::api_keys;
+use crate::auth::{keys, sha256_hex};
 use crate::error::Error;
 use crate::{db, AppState};
 
@@ -77,16 +75,9 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let hash = sha256_hex(bearer(&req)?.as_bytes());
     let last_used = state.last_used.clone();
     let caller = db::run(&state.pool, move |conn| {
-        let found: Option<(Uuid, bool)> = api_keys::table
-            .filter(api_keys::key_hash.eq(&hash))
-            .select((api_keys::id, api_keys::is_admin))
-            .first(&mut **conn)
-            .optional()?;
-        let (key_id, is_admin) = found.ok_or(Error::Unauthorized)?;
+        let (key_id, is_admin) = keys::by_hash(conn, &hash)?.ok_or(Error::Unauthorized)?;
         if last_used.due(key_id, Instant::now()) {
-            diesel::update(api_keys::table.find(key_id))
-                .set(api_keys::last_used_at.eq(diesel::dsl::now))
-                .execute(&mut **conn)?;
+            keys::touch(conn, key_id)?;
         }
         Ok(Caller { key_id, is_admin })
     })

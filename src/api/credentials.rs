@@ -1,17 +1,15 @@
 //! A reader's usernames and passwords for KoSync and OPDS.
 
 use actix_web::{delete, get, put, web, HttpResponse};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
 use super::error::ApiError;
 use super::ErrorBody;
+use crate::auth::credentials::CredentialView;
 use crate::auth::{credentials, keys, Service};
-use crate::db::schema::service_credentials as sc;
 use crate::error::Error;
 use crate::{db, AppState};
 
@@ -22,14 +20,6 @@ pub struct SetCredential {
     /// The plain password. For KoSync, libris stores bcrypt(md5_hex(password)), since
     /// KOReader sends md5_hex(password) as its key.
     pub password: String,
-}
-
-#[derive(Debug, Serialize, ToSchema, Queryable)]
-pub struct CredentialView {
-    pub service: String,
-    pub username: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 fn service(name: &str) -> Result<Service, Error> {
@@ -100,11 +90,7 @@ async fn delete_for(
 #[get("/credentials")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let rows = db::run(&state.pool, move |conn| {
-        Ok(sc::table
-            .filter(sc::api_key_id.eq(caller.key_id))
-            .select((sc::service, sc::username, sc::created_at, sc::updated_at))
-            .order(sc::service)
-            .load::<CredentialView>(&mut **conn)?)
+        credentials::list(conn, caller.key_id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))

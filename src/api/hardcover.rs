@@ -2,8 +2,6 @@
 //! whether Hardcover accepts it.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,10 +9,8 @@ use super::caller::Caller;
 use super::error::ApiError;
 use super::ErrorBody;
 use crate::auth::credentials;
-use crate::db::schema::{
-    books, hardcover_sync_log, hardcover_sync_runs as runs, service_credentials as sc,
-};
 use crate::error::Error;
+use crate::hardcover::status::{self as sync_status, Run, Synced};
 use crate::hardcover::sync::{self, Report, Trigger};
 use crate::hardcover::{token, HardcoverError, Me};
 use crate::{db, AppState};
@@ -87,28 +83,6 @@ pub struct Status {
     pub last_run: Option<Run>,
 }
 
-/// A sync run (hardcover_sync_runs).
-#[derive(Debug, Clone, Serialize, Queryable, Selectable, ToSchema)]
-#[diesel(table_name = runs)]
-pub struct Run {
-    pub id: uuid::Uuid,
-    /// schedule, api or cli.
-    pub trigger: String,
-    pub started_at: DateTime<Utc>,
-    /// None while it runs.
-    pub finished_at: Option<DateTime<Utc>>,
-    pub linked: i32,
-    pub pulled: i32,
-    pub pushed: i32,
-    pub unchanged: i32,
-    pub failed: i32,
-    /// Why it stopped early.
-    pub error: Option<String>,
-    /// Per book: book_id, title, error.
-    #[schema(value_type = Vec<Object>)]
-    pub failures: serde_json::Value,
-}
-
 /// Whether Hardcover accepts the caller's token (one request to Hardcover), and how much of
 /// the library is linked.
 #[utoipa::path(
@@ -120,25 +94,8 @@ pub struct Run {
 pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let key_id = caller.key_id;
     let (stored, linked_books, synced_books, last_run) = db::run(&state.pool, move |conn| {
-        let stored: Option<String> = sc::table
-            .filter(sc::service.eq(SERVICE).and(sc::api_key_id.eq(key_id)))
-            .select(sc::password_hash)
-            .first(&mut **conn)
-            .optional()?;
-        let linked: i64 = books::table
-            .filter(books::hardcover_book_id.is_not_null())
-            .count()
-            .get_result(&mut **conn)?;
-        let synced: i64 = hardcover_sync_log::table
-            .filter(hardcover_sync_log::api_key_id.eq(key_id))
-            .count()
-            .get_result(&mut **conn)?;
-        let last_run: Option<Run> = runs::table
-            .filter(runs::api_key_id.eq(key_id))
-            .order(runs::started_at.desc())
-            .select(Run::as_select())
-            .first(&mut **conn)
-            .optional()?;
+        let stored = credentials::stored(conn, SERVICE, key_id)?;
+        let (linked, synced, last_run) = sync_status::standing(conn, key_id)?;
         Ok((stored, linked, synced, last_run))
     })
     .await?;
@@ -224,23 +181,6 @@ pub async fn sync_now(
     }
 }
 
-/// A book as last synced (hardcover_sync_log).
-#[derive(Debug, Serialize, Queryable, ToSchema)]
-pub struct Synced {
-    pub book_id: uuid::Uuid,
-    pub title: Option<String>,
-    pub hardcover_book_id: Option<i32>,
-    pub hardcover_user_book_id: Option<i32>,
-    pub hardcover_read_id: Option<i32>,
-    /// The status sent: reading, finished or paused.
-    pub last_status: Option<String>,
-    /// The fraction read when last sent.
-    #[schema(value_type = Option<f64>)]
-    #[serde(serialize_with = "as_f64")]
-    pub last_progress: Option<bigdecimal::BigDecimal>,
-    pub last_synced_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Log {
     /// The caller's latest runs, newest first (at most 20).
@@ -275,38 +215,9 @@ pub async fn log(
     }
     let key_id = caller.key_id;
     let log = db::run(&state.pool, move |conn| {
-        let runs: Vec<Run> = runs::table
-            .filter(runs::api_key_id.eq(key_id))
-            .order(runs::started_at.desc())
-            .limit(20)
-            .select(Run::as_select())
-            .load(&mut **conn)?;
-        let books: Vec<Synced> = hardcover_sync_log::table
-            .inner_join(books::table)
-            .filter(hardcover_sync_log::api_key_id.eq(key_id))
-            .order(hardcover_sync_log::last_synced_at.desc())
-            .limit(limit)
-            .select((
-                hardcover_sync_log::book_id,
-                books::title,
-                books::hardcover_book_id,
-                hardcover_sync_log::hardcover_user_book_id,
-                hardcover_sync_log::hardcover_read_id,
-                hardcover_sync_log::last_status,
-                hardcover_sync_log::last_progress,
-                hardcover_sync_log::last_synced_at,
-            ))
-            .load(&mut **conn)?;
+        let (runs, books) = sync_status::log(conn, key_id, limit)?;
         Ok(Log { runs, books })
     })
     .await?;
     Ok(HttpResponse::Ok().json(log))
-}
-
-fn as_f64<S: serde::Serializer>(
-    v: &Option<bigdecimal::BigDecimal>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use bigdecimal::ToPrimitive;
-    v.as_ref().and_then(|d| d.to_f64()).serialize(s)
 }

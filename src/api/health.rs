@@ -1,17 +1,9 @@
 use std::time::Instant;
 
 use actix_web::{get, web, HttpResponse};
-use diesel::sql_types::Text;
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::json;
 
 use crate::{db, AppState};
-
-#[derive(QueryableByName)]
-struct Version {
-    #[diesel(sql_type = Text)]
-    server_version: String,
-}
 
 /// Readiness: 200 with the database's state, or 503 naming the cause. (`/healthcheck` is the
 /// KoSync liveness check and never touches the database.)
@@ -25,13 +17,7 @@ struct Version {
 #[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
-    let checked = db::run(&state.pool, |conn| {
-        Ok(
-            sql_query("SELECT current_setting('server_version') AS server_version")
-                .get_result::<Version>(&mut **conn)?,
-        )
-    })
-    .await;
+    let checked = db::run(&state.pool, |conn| db::server_version(conn)).await;
     let pool = state.pool.state();
     let pool = json!({ "connections": pool.connections, "idle": pool.idle_connections });
     match checked {
@@ -40,7 +26,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "version": env!("CARGO_PKG_VERSION"),
             "database": {
                 "status": "ok",
-                "server_version": v.server_version,
+                "server_version": v,
                 "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
                 "pool": pool,
             },

@@ -1,7 +1,6 @@
 //! API keys over REST: the first admin key (setup), and keys for readers.
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,13 +10,8 @@ use super::error::ApiError;
 use super::json::optional_json;
 use super::ErrorBody;
 use crate::auth::keys::{self, ApiKey};
-use crate::db::schema::api_keys;
 use crate::error::Error;
 use crate::{db, AppState};
-
-/// Serialises key creation and deletion, so that "the first key" and "the last admin key"
-/// stay true under concurrent calls.
-const KEYS_LOCK: i64 = 0x6c69_6b65_7973; // "likeys"
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,11 +45,6 @@ fn valid_label(label: &str) -> Result<String, Error> {
     Ok(label.to_owned())
 }
 
-fn lock(conn: &mut PgConnection) -> Result<(), Error> {
-    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({KEYS_LOCK})")).execute(conn)?;
-    Ok(())
-}
-
 fn created((row, key): (ApiKey, String)) -> HttpResponse {
     HttpResponse::Created().json(CreatedKey {
         id: row.id,
@@ -80,19 +69,7 @@ fn created((row, key): (ApiKey, String)) -> HttpResponse {
 pub async fn setup(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let request: SetupRequest = optional_json(&body)?.unwrap_or_default();
     let label = valid_label(request.label.as_deref().unwrap_or("admin"))?;
-    let made = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            lock(conn)?;
-            let existing: i64 = api_keys::table.count().get_result(conn)?;
-            if existing > 0 {
-                return Err(Error::Conflict(
-                    "setup is done: an API key already exists".into(),
-                ));
-            }
-            keys::create(conn, &label, true)
-        })
-    })
-    .await?;
+    let made = db::run(&state.pool, move |conn| keys::setup(conn, &label)).await?;
     Ok(created(made))
 }
 
@@ -162,24 +139,6 @@ pub async fn remove(
     if id == admin.0.key_id {
         return Err(Error::Conflict("an admin cannot delete their own key".into()).into());
     }
-    db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            lock(conn)?;
-            let target = keys::find(conn, id)?;
-            if target.is_admin {
-                let admins: i64 = api_keys::table
-                    .filter(api_keys::is_admin)
-                    .count()
-                    .get_result(conn)?;
-                if admins <= 1 {
-                    return Err(Error::Conflict(
-                        "the last admin key cannot be deleted".into(),
-                    ));
-                }
-            }
-            keys::revoke(conn, id)
-        })
-    })
-    .await?;
+    db::run(&state.pool, move |conn| keys::remove(conn, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{delete, get, patch, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::caller::Caller;
 use super::error::ApiError;
 use super::ErrorBody;
-use crate::db::models::{Book, BookStatus, ReadingStatus};
-use crate::db::schema::{books, reading_aggregate as ra};
+use crate::db::models::{Book, ReadingStatus};
 use crate::error::Error;
+use crate::library::books;
 use crate::reading::derive::{self, Derived, Manual};
-use crate::reading::state::{aggregate_of, AggregateRow};
+use crate::reading::state::{aggregate_of, AggregateRow, DevicePosition, HistoryEntry};
 use crate::{db, reading, AppState};
 
 /// One reader's state for one book: the effective status and dates (a manual override
@@ -92,18 +92,6 @@ pub struct ManualRequest {
     pub paused_at: Option<DateTime<Utc>>,
 }
 
-fn organized(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {
-    let status: Option<BookStatus> = books::table
-        .find(book)
-        .select(books::status)
-        .first(conn)
-        .optional()?;
-    match status {
-        Some(BookStatus::Organized) => Ok(()),
-        _ => Err(Error::NotFound(format!("no book {book}"))),
-    }
-}
-
 /// Sets the caller's status for a book by hand. Dates kept per status: unread none;
 /// reading started; finished started and finished; paused started and paused.
 #[utoipa::path(
@@ -135,7 +123,7 @@ pub async fn set_manual(
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            organized(conn, book)?;
+            books::organized(conn, book)?;
             reading::store::set_manual(conn, reader, book, &manual)?;
             state_of(conn, reader, book)
         })
@@ -161,7 +149,7 @@ pub async fn clear_manual(
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            organized(conn, book)?;
+            books::organized(conn, book)?;
             reading::store::clear_manual(conn, reader, book)?;
             state_of(conn, reader, book)
         })
@@ -223,28 +211,9 @@ pub async fn list(
     let (page, limit) = super::json::paging(q.page, q.limit, 50, 200)?;
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
-        let conn: &mut PgConnection = conn;
-        let mine = || {
-            ra::table
-                .inner_join(books::table)
-                .filter(ra::api_key_id.eq(reader))
-                .filter(books::status.eq(BookStatus::Organized))
-        };
-        let counted: Vec<(ReadingStatus, i64)> = mine()
-            .group_by(ra::status)
-            .select((ra::status, diesel::dsl::count_star()))
-            .load(conn)?;
-        let count = |s: ReadingStatus| counted.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
-        let mut listed = mine().into_boxed();
-        if let Some(s) = q.status {
-            listed = listed.filter(ra::status.eq(s));
-        }
-        let rows: Vec<(Book, AggregateRow)> = listed
-            .order((ra::last_read_at.desc().nulls_last(), books::id))
-            .select((Book::as_select(), AggregateRow::as_select()))
-            .limit(limit)
-            .offset((page - 1) * limit)
-            .load(conn)?;
+        let reading::state::ByStatus { counts, rows } =
+            reading::state::by_status(conn, reader, q.status, page, limit)?;
+        let count = |s: ReadingStatus| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
         Ok(ReadingPage {
             items: rows
                 .into_iter()
@@ -265,30 +234,6 @@ pub async fn list(
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))
-}
-
-#[derive(Debug, Serialize, ToSchema, Queryable)]
-pub struct DevicePosition {
-    pub device: String,
-    pub device_id: Option<String>,
-    pub document: String,
-    pub progress: String,
-    #[schema(value_type = f64)]
-    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
-    pub percentage: bigdecimal::BigDecimal,
-    /// Unix seconds, as KoSync reports it.
-    pub timestamp: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema, Queryable)]
-pub struct HistoryEntry {
-    pub document: String,
-    pub device: String,
-    pub progress: String,
-    #[schema(value_type = f64)]
-    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
-    pub percentage: bigdecimal::BigDecimal,
-    pub timestamp: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -332,39 +277,13 @@ pub async fn progress(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::schema::{reading_progress as rp, reading_progress_history as rh};
     let book = id.into_inner();
     let (page, limit) = super::json::paging(query.page, query.limit, 100, 500)?;
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
-        let conn: &mut PgConnection = conn;
-        organized(conn, book)?;
-        let devices = rp::table
-            .filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book)))
-            .order((rp::timestamp.desc(), rp::device))
-            .select((
-                rp::device,
-                rp::device_id,
-                rp::document,
-                rp::progress,
-                rp::percentage,
-                rp::timestamp,
-            ))
-            .load(conn)?;
-        let mine = || rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book)));
-        let total: i64 = mine().count().get_result(conn)?;
-        let items = mine()
-            .order((rh::timestamp.desc(), rh::created_at.desc(), rh::id))
-            .select((
-                rh::document,
-                rh::device,
-                rh::progress,
-                rh::percentage,
-                rh::timestamp,
-            ))
-            .limit(limit)
-            .offset((page - 1) * limit)
-            .load(conn)?;
+        books::organized(conn, book)?;
+        let devices = reading::state::positions(conn, reader, book)?;
+        let (total, items) = reading::state::history(conn, reader, book, page, limit)?;
         Ok(BookProgress {
             devices,
             history: HistoryPage {
@@ -392,16 +311,12 @@ pub async fn forget(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::schema::{reading_progress as rp, reading_progress_history as rh};
     let book = id.into_inner();
     let reader = caller.key_id;
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            organized(conn, book)?;
-            diesel::delete(rp::table.filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book))))
-                .execute(conn)?;
-            diesel::delete(rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book))))
-                .execute(conn)?;
+            books::organized(conn, book)?;
+            reading::store::forget_progress(conn, reader, book)?;
             let rules = crate::reading::state::rules(conn)?;
             crate::reading::state::rebuild(conn, &rules, Some(reader), Some(book))?;
             Ok(())
@@ -420,28 +335,6 @@ pub struct StatsQuery {
     pub to: Option<chrono::NaiveDate>,
 }
 
-#[derive(QueryableByName)]
-struct StatsRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    book: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    document: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    timestamp: i64,
-    #[diesel(sql_type = diesel::sql_types::Double)]
-    percentage: f64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    page_count: Option<i32>,
-}
-
-#[derive(QueryableByName)]
-struct FinishedRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    book: String,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    finished_at: DateTime<Utc>,
-}
-
 /// The caller's reading statistics: books finished per month, sessions (reports no more
 /// than 20 minutes apart), time and progress per day, and daily streaks.
 #[utoipa::path(
@@ -456,7 +349,6 @@ pub async fn stats(
     caller: Caller,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::reading::stats::{compute, Row};
     let today = Utc::now().date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or(to - chrono::Duration::days(29));
@@ -468,37 +360,7 @@ pub async fn stats(
     }
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
-        let rows: Vec<StatsRow> = diesel::sql_query(
-            "SELECT h.book_id::text AS book, h.document, h.\"timestamp\", h.percentage::float8 AS percentage,
-                    b.page_count
-             FROM reading_progress_history h LEFT JOIN books b ON b.id = h.book_id
-             WHERE h.api_key_id = $1 ORDER BY h.\"timestamp\", h.created_at",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(reader)
-        .load(&mut **conn)?;
-        let finished: Vec<FinishedRow> = diesel::sql_query(
-            "SELECT book_id::text AS book, coalesce(manual_finished_at, finished_at) AS finished_at
-             FROM reading_aggregate
-             WHERE api_key_id = $1 AND status = 'finished' AND book_id IS NOT NULL
-               AND coalesce(manual_finished_at, finished_at) IS NOT NULL",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(reader)
-        .load(&mut **conn)?;
-        let rows: Vec<Row> = rows
-            .into_iter()
-            .filter_map(|r| {
-                Some(Row {
-                    timestamp: DateTime::from_timestamp(r.timestamp, 0)?,
-                    book: r.book,
-                    document: r.document,
-                    percentage: r.percentage,
-                    page_count: r.page_count,
-                })
-            })
-            .collect();
-        let finished: Vec<(String, DateTime<Utc>)> =
-            finished.into_iter().map(|f| (f.book, f.finished_at)).collect();
-        Ok(compute(&rows, &finished, from, to, today))
+        reading::state::statistics(conn, reader, from, to, today)
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -54,6 +54,37 @@ pub fn lookup(
         .optional()?)
 }
 
+/// One of a reader's credentials, as listed to them (never the hash).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema, Queryable)]
+pub struct CredentialView {
+    pub service: String,
+    pub username: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A reader's credentials, by service.
+pub fn list(conn: &mut PgConnection, key_id: Uuid) -> Result<Vec<CredentialView>, Error> {
+    Ok(sc::table
+        .filter(sc::api_key_id.eq(key_id))
+        .select((sc::service, sc::username, sc::created_at, sc::updated_at))
+        .order(sc::service)
+        .load::<CredentialView>(conn)?)
+}
+
+/// The stored hash (or sealed token) of a reader's credential for a service, if any.
+pub fn stored(
+    conn: &mut PgConnection,
+    service: &str,
+    key_id: Uuid,
+) -> Result<Option<String>, Error> {
+    Ok(sc::table
+        .filter(sc::service.eq(service).and(sc::api_key_id.eq(key_id)))
+        .select(sc::password_hash)
+        .first(conn)
+        .optional()?)
+}
+
 /// Sets (inserts or replaces) a reader's credential for a service.
 pub fn set(
     conn: &mut PgConnection,

@@ -75,6 +75,67 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<ApiKey, Error> {
         .ok_or_else(|| Error::NotFound(format!("no API key {id}")))
 }
 
+/// The key with this SHA-256 (of the raw key), if any: its id and whether it is an admin's.
+pub fn by_hash(conn: &mut PgConnection, hash: &str) -> Result<Option<(Uuid, bool)>, Error> {
+    Ok(api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
+        .select((api_keys::id, api_keys::is_admin))
+        .first(conn)
+        .optional()?)
+}
+
+/// Notes that the key was just used (`last_used_at`; callers throttle how often).
+pub fn touch(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+    diesel::update(api_keys::table.find(id))
+        .set(api_keys::last_used_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Serialises key creation and deletion, so that "the first key" and "the last admin key"
+/// stay true under concurrent calls.
+const KEYS_LOCK: i64 = 0x6c69_6b65_7973; // "likeys"
+
+fn lock(conn: &mut PgConnection) -> Result<(), Error> {
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({KEYS_LOCK})")).execute(conn)?;
+    Ok(())
+}
+
+/// Creates the first admin key, only while no key exists: exactly one of several concurrent
+/// calls wins, the others are a conflict.
+pub fn setup(conn: &mut PgConnection, label: &str) -> Result<(ApiKey, String), Error> {
+    conn.transaction(|conn| {
+        lock(conn)?;
+        let existing: i64 = api_keys::table.count().get_result(conn)?;
+        if existing > 0 {
+            return Err(Error::Conflict(
+                "setup is done: an API key already exists".into(),
+            ));
+        }
+        create(conn, label, true)
+    })
+}
+
+/// Revokes a key, unless it is the last admin key (a conflict).
+pub fn remove(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        lock(conn)?;
+        let target = find(conn, id)?;
+        if target.is_admin {
+            let admins: i64 = api_keys::table
+                .filter(api_keys::is_admin)
+                .count()
+                .get_result(conn)?;
+            if admins <= 1 {
+                return Err(Error::Conflict(
+                    "the last admin key cannot be deleted".into(),
+                ));
+            }
+        }
+        revoke(conn, id)
+    })
+}
+
 /// Deletes a key and, by the schema's cascades, everything the reader owns except history.
 pub fn revoke(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
     match diesel::delete(api_keys::table.find(id)).execute(conn)? {

@@ -1,5 +1,6 @@
 //! Readers' identities: API keys, per-service credentials, and password verification.
 
+pub mod accounts;
 pub mod credentials;
 pub mod keys;
 pub mod verifier;

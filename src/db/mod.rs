@@ -166,6 +166,21 @@ where
     .await?
 }
 
+/// The server's version (`SELECT current_setting('server_version')`): the readiness check's
+/// round trip.
+pub fn server_version(conn: &mut PgConnection) -> Result<String, Error> {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        server_version: String,
+    }
+    use diesel::RunQueryDsl;
+    let v: Version =
+        diesel::sql_query("SELECT current_setting('server_version') AS server_version")
+            .get_result(conn)?;
+    Ok(v.server_version)
+}
+
 /// Connects to the database, retrying with backoff until `wait` has passed.
 pub fn connect_with_retry(
     url: &str,

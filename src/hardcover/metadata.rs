@@ -17,8 +17,9 @@ use super::graphql::{self, Lookup, Proposal};
 use super::Context;
 use super::{open_tokens, sealed_tokens, HardcoverError};
 use crate::db::models::BookStatus;
-use crate::db::schema::{book_metadata_candidates as bmc, books};
+use crate::db::schema::books;
 use crate::error::Error;
+use crate::library::external::{self, Proposed};
 use crate::{db, settings};
 
 /// Books looked up per pass; the next pass takes the rest.
@@ -112,36 +113,24 @@ fn record(
     book_id: Uuid,
     found: Option<(Proposal, f64, Value)>,
 ) -> Result<Option<Candidate>, Error> {
-    conn.transaction(|conn| {
-        diesel::update(books::table.find(book_id))
-            .set(books::hardcover_searched_at.eq(diesel::dsl::now))
-            .execute(conn)?;
-        diesel::delete(
-            bmc::table.filter(bmc::book_id.eq(book_id).and(bmc::source.eq("hardcover"))),
-        )
-        .execute(conn)?;
-        let Some((proposal, confidence, raw)) = found else {
-            return Ok(None);
-        };
-        let normalized = serde_json::to_value(&proposal).unwrap_or_else(|_| json!({}));
-        let stored = BigDecimal::from_str(&format!("{confidence:.4}")).unwrap_or_default();
-        let id: Uuid = diesel::insert_into(bmc::table)
-            .values((
-                bmc::book_id.eq(book_id),
-                bmc::source.eq("hardcover"),
-                bmc::raw_response.eq(&raw),
-                bmc::normalized.eq(&normalized),
-                bmc::confidence.eq(stored),
-            ))
-            .returning(bmc::id)
-            .get_result(conn)?;
-        Ok(Some(Candidate {
-            id,
-            source: "hardcover".into(),
-            normalized,
-            confidence: (confidence * 10_000.0).round() / 10_000.0,
-        }))
-    })
+    let Some((proposal, confidence, raw)) = found else {
+        external::record_hardcover_lookup(conn, book_id, None)?;
+        return Ok(None);
+    };
+    let normalized = serde_json::to_value(&proposal).unwrap_or_else(|_| json!({}));
+    let stored = BigDecimal::from_str(&format!("{confidence:.4}")).unwrap_or_default();
+    let proposed = Proposed {
+        raw: &raw,
+        normalized: &normalized,
+        confidence: stored,
+    };
+    let id = external::record_hardcover_lookup(conn, book_id, Some(proposed))?;
+    Ok(id.map(|id| Candidate {
+        id,
+        source: "hardcover".into(),
+        normalized,
+        confidence: (confidence * 10_000.0).round() / 10_000.0,
+    }))
 }
 
 /// Looks one book up now, with the first token Hardcover accepts (an admin asking again).

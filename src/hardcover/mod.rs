@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod metadata;
 pub mod rules;
 pub mod schedule;
+pub mod status;
 pub mod sync;
 pub mod token;
 

@@ -22,6 +22,7 @@ use crate::db::models::{BookStatus, ReadingStatus};
 use crate::db::schema::sql_types::ReadingStatus as SqlStatus;
 use crate::db::schema::{books, hardcover_sync_runs as runs, service_credentials as sc};
 use crate::error::Error;
+use crate::library::external;
 use crate::{db, reading, settings};
 
 /// ISBNs per editions query, books per shelf query.
@@ -133,31 +134,9 @@ async fn link(cx: &Context, token: &str, run_id: Uuid) -> Result<i32, HardcoverE
         if links.is_empty() {
             continue;
         }
-        linked += db::run(&cx.pool, move |conn| {
-            conn.transaction(|conn| {
-                let mut n = 0;
-                for (id, book, edition, pages) in &links {
-                    n += diesel::update(
-                        books::table
-                            .find(id)
-                            .filter(books::hardcover_book_id.is_null()),
-                    )
-                    .set((
-                        books::hardcover_book_id.eq(book),
-                        books::hardcover_edition_id.eq(edition),
-                        books::page_count.eq(diesel::dsl::sql::<Nullable<Int4>>(
-                            "coalesce(page_count, ",
-                        )
-                        .bind::<Nullable<Int4>, _>(*pages)
-                        .sql(")")),
-                    ))
-                    .execute(conn)? as i32;
-                }
-                Ok::<_, Error>(n)
-            })
-        })
-        .await
-        .map_err(|e| HardcoverError::Response(format!("linking: {e}")))?;
+        linked += db::run(&cx.pool, move |conn| external::link_hardcover(conn, &links))
+            .await
+            .map_err(|e| HardcoverError::Response(format!("linking: {e}")))?;
     }
     Ok(linked)
 }

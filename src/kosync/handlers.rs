@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::auth::{authenticate, authorized, authorized_as, authorized_read};
 use super::error::KosyncError;
 use super::request::{self, Object, BODY_LIMIT};
-use super::users;
+use crate::auth::accounts;
 use crate::error::Error;
 use crate::{db, reading, AppState};
 
@@ -84,12 +84,14 @@ pub async fn create_user(
         .bcrypt(move || crate::auth::credentials::hash_secret(&password))
         .await??;
     let name = username.clone();
-    db::run(&state.pool, move |conn| users::create(conn, &name, &hash))
-        .await
-        .map_err(|e| match e {
-            Error::Conflict(_) => KosyncError::UsernameTaken,
-            other => other.into(),
-        })?;
+    db::run(&state.pool, move |conn| {
+        accounts::create(conn, &name, &hash)
+    })
+    .await
+    .map_err(|e| match e {
+        Error::Conflict(_) => KosyncError::UsernameTaken,
+        other => other.into(),
+    })?;
     reply(StatusCode::CREATED, json!({ "username": username }))
 }
 
@@ -167,7 +169,7 @@ pub async fn delete_me(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let username = creds.0.clone();
     let unknown = Error::NotFound("account not found".into());
     authorized(&state, creds, unknown, move |conn, key_id| {
-        users::delete(conn, key_id, &username)
+        accounts::delete(conn, key_id, &username)
     })
     .await?;
     reply(StatusCode::OK, json!({ "deleted": true }))
@@ -183,7 +185,7 @@ pub async fn set_password(
     let creds = credentials(&req)?;
     let new_key = request::password(&body);
     authorized(&state, creds, Error::Unauthorized, move |conn, key_id| {
-        users::set_password(conn, key_id, &new_key?)
+        accounts::set_password(conn, key_id, &new_key?)
     })
     .await?;
     reply(StatusCode::OK, json!({ "updated": true }))

@@ -5,7 +5,6 @@ mod auth;
 pub mod error;
 mod handlers;
 pub mod request;
-pub mod users;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{HttpServiceFactory, ServiceRequest, ServiceResponse};

@@ -57,6 +57,16 @@ pub fn link(
     refresh(conn, &docs)
 }
 
+/// Ties a document to a book by hand: a manual link wins over ambiguous automatic ones (an
+/// existing automatic link of the pair becomes manual).
+pub fn link_by_hand(conn: &mut PgConnection, book_id: Uuid, document: &str) -> Result<(), Error> {
+    sql_query("UPDATE document_links SET source = 'manual' WHERE document = $1 AND book_id = $2")
+        .bind::<Text, _>(document)
+        .bind::<SqlUuid, _>(book_id)
+        .execute(conn)?;
+    link(conn, book_id, &[(document, Source::Manual)])
+}
+
 /// Removes one link; Ok(false) when there was none.
 pub fn unlink(conn: &mut PgConnection, book_id: Uuid, document: &str) -> Result<bool, Error> {
     let removed = sql_query("DELETE FROM document_links WHERE document = $1 AND book_id = $2")

@@ -1,9 +1,12 @@
 //! The ebook library: files in, metadata and covers out, organized on disk, tied to the
 //! documents KOReader syncs.
 
+pub mod books;
+pub mod catalog;
 pub mod check;
 pub mod download;
 pub mod edit;
+pub mod external;
 pub mod import;
 pub mod inbox;
 pub mod ingest;

@@ -4,13 +4,11 @@
 //! anonymous browsing when the opds.anonymous setting allows it (no personal shelves then).
 
 use actix_web::HttpRequest;
-use diesel::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::OpdsError;
-use crate::auth::{credentials, sha256_hex};
-use crate::db::schema::api_keys;
+use crate::auth::{credentials, keys, sha256_hex};
 use crate::error::Error;
 use crate::settings::{self, Settings};
 use crate::{db, AppState};
@@ -59,12 +57,8 @@ fn presented(req: &HttpRequest) -> Result<Presented, Error> {
     Ok(Presented::Basic(user, password))
 }
 
-fn key_owner(conn: &mut PgConnection, raw: &str) -> Result<Option<Uuid>, Error> {
-    Ok(api_keys::table
-        .filter(api_keys::key_hash.eq(sha256_hex(raw.as_bytes())))
-        .select(api_keys::id)
-        .first(conn)
-        .optional()?)
+fn key_owner(conn: &mut db::Conn, raw: &str) -> Result<Option<Uuid>, Error> {
+    Ok(keys::by_hash(conn, &sha256_hex(raw.as_bytes()))?.map(|(id, _)| id))
 }
 
 /// What the database says about the presented credentials, before any bcrypt.

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::auth::viewer;
 use super::base::base_url;
-use super::catalog::{self, Facet, Filter, List, Shelf};
 use super::covers;
 use super::error::OpdsError;
 use super::feed::{media, Author, Feed, Paging};
@@ -22,6 +21,7 @@ use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
 use crate::auth::sha256_hex;
 use crate::error::Error;
+use crate::library::catalog::{self, Facet, Filter, List, Shelf};
 use crate::{db, AppState};
 
 type Reply = Result<HttpResponse, OpdsError>;

@@ -4,7 +4,6 @@
 pub mod atom;
 pub mod auth;
 pub mod base;
-pub mod catalog;
 pub mod covers;
 pub mod error;
 pub mod feed;
@@ -22,7 +21,7 @@ use actix_web::{guard, web, HttpResponse, ResponseError, Route, Scope};
 use crate::error::Error;
 use crate::http::throttle;
 
-use catalog::{Facet, Shelf};
+use crate::library::catalog::{Facet, Shelf};
 use handlers as h;
 use render::Flavor;
 

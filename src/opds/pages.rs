@@ -12,11 +12,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::catalog::{Facet, Filter, List};
 use super::handlers::Rendered;
 use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
 use crate::error::Error;
+use crate::library::catalog::{Facet, Filter, List};
 
 /// A value computed from the library, kept per key and library version. One request
 /// computes it while the others with the same key wait for that result (never sixteen

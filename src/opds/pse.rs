@@ -10,9 +10,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::viewer;
-use super::catalog;
 use super::error::OpdsError;
 use crate::error::Error;
+use crate::library::catalog;
 use crate::library::storage;
 use crate::{db, AppState};
 

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use libris_formats::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::catalog::{authors_of, Facet, Filter, List, Shelf};
 use super::covers;
 use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Pse,
     Publication,
 };
+use crate::library::catalog::{authors_of, Facet, Filter, List, Shelf};
 use uuid::Uuid;
 
 use crate::db::models::{Book, BookFile};
@@ -46,31 +46,7 @@ pub struct Ctx {
     pub reading: HashMap<Uuid, LastRead>,
 }
 
-/// The reader's newest KoSync report for a book.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastRead {
-    pub progress: String,
-    pub percentage: f64,
-    pub at: DateTime<Utc>,
-}
-
-impl LastRead {
-    /// The page last read, 1-based, of a comic of `count` pages: KOReader reports a paged
-    /// document's position as its page number; anything else goes by the percentage.
-    pub fn page(&self, count: i64) -> Option<i64> {
-        if count < 1 {
-            return None;
-        }
-        let page = match self.progress.trim().parse::<i64>() {
-            Ok(n) => n,
-            Err(_) if self.percentage.is_finite() => {
-                (self.percentage * count as f64).round() as i64
-            }
-            Err(_) => return None,
-        };
-        Some(page.clamp(1, count))
-    }
-}
+pub use crate::reading::state::LastRead;
 
 impl Ctx {
     /// An absolute link to the catalog document at `path` (starting with '/', or empty for

@@ -11,17 +11,20 @@
 //! `status`, the effective status, is a generated column (migration 10): no statement writes
 //! it.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Integer, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::derive::Rules;
+use super::stats::{compute, Row, Stats};
+use crate::db::models::{Book, BookStatus, ReadingStatus};
 use crate::db::schema::app_settings;
 use crate::error::Error;
 use crate::settings::{FINISHED_THRESHOLD, PAUSED_AFTER_DAYS};
@@ -143,6 +146,235 @@ pub fn aggregate_of(
         .select(AggregateRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The reader's newest KoSync report for a book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastRead {
+    pub progress: String,
+    pub percentage: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl LastRead {
+    /// The page last read, 1-based, of a comic of `count` pages: KOReader reports a paged
+    /// document's position as its page number; anything else goes by the percentage.
+    pub fn page(&self, count: i64) -> Option<i64> {
+        if count < 1 {
+            return None;
+        }
+        let page = match self.progress.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) if self.percentage.is_finite() => {
+                (self.percentage * count as f64).round() as i64
+            }
+            Err(_) => return None,
+        };
+        Some(page.clamp(1, count))
+    }
+}
+
+/// The reader's newest report for each of `books` that has one (one query).
+pub fn last_reads(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    books: &[Uuid],
+) -> Result<HashMap<Uuid, LastRead>, Error> {
+    use crate::db::schema::reading_progress as rp;
+    let rows: Vec<(Option<Uuid>, String, bigdecimal::BigDecimal, DateTime<Utc>)> = rp::table
+        .filter(rp::api_key_id.eq(reader))
+        .filter(rp::book_id.eq_any(books))
+        .order((rp::book_id, rp::updated_at.desc(), rp::id))
+        .distinct_on(rp::book_id)
+        .select((rp::book_id, rp::progress, rp::percentage, rp::updated_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(book, progress, percentage, at)| {
+            use bigdecimal::ToPrimitive;
+            Some((
+                book?,
+                LastRead {
+                    progress,
+                    percentage: percentage.to_f64().unwrap_or(f64::NAN),
+                    at,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// A page of a reader's books with their state, and how many of their books hold each
+/// effective status.
+pub struct ByStatus {
+    pub counts: Vec<(ReadingStatus, i64)>,
+    pub rows: Vec<(Book, AggregateRow)>,
+}
+
+/// A reader's books by effective status (None: every status), newest read first, and how
+/// many of their books hold each status. Organized books only; a book without a state is
+/// not listed (it is unread).
+pub fn by_status(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    status: Option<ReadingStatus>,
+    page: i64,
+    limit: i64,
+) -> Result<ByStatus, Error> {
+    use crate::db::schema::{books, reading_aggregate as ra};
+    let mine = || {
+        ra::table
+            .inner_join(books::table)
+            .filter(ra::api_key_id.eq(reader))
+            .filter(books::status.eq(BookStatus::Organized))
+    };
+    let counted: Vec<(ReadingStatus, i64)> = mine()
+        .group_by(ra::status)
+        .select((ra::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut listed = mine().into_boxed();
+    if let Some(s) = status {
+        listed = listed.filter(ra::status.eq(s));
+    }
+    let rows: Vec<(Book, AggregateRow)> = listed
+        .order((ra::last_read_at.desc().nulls_last(), books::id))
+        .select((Book::as_select(), AggregateRow::as_select()))
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .load(conn)?;
+    Ok(ByStatus {
+        counts: counted,
+        rows,
+    })
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema, Queryable)]
+pub struct DevicePosition {
+    pub device: String,
+    pub device_id: Option<String>,
+    pub document: String,
+    pub progress: String,
+    #[schema(value_type = f64)]
+    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
+    pub percentage: bigdecimal::BigDecimal,
+    /// Unix seconds, as KoSync reports it.
+    pub timestamp: i64,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema, Queryable)]
+pub struct HistoryEntry {
+    pub document: String,
+    pub device: String,
+    pub progress: String,
+    #[schema(value_type = f64)]
+    #[serde(serialize_with = "crate::db::models::decimal_as_f64")]
+    pub percentage: bigdecimal::BigDecimal,
+    pub timestamp: i64,
+}
+
+/// A reader's current position in a book on each device, newest first.
+pub fn positions(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    book: Uuid,
+) -> Result<Vec<DevicePosition>, Error> {
+    use crate::db::schema::reading_progress as rp;
+    Ok(rp::table
+        .filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book)))
+        .order((rp::timestamp.desc(), rp::device))
+        .select((
+            rp::device,
+            rp::device_id,
+            rp::document,
+            rp::progress,
+            rp::percentage,
+            rp::timestamp,
+        ))
+        .load(conn)?)
+}
+
+/// A page of a reader's reports for a book, newest first, and how many there are in all.
+pub fn history(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    book: Uuid,
+    page: i64,
+    limit: i64,
+) -> Result<(i64, Vec<HistoryEntry>), Error> {
+    use crate::db::schema::reading_progress_history as rh;
+    let mine = || rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book)));
+    let total: i64 = mine().count().get_result(conn)?;
+    let items = mine()
+        .order((rh::timestamp.desc(), rh::created_at.desc(), rh::id))
+        .select((
+            rh::document,
+            rh::device,
+            rh::progress,
+            rh::percentage,
+            rh::timestamp,
+        ))
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .load(conn)?;
+    Ok((total, items))
+}
+
+#[derive(QueryableByName)]
+struct StatsRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    book: Option<String>,
+    #[diesel(sql_type = Text)]
+    document: String,
+    #[diesel(sql_type = BigInt)]
+    timestamp: i64,
+    #[diesel(sql_type = Double)]
+    percentage: f64,
+    #[diesel(sql_type = Nullable<Integer>)]
+    page_count: Option<i32>,
+}
+
+#[derive(QueryableByName)]
+struct FinishedRow {
+    #[diesel(sql_type = Text)]
+    book: String,
+    #[diesel(sql_type = Timestamptz)]
+    finished_at: DateTime<Utc>,
+}
+
+/// A reader's statistics over `from..=to` (see [`super::stats::compute`]), from all their
+/// reports and the books they finished.
+///
+/// sql/stats_reports.sql and sql/stats_finished.sql: $1 the reader.
+pub fn statistics(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Result<Stats, Error> {
+    let rows: Vec<StatsRow> = sql_query(include_str!("sql/stats_reports.sql"))
+        .bind::<SqlUuid, _>(reader)
+        .load(conn)?;
+    let finished: Vec<FinishedRow> = sql_query(include_str!("sql/stats_finished.sql"))
+        .bind::<SqlUuid, _>(reader)
+        .load(conn)?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Row {
+                timestamp: DateTime::from_timestamp(r.timestamp, 0)?,
+                book: r.book,
+                document: r.document,
+                percentage: r.percentage,
+                page_count: r.page_count,
+            })
+        })
+        .collect();
+    let finished: Vec<(String, DateTime<Utc>)> = finished
+        .into_iter()
+        .map(|f| (f.book, f.finished_at))
+        .collect();
+    Ok(compute(&rows, &finished, from, to, today))
 }
 
 /// The migration that added the derived reading-state columns.

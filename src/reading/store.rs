@@ -100,6 +100,16 @@ pub fn forget_reader(conn: &mut PgConnection, reader: Uuid) -> Result<(), Error>
     })
 }
 
+/// Forgets a reader's current positions and history of one book (the aggregate is then
+/// rebuilt by [`super::state::rebuild`]).
+pub fn forget_progress(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<(), Error> {
+    diesel::delete(rp::table.filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book))))
+        .execute(conn)?;
+    diesel::delete(rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book))))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A book is going: its aggregates go with it (positions and history stay, unlinked by the
 /// database's `ON DELETE SET NULL`).
 pub fn forget_book(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {

@@ -539,7 +539,7 @@ fn authors_split_the_same_in_rust_and_in_sql() {
             .unwrap();
         assert_eq!(
             sql.authors,
-            libris::opds::catalog::authors_of(field),
+            libris::library::catalog::authors_of(field),
             "{field:?}"
         );
     }

@@ -180,7 +180,7 @@ fn series_positions_are_unique_only_when_both_are_set() {
 fn the_library_version_moves_once_per_transaction_as_it_commits() {
     let db = TestDb::new();
     let (mut writer, mut reader) = (db.conn(), db.conn());
-    let version = |c: &mut PgConnection| libris::opds::catalog::library_version(c).unwrap();
+    let version = |c: &mut PgConnection| libris::library::catalog::library_version(c).unwrap();
     let before = version(&mut reader);
     writer
         .transaction(|w| {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use libris::db::models::{Book, BookFile, BookStatus};
-use libris::opds::catalog::{Facet, Filter, List};
+use libris::library::catalog::{Facet, Filter, List};
 use libris::opds::feed::{Author, Paging};
 use libris::opds::render::{self, Ctx, Flavor, LastRead, ListPage};
 use libris::opds::{atom, json};

@@ -1,4 +1,6 @@
-//! What the catalog reads from the database: organized books only, a page at a time.
+//! What the OPDS catalog reads from the database: organized books only, a page at a time.
+//! The lists, facets, search and shelves it pages through, and the library's version its
+//! caches are kept under. (Rendering, negotiation and caching are the catalog's face, src/opds.)
 
 use std::collections::HashMap;
 
@@ -8,10 +10,10 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::render::LastRead;
 use crate::db::models::{Book, BookFile, BookStatus};
 use crate::db::schema::{book_files, books};
 use crate::error::Error;
+use crate::reading::state::{last_reads, LastRead};
 
 /// A list the catalog pages through, in a stable order (ties broken by id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,7 +216,11 @@ impl Shelf {
 }
 
 /// A page of one reader's shelf, newest read first (the shelf index of migration 4), and
-/// how many books it holds. A shelf is one reader's books, so OFFSET is fine here.
+/// how many books it holds. A shelf is one reader's books, so OFFSET is fine here. Reads
+/// reading_aggregate (the reading domain's) beside books; writes nothing.
+///
+/// sql/shelf_books.sql: $1 the reader, $2 the shelf's statuses, $3 the page size, $4 the
+/// offset.
 pub fn shelf_books(
     conn: &mut PgConnection,
     reader: Uuid,
@@ -222,18 +228,12 @@ pub fn shelf_books(
     page: i64,
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
-    let rows: Vec<Start> = sql_query(
-        "SELECT ra.book_id AS id, count(*) OVER () AS total
-         FROM reading_aggregate ra JOIN books b ON b.id = ra.book_id AND b.status = 'organized'
-         WHERE ra.api_key_id = $1 AND ra.status = ANY($2::text[]::reading_status[])
-         ORDER BY ra.last_read_at DESC NULLS LAST, ra.book_id
-         LIMIT $3 OFFSET $4",
-    )
-    .bind::<SqlUuid, _>(reader)
-    .bind::<diesel::sql_types::Array<Text>, _>(shelf.statuses())
-    .bind::<BigInt, _>(size)
-    .bind::<BigInt, _>((page - 1) * size)
-    .load(conn)?;
+    let rows: Vec<Start> = sql_query(include_str!("sql/shelf_books.sql"))
+        .bind::<SqlUuid, _>(reader)
+        .bind::<diesel::sql_types::Array<Text>, _>(shelf.statuses())
+        .bind::<BigInt, _>(size)
+        .bind::<BigInt, _>((page - 1) * size)
+        .load(conn)?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok((total, rows.into_iter().map(|r| r.id).collect()))
 }
@@ -386,23 +386,19 @@ pub fn search_query(terms: &str) -> Option<String> {
 /// A page of search results, best first (equal ranks by title, lower-cased: libris_norm()
 /// over every match cost more than the ranking), and how many there are in all. Results of
 /// a search are few, so OFFSET is fine here.
+///
+/// sql/search.sql: $1 the tsquery (from [`search_query`]), $2 the page size, $3 the offset.
 pub fn search(
     conn: &mut PgConnection,
     query: &str,
     page: i64,
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
-    let rows: Vec<Start> = sql_query(
-        "WITH q AS (SELECT to_tsquery('simple', $1) AS q)
-         SELECT id, count(*) OVER () AS total FROM books, q
-         WHERE status = 'organized' AND search_vector @@ q.q
-         ORDER BY ts_rank(search_vector, q.q) DESC, lower(title), id
-         LIMIT $2 OFFSET $3",
-    )
-    .bind::<Text, _>(query)
-    .bind::<BigInt, _>(size)
-    .bind::<BigInt, _>((page - 1) * size)
-    .load(conn)?;
+    let rows: Vec<Start> = sql_query(include_str!("sql/search.sql"))
+        .bind::<Text, _>(query)
+        .bind::<BigInt, _>(size)
+        .bind::<BigInt, _>((page - 1) * size)
+        .load(conn)?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok((total, rows.into_iter().map(|r| r.id).collect()))
 }
@@ -442,12 +438,7 @@ pub fn books_with_files(
 
 /// Each file format with the number of organized books that have a file in it.
 pub fn format_counts(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, Error> {
-    let values: Vec<Value> = sql_query(
-        "SELECT f.format AS value, count(DISTINCT f.book_id) AS n
-         FROM book_files f JOIN books b ON b.id = f.book_id AND b.status = 'organized'
-         GROUP BY f.format ORDER BY f.format",
-    )
-    .load(conn)?;
+    let values: Vec<Value> = sql_query(include_str!("sql/format_counts.sql")).load(conn)?;
     Ok(values.into_iter().map(|v| (v.value, v.n)).collect())
 }
 
@@ -499,28 +490,7 @@ pub fn comic_reading(
     let Some(reader) = reader.filter(|_| !comics.is_empty()) else {
         return Ok(HashMap::new());
     };
-    use crate::db::schema::reading_progress as rp;
-    let rows: Vec<(Option<Uuid>, String, bigdecimal::BigDecimal, DateTime<Utc>)> = rp::table
-        .filter(rp::api_key_id.eq(reader))
-        .filter(rp::book_id.eq_any(&comics))
-        .order((rp::book_id, rp::updated_at.desc(), rp::id))
-        .distinct_on(rp::book_id)
-        .select((rp::book_id, rp::progress, rp::percentage, rp::updated_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(book, progress, percentage, at)| {
-            use bigdecimal::ToPrimitive;
-            Some((
-                book?,
-                LastRead {
-                    progress,
-                    percentage: percentage.to_f64().unwrap_or(f64::NAN),
-                    at,
-                },
-            ))
-        })
-        .collect())
+    last_reads(conn, reader, &comics)
 }
 
 /// One file of an organized book.

@@ -1,9 +1,10 @@
-//! KoSync accounts: a reader (API key) with a kosync credential.
+//! KoSync accounts: a reader (API key) with a kosync credential, made by `/users/create`
+//! and gone with `DELETE /users/me`.
 
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::auth::{credentials, keys, Service};
+use super::{credentials, keys, Service};
 use crate::db::schema::{api_keys, service_credentials};
 use crate::error::Error;
 use crate::reading;

@@ -1,0 +1,4 @@
+SELECT book_id::text AS book, coalesce(manual_finished_at, finished_at) AS finished_at
+FROM reading_aggregate
+WHERE api_key_id = $1 AND status = 'finished' AND book_id IS NOT NULL
+  AND coalesce(manual_finished_at, finished_at) IS NOT NULL
