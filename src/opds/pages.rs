@@ -8,10 +8,12 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use lru::LruCache;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -27,23 +29,24 @@ use crate::error::Error;
 /// database work: a request waiting here holds no connection and no place in the pool's
 /// queue, only the one computing does (it takes its connection inside `compute`).
 pub struct Versioned<K: Hash + Eq, V> {
-    held: Mutex<HashMap<K, (i64, V)>>,
+    /// At most `capacity` values; the least recently used goes when a new one comes.
+    held: Mutex<LruCache<K, (i64, V)>>,
     /// Keys being computed, at which version; waiters are woken when that computation
     /// ends, however it ends (its sender is dropped).
     computing: Mutex<HashMap<K, (i64, watch::Receiver<()>)>>,
     /// Requests waiting for another's computation now.
     waiting: AtomicUsize,
-    capacity: usize,
 }
 
 impl<K: Hash + Eq, V> Versioned<K, V> {
-    /// Holding at most `capacity` values (all are dropped when it is reached).
+    /// Holding at most `capacity` values (the least recently used is dropped to make room).
     pub fn with_capacity(capacity: usize) -> Self {
+        // Sparse: room is made as entries come, not all at once.
+        let held = LruCache::sparse(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN));
         Versioned {
-            held: Mutex::new(HashMap::new()),
+            held: Mutex::new(held),
             computing: Mutex::new(HashMap::new()),
             waiting: AtomicUsize::new(0),
-            capacity,
         }
     }
 
@@ -98,7 +101,7 @@ impl Drop for Waiting<'_> {
 impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
     /// The value held for this key, computed at `version` or later, and its version.
     pub fn lookup(&self, key: &K, version: i64) -> Option<(V, i64)> {
-        let held = lock(&self.held);
+        let mut held = lock(&self.held);
         let (v, value) = held.get(key)?;
         (*v >= version).then(|| (value.clone(), *v))
     }
@@ -106,13 +109,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
     /// Keeps `value`, computed from the library at `version` (unless a newer one is held).
     pub fn store(&self, key: K, version: i64, value: V) {
         let mut held = lock(&self.held);
-        if held.get(&key).is_some_and(|(v, _)| *v > version) {
+        if held.peek(&key).is_some_and(|(v, _)| *v > version) {
             return;
         }
-        if held.len() >= self.capacity {
-            held.clear();
-        }
-        held.insert(key, (version, value));
+        held.put(key, (version, value));
     }
 
     /// The value for this key at `version` or later, and the version it was computed at.
@@ -402,5 +402,25 @@ mod tests {
         drop(abandoned);
         assert_eq!(waiter.await.unwrap(), (2, 7));
         assert_eq!(cache.waiting(), 0);
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_least_recently_used() {
+        let cache: Versioned<u8, u8> = Versioned::with_capacity(3);
+        for key in 1..=3 {
+            cache.store(key, 7, key);
+        }
+        assert_eq!(cache.lookup(&1, 7), Some((1, 7)), "1 used again");
+        cache.store(4, 7, 4);
+        assert_eq!(cache.lookup(&2, 7), None, "the least recently used went");
+        for key in [1, 3, 4] {
+            assert_eq!(cache.lookup(&key, 7), Some((key, 7)), "{key} kept");
+        }
+        cache.store(1, 6, 0);
+        assert_eq!(
+            cache.lookup(&1, 7),
+            Some((1, 7)),
+            "an older value never replaces"
+        );
     }
 }
