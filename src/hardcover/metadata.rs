@@ -151,7 +151,7 @@ pub async fn lookup_book(state: &AppState, book_id: Uuid) -> Result<Option<Candi
         Ok((book, sealed_tokens(conn)?))
     })
     .await?;
-    let tokens = open_tokens(state, sealed)?;
+    let tokens = open_tokens(state, sealed).await?;
     if tokens.is_empty() {
         return Err(Error::Conflict(
             "no reader has stored a Hardcover token (PUT /api/credentials/hardcover)".into(),
@@ -212,7 +212,7 @@ async fn batch(state: &AppState, made: &mut usize) -> Result<bool, Error> {
         return Ok(false);
     }
     let full = todo.len() as i64 == BATCH;
-    let mut tokens = open_tokens(state, sealed)?;
+    let mut tokens = open_tokens(state, sealed).await?;
     for book_id in todo {
         let Some(book) = db::run(&state.pool, move |conn| lookup_of(conn, book_id)).await? else {
             continue;

@@ -32,23 +32,61 @@ pub fn sealed_tokens(conn: &mut PgConnection) -> Result<Vec<(Uuid, String)>, Err
 
 /// The tokens that open under this server's secret (one sealed under another secret is
 /// skipped with a warning: its reader must store it again).
-pub fn open_tokens(
+pub async fn open_tokens(
     state: &AppState,
     sealed: Vec<(Uuid, String)>,
 ) -> Result<Vec<(Uuid, String)>, Error> {
+    let mut opened = Vec::with_capacity(sealed.len());
+    for (key_id, stored) in sealed {
+        match open_token(state, key_id, stored).await? {
+            Some(t) => opened.push((key_id, t)),
+            None => {
+                log::warn!("hardcover: the token of key {key_id} was sealed under another secret")
+            }
+        }
+    }
+    Ok(opened)
+}
+
+/// A reader's stored token, opened; None when it was sealed under another secret. A token
+/// sealed under the key LIBRIS_SECRET_KEY gave before it was stretched with Argon2id
+/// (`secret::legacy_from_passphrase`) still opens, and is sealed again under the current key
+/// and stored so (unless the reader stored another meanwhile).
+pub async fn open_token(
+    state: &AppState,
+    key_id: Uuid,
+    stored: String,
+) -> Result<Option<String>, Error> {
     let key = state.key(token::PURPOSE)?;
-    Ok(sealed
-        .into_iter()
-        .filter_map(
-            |(key_id, stored)| match token::open(&key, key_id, &stored) {
-                Some(t) => Some((key_id, t)),
-                None => {
-                    log::warn!(
-                        "hardcover: the token of key {key_id} was sealed under another secret"
-                    );
-                    None
-                }
-            },
+    if let Some(t) = token::open(&key, key_id, &stored) {
+        return Ok(Some(t));
+    }
+    let Some(passphrase) = &state.config.secret_key else {
+        return Ok(None);
+    };
+    let legacy = crate::secret::derive(
+        &crate::secret::legacy_from_passphrase(&passphrase.0),
+        token::PURPOSE,
+    );
+    let Some(t) = token::open(&legacy, key_id, &stored) else {
+        return Ok(None);
+    };
+    let resealed = token::seal(&key, key_id, &t);
+    let saved = crate::db::run(&state.pool, move |conn| {
+        Ok(diesel::update(
+            sc::table
+                .filter(sc::service.eq(SERVICE))
+                .filter(sc::api_key_id.eq(key_id))
+                .filter(sc::password_hash.eq(stored)),
         )
-        .collect())
+        .set(sc::password_hash.eq(resealed))
+        .execute(&mut **conn)?)
+    })
+    .await;
+    match saved {
+        Ok(_) => log::info!("hardcover: the token of key {key_id} is sealed under the new key"),
+        // Opened all the same; sealing again is tried the next time.
+        Err(e) => log::warn!("hardcover: the token of key {key_id} stays under the old key: {e}"),
+    }
+    Ok(Some(t))
 }
