@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-mixed bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -53,6 +53,10 @@ bench-reading: deps
 
 bench-opds: deps
 	@scripts/bench-opds.sh
+
+# KoSync PUT p99 alone and beside 32 connections of cold OPDS searches (scripts/bench-opds.sh).
+bench-mixed: deps
+	@scripts/bench-opds.sh mixed
 
 # Faults, hostile input and abuse, with a table of figures; exits non-zero when one is off.
 # With DATABASE_URL unset it uses (and restarts) the project-local test cluster. Then the REST

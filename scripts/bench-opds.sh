@@ -5,7 +5,16 @@
 # page 1,500, an author's books, a search for a common word, searches never asked before (a
 # word and a number prefix, scripts/bench/search.lua), one entry, a cover, and the OPDS 2.0
 # All books page 1. Prints req/s, p50 and p99 of each, and the server's RSS.
+#
+# scripts/bench-opds.sh mixed (make bench-mixed): on the same library, KoSync PUT at 16
+# connections (scripts/bench/put.lua) alone, then beside 32 connections of cold OPDS searches:
+# all 32 asking the same new search at once (scripts/bench/search-same.lua: one computes, the
+# others wait for it), and each asking a new one (scripts/bench/search.lua). Prints the PUT
+# figures of each and its p99 against the PUT alone: waiting searches must not hold the
+# connections KoSync needs.
 set -euo pipefail
+mode=${1:-feeds}
+case "$mode" in feeds | mixed) ;; *) echo "usage: $0 [feeds|mixed]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 books=${BENCH_BOOKS:-100000}
 duration=${BENCH_DURATION:-10}
@@ -80,6 +89,47 @@ deep=$(( (books + 49) / 50 )); [ "$deep" -gt 1500 ] && deep=1500
 fetch "/opds/books?page=$deep" >/dev/null
 
 rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
+
+if [ "$mode" = mixed ]; then
+    key_id=$($bin keys create --label kosync-bench 2>/dev/null | awk '/^id:/ {print $2}')
+    $bin credentials set kosync --key-id "$key_id" --username bench --password bench >/dev/null
+    export BENCH_USER=bench BENCH_KEY=$(printf %s bench | md5sum | cut -d' ' -f1)
+    # One login first: the PUTs measured find the verification cached (no bcrypt).
+    curl -sf -H "x-auth-user: bench" -H "x-auth-key: $BENCH_KEY" "$base/users/auth" >/dev/null
+    ms() { python3 -c '
+import re, sys
+v, u = re.fullmatch(r"([0-9.]+)(us|ms|s)", sys.argv[1]).groups()
+print(float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u])' "$1"; }
+    puts() { wrk -t1 -c16 -d"${duration}s" --latency -s scripts/bench/put.lua "$base"; }
+    printf '\n%-34s %8s %9s %9s %8s %12s  %s\n' case "PUT/s" p50 p99 "p99/alone" "searches/s" errors
+    alone_p99=
+    mixed() { # name [search script]
+        psql -X "$url" -qc CHECKPOINT
+        local out searches=none search_out=/tmp/libris-bench-mixed-search.$$ waiter=
+        if [ -n "${2:-}" ]; then
+            wrk -t1 -c32 -d"$((duration + 2))s" -H "$auth" -s "$2" "$base/opds/search" >"$search_out" &
+            waiter=$!
+            sleep 1
+        fi
+        out=$(puts)
+        if [ -n "$waiter" ]; then
+            wait "$waiter"
+            searches=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$search_out")
+            rm -f "$search_out"
+        fi
+        local p99; p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+        [ -z "$alone_p99" ] && alone_p99=$(ms "$p99")
+        printf '%-34s %8.0f %9s %9s %7.2fx %12s  %s\n' "$1" "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
+            "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$p99" \
+            "$(python3 -c "print($(ms "$p99") / $alone_p99)")" "$searches" \
+            "$(awk '/Non-2xx|Socket errors/' <<<"$out" | paste -sd';' | sed 's/^$/none/')"
+    }
+    mixed "PUT 16 alone"
+    mixed "PUT 16 + 32 same new search" scripts/bench/search-same.lua
+    mixed "PUT 16 + 32 each a new search" scripts/bench/search.lua
+    echo "pool: ${LIBRIS_DB_POOL_SIZE:-twice the cores plus one} connections; RSS: peak $(rss VmHWM) MB"
+    exit 0
+fi
 printf '\n%-22s %8s %9s %9s  %s\n' case "req/s" p50 p99 errors
 measure() { # name path [wrk script]
     psql -X "$url" -qc CHECKPOINT

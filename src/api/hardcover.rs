@@ -108,7 +108,7 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         last_run,
     };
     if let Some(stored) = stored {
-        match token::open(&state.hardcover.token_key, key_id, &stored) {
+        match crate::hardcover::open_token(&state.hardcover, key_id, stored).await? {
             None => {
                 status.token = "unreadable";
                 status.message =

@@ -117,6 +117,25 @@ pub fn set(
     Ok(())
 }
 
+/// Replaces the stored secret (a hash, or a sealed token) of a reader's credential, only if it
+/// is still `old`: a value stored meanwhile is left alone. The number of rows changed.
+pub fn replace_secret(
+    conn: &mut PgConnection,
+    service: &str,
+    key_id: Uuid,
+    old: &str,
+    new: &str,
+) -> Result<usize, Error> {
+    Ok(diesel::update(
+        sc::table
+            .filter(sc::service.eq(service))
+            .filter(sc::api_key_id.eq(key_id))
+            .filter(sc::password_hash.eq(old)),
+    )
+    .set(sc::password_hash.eq(new))
+    .execute(conn)?)
+}
+
 pub fn delete(conn: &mut PgConnection, service: &str, key_id: Uuid) -> Result<(), Error> {
     match diesel::delete(sc::table.filter(sc::service.eq(service).and(sc::api_key_id.eq(key_id))))
         .execute(conn)?

@@ -6,23 +6,30 @@
 //! deleting the credential changes or removes it, so the very next request misses the cache.
 //! Failures are never cached.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use super::credentials::hash_secret;
 use super::md5_hex;
 
-/// Bounds the cache; far above the number of readers of one server.
+/// Bounds the cache; far above the number of readers of one server. When full, the
+/// verification used least recently is forgotten.
 const CACHE_CAPACITY: usize = 100_000;
 
-#[derive(Default)]
 pub struct Verifier {
-    verified: Mutex<HashMap<[u8; 32], String>>,
+    verified: Mutex<LruCache<[u8; 32], String>>,
     bcrypt_runs: AtomicU64,
     cache_hits: AtomicU64,
+}
+
+impl Default for Verifier {
+    fn default() -> Verifier {
+        Verifier::with_capacity(CACHE_CAPACITY)
+    }
 }
 
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -34,6 +41,16 @@ pub struct VerifierStats {
 impl Verifier {
     pub fn new() -> Verifier {
         Verifier::default()
+    }
+
+    fn with_capacity(capacity: usize) -> Verifier {
+        // Sparse: room is made as entries come, not all at once.
+        let verified = LruCache::sparse(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN));
+        Verifier {
+            verified: Mutex::new(verified),
+            bcrypt_runs: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+        }
     }
 
     fn cache_key(username: &str, presented: &str) -> [u8; 32] {
@@ -79,7 +96,7 @@ impl Verifier {
     /// Drops a verification the database no longer backs.
     pub fn forget(&self, username: &str, presented: &str) {
         let key = Self::cache_key(username, presented);
-        self.verified.lock().expect("verifier cache").remove(&key);
+        self.verified.lock().expect("verifier cache").pop(&key);
     }
 
     /// Verifies a KoSync key against the stored bcrypt(md5_hex(password)). The client may send
@@ -123,11 +140,10 @@ impl Verifier {
 
     fn remember(&self, username: &str, stored_hash: &str, presented: &str) {
         let key = Self::cache_key(username, presented);
-        let mut map = self.verified.lock().expect("verifier cache");
-        if map.len() >= CACHE_CAPACITY {
-            map.clear();
-        }
-        map.insert(key, stored_hash.to_owned());
+        self.verified
+            .lock()
+            .expect("verifier cache")
+            .put(key, stored_hash.to_owned());
     }
 
     pub fn stats(&self) -> VerifierStats {
@@ -178,6 +194,24 @@ mod tests {
         assert_eq!(v.verified_hash("ann", "secret"), Some(hash.clone()));
         v.forget("ann", "secret");
         assert!(!v.is_cached("ann", &hash, "secret"));
+    }
+
+    #[test]
+    fn a_full_cache_forgets_the_least_recently_used() {
+        let v = Verifier::with_capacity(3);
+        let hash = stored("secret");
+        for user in ["ann", "bob", "cy"] {
+            v.remember(user, &hash, "secret");
+        }
+        assert!(v.is_cached("ann", &hash, "secret"), "ann used again");
+        v.remember("dee", &hash, "secret");
+        assert!(
+            !v.is_cached("bob", &hash, "secret"),
+            "the least recently used went"
+        );
+        for user in ["ann", "cy", "dee"] {
+            assert!(v.is_cached(user, &hash, "secret"), "{user} kept");
+        }
     }
 
     #[test]

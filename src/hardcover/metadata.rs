@@ -141,7 +141,7 @@ pub async fn lookup_book(cx: &Context, book_id: Uuid) -> Result<Option<Candidate
         Ok((book, sealed_tokens(conn)?))
     })
     .await?;
-    let tokens = open_tokens(cx, sealed)?;
+    let tokens = open_tokens(cx, sealed).await?;
     if tokens.is_empty() {
         return Err(Error::Conflict(
             "no reader has stored a Hardcover token (PUT /api/credentials/hardcover)".into(),
@@ -202,7 +202,7 @@ async fn batch(cx: &Context, made: &mut usize) -> Result<bool, Error> {
         return Ok(false);
     }
     let full = todo.len() as i64 == BATCH;
-    let mut tokens = open_tokens(cx, sealed)?;
+    let mut tokens = open_tokens(cx, sealed).await?;
     for book_id in todo {
         let Some(book) = db::run(&cx.pool, move |conn| lookup_of(conn, book_id)).await? else {
             continue;

@@ -58,23 +58,53 @@ pub fn sealed_tokens(conn: &mut PgConnection) -> Result<Vec<(Uuid, String)>, Err
 
 /// The tokens that open under this server's secret (one sealed under another secret is
 /// skipped with a warning: its reader must store it again).
-pub fn open_tokens(
+pub async fn open_tokens(
     cx: &Context,
     sealed: Vec<(Uuid, String)>,
 ) -> Result<Vec<(Uuid, String)>, Error> {
-    let key = cx.token_key;
-    Ok(sealed
-        .into_iter()
-        .filter_map(
-            |(key_id, stored)| match token::open(&key, key_id, &stored) {
-                Some(t) => Some((key_id, t)),
-                None => {
-                    log::warn!(
-                        "hardcover: the token of key {key_id} was sealed under another secret"
-                    );
-                    None
-                }
-            },
-        )
-        .collect())
+    let mut opened = Vec::with_capacity(sealed.len());
+    for (key_id, stored) in sealed {
+        match open_token(cx, key_id, stored).await? {
+            Some(t) => opened.push((key_id, t)),
+            None => {
+                log::warn!("hardcover: the token of key {key_id} was sealed under another secret")
+            }
+        }
+    }
+    Ok(opened)
+}
+
+/// A reader's stored token, opened; None when it was sealed under another secret. A token
+/// sealed under the key LIBRIS_SECRET_KEY gave before it was stretched with Argon2id
+/// (`secret::legacy_from_passphrase`) still opens, and is sealed again under the current key
+/// and stored so (unless the reader stored another meanwhile).
+pub async fn open_token(
+    cx: &Context,
+    key_id: Uuid,
+    stored: String,
+) -> Result<Option<String>, Error> {
+    if let Some(t) = token::open(&cx.token_key, key_id, &stored) {
+        return Ok(Some(t));
+    }
+    let Some(passphrase) = &cx.config.secret_key else {
+        return Ok(None);
+    };
+    let legacy = crate::secret::derive(
+        &crate::secret::legacy_from_passphrase(&passphrase.0),
+        token::PURPOSE,
+    );
+    let Some(t) = token::open(&legacy, key_id, &stored) else {
+        return Ok(None);
+    };
+    let resealed = token::seal(&cx.token_key, key_id, &t);
+    let saved = crate::db::run(&cx.pool, move |conn| {
+        crate::auth::credentials::replace_secret(conn, SERVICE, key_id, &stored, &resealed)
+    })
+    .await;
+    match saved {
+        Ok(_) => log::info!("hardcover: the token of key {key_id} is sealed under the new key"),
+        // Opened all the same; sealing again is tried the next time.
+        Err(e) => log::warn!("hardcover: the token of key {key_id} stays under the old key: {e}"),
+    }
+    Ok(Some(t))
 }

@@ -522,7 +522,7 @@ pub async fn run_announced(
             "Hardcover sync is off (hardcover.sync_enabled)".into(),
         ));
     }
-    let Some((_, token)) = open_tokens(cx, sealed)?.pop() else {
+    let Some((_, token)) = open_tokens(cx, sealed).await?.pop() else {
         return Err(Error::Conflict(
             "no readable Hardcover token is stored (PUT /api/credentials/hardcover)".into(),
         ));

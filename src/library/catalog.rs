@@ -475,6 +475,15 @@ pub fn comic_file(conn: &mut PgConnection, file: Uuid) -> Result<Option<BookFile
         .optional()?)
 }
 
+/// The comics among `books` (read page by page: the catalog tells where the reader stopped).
+pub fn comics(books: &[(Book, Vec<BookFile>)]) -> Vec<Uuid> {
+    books
+        .iter()
+        .filter(|(b, files)| b.page_count.is_some() && files.iter().any(|f| f.format == "cbz"))
+        .map(|(b, _)| b.id)
+        .collect()
+}
+
 /// The reader's newest report for each of these books that has a CBZ file (the others
 /// carry no page streaming, so nothing is read for them).
 pub fn comic_reading(
@@ -482,11 +491,7 @@ pub fn comic_reading(
     reader: Option<Uuid>,
     books: &[(Book, Vec<BookFile>)],
 ) -> Result<HashMap<Uuid, LastRead>, Error> {
-    let comics: Vec<Uuid> = books
-        .iter()
-        .filter(|(b, files)| b.page_count.is_some() && files.iter().any(|f| f.format == "cbz"))
-        .map(|(b, _)| b.id)
-        .collect();
+    let comics = comics(books);
     let Some(reader) = reader.filter(|_| !comics.is_empty()) else {
         return Ok(HashMap::new());
     };

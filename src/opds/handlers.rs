@@ -16,7 +16,7 @@ use super::base::base_url;
 use super::covers;
 use super::error::OpdsError;
 use super::feed::{media, Author, Feed, Paging};
-use super::pages::{CatalogCache, PageData, PageKey, Starts};
+use super::pages::{PageData, PageKey, Starts};
 use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
 use crate::auth::sha256_hex;
@@ -272,57 +272,62 @@ async fn list(
 ) -> Reply {
     let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
-    let cache = state.opds_cache.clone();
+    let (cache, pool) = (&state.opds_cache, &state.pool);
+    let version = db::run(pool, |conn| catalog::library_version(conn)).await?;
+    let (starts, starts_at) = cache
+        .starts
+        .get((list, filter.clone(), size), version, || {
+            let wanted = filter.clone();
+            db::run(pool, move |conn| {
+                let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
+                Ok(Starts {
+                    total,
+                    firsts: Arc::new(firsts),
+                })
+            })
+        })
+        .await?;
+    let paging = within(Paging {
+        total: starts.total,
+        per_page: size,
+        page,
+    })?;
+    let key = PageKey::List(list, filter.clone(), size, page);
+    let (total, first) = (starts.total, starts.firsts.get(page as usize - 1).copied());
     let wanted = filter.clone();
-    let reader = viewer.reader();
-    let (paging, found, choices) = db::run(&state.pool, move |conn| {
-        let version = catalog::library_version(conn)?;
-        let (starts, starts_at) =
-            cache
-                .starts
-                .get((list, wanted.clone(), size), version, || {
-                    let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
-                    Ok(Starts {
-                        total,
-                        firsts: std::sync::Arc::new(firsts),
-                    })
-                })?;
-        let paging = within(Paging {
-            total: starts.total,
-            per_page: size,
-            page,
-        })?;
-        let key = PageKey::List(list, wanted.clone(), size, page);
-        // The page is read at the version of its starts (later, while they are computed
-        // anew after a change).
-        let (data, page_at) = page_data(conn, &cache, Some((key, starts_at)), |conn| {
-            let ids = match starts.firsts.get(page as usize - 1) {
-                Some(first) => catalog::page_from(conn, list, &wanted, *first, size)?,
-                None => vec![],
-            };
-            Ok((starts.total, ids))
-        })?;
-        // The document is as old as its oldest part: it is kept under that version.
-        let mut oldest = page_at.map_or(starts_at, |p| p.min(starts_at));
-        let choices = if facets {
-            let (languages, languages_at) = cache.facets.get(Facet::Language, version, || {
-                Ok(Arc::new(catalog::facet_values(conn, Facet::Language)?))
-            })?;
-            let (formats, formats_at) = cache
-                .formats
-                .get((), version, || Ok(Arc::new(catalog::format_counts(conn)?)))?;
-            oldest = oldest.min(languages_at).min(formats_at);
-            Some((languages, formats))
-        } else {
-            None
+    // The page is read at the version of its starts (later, while they are computed
+    // anew after a change).
+    let (data, page_at) = page_data(&state, Some((key, starts_at)), move |conn| {
+        let ids = match first {
+            Some(first) => catalog::page_from(conn, list, &wanted, first, size)?,
+            None => vec![],
         };
-        Ok((
-            paging,
-            with_reading(conn, reader, data, Some(oldest))?,
-            choices,
-        ))
+        Ok((total, ids))
     })
     .await?;
+    // The document is as old as its oldest part: it is kept under that version.
+    let mut oldest = page_at.map_or(starts_at, |p| p.min(starts_at));
+    let choices = if facets {
+        let (languages, languages_at) = cache
+            .facets
+            .get(Facet::Language, version, || {
+                db::run(pool, |conn| {
+                    Ok(Arc::new(catalog::facet_values(conn, Facet::Language)?))
+                })
+            })
+            .await?;
+        let (formats, formats_at) = cache
+            .formats
+            .get((), version, || {
+                db::run(pool, |conn| Ok(Arc::new(catalog::format_counts(conn)?)))
+            })
+            .await?;
+        oldest = oldest.min(languages_at).min(formats_at);
+        Some((languages, formats))
+    } else {
+        None
+    };
+    let found = with_reading(&state, viewer.reader(), data, Some(oldest)).await?;
     let (id, title, path) = if facets {
         (
             "urn:libris:books",
@@ -454,15 +459,24 @@ pub async fn facet_values(
 ) -> Reply {
     let page = page_number(query.page.as_deref())?;
     let (_, settings) = viewer(&req, &state).await?;
-    let cache = state.opds_cache.clone();
-    let (values, updated) = db::run(&state.pool, move |conn| {
-        let version = catalog::library_version(conn)?;
-        let (values, _) = cache.facets.get(facet, version, || {
-            Ok(std::sync::Arc::new(catalog::facet_values(conn, facet)?))
-        })?;
-        Ok((values, catalog::library_updated(conn)?))
+    let pool = &state.pool;
+    // When the library last changed is read with its version: the values are as new or newer.
+    let (version, updated) = db::run(pool, |conn| {
+        Ok((
+            catalog::library_version(conn)?,
+            catalog::library_updated(conn)?,
+        ))
     })
     .await?;
+    let (values, _) = state
+        .opds_cache
+        .facets
+        .get(facet, version, || {
+            db::run(pool, move |conn| {
+                Ok(Arc::new(catalog::facet_values(conn, facet)?))
+            })
+        })
+        .await?;
     let letter = query
         .letter
         .as_deref()
@@ -536,33 +550,66 @@ struct Found {
     version: Option<i64>,
 }
 
-/// The page `key` names, held from an earlier request at this library version or read
-/// now: `find` gives how many books there are in all and the ids of this page's. Without
-/// a key (pages that are not the library's alone, such as shelves) it is always read.
-fn page_data(
+/// A page of books as the database gives it now: `find` gives how many books there are in
+/// all and the ids of this page's.
+fn read_page(
     conn: &mut db::Conn,
-    cache: &CatalogCache,
-    key: Option<(PageKey, i64)>,
     find: impl FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error>,
-) -> Result<(Arc<PageData>, Option<i64>), Error> {
-    let read = |conn: &mut db::Conn| {
-        let (total, ids) = find(conn)?;
-        Ok(Arc::new(PageData {
-            total,
-            books: catalog::books_with_files(conn, &ids)?,
-            updated: catalog::library_updated(conn)?,
-        }))
-    };
+) -> Result<Arc<PageData>, Error> {
+    let (total, ids) = find(conn)?;
+    Ok(Arc::new(PageData {
+        total,
+        books: catalog::books_with_files(conn, &ids)?,
+        updated: catalog::library_updated(conn)?,
+    }))
+}
+
+/// The page `key` names, held from an earlier request at this library version or read
+/// now (by one request: the others asking for it meanwhile wait, holding no connection).
+/// Without a key (pages that are not the library's alone, such as shelves) it is always read.
+async fn page_data<F>(
+    state: &AppState,
+    key: Option<(PageKey, i64)>,
+    find: F,
+) -> Result<(Arc<PageData>, Option<i64>), Error>
+where
+    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
+{
+    let read = move |conn: &mut db::Conn| read_page(conn, find);
     match key {
         Some((key, version)) => {
-            let (page, at) = cache.pages.get(key, version, || read(conn))?;
+            let (page, at) = state
+                .opds_cache
+                .pages
+                .get(key, version, || db::run(&state.pool, read))
+                .await?;
             Ok((page, Some(at)))
         }
-        None => Ok((read(conn)?, None)),
+        None => Ok((db::run(&state.pool, read).await?, None)),
     }
 }
 
-fn with_reading(
+/// Where the reader stands in the comics of the page (a query only when there are some).
+async fn with_reading(
+    state: &AppState,
+    reader: Option<Uuid>,
+    page: Arc<PageData>,
+    version: Option<i64>,
+) -> Result<Found, Error> {
+    if reader.is_none() || catalog::comics(&page.books).is_empty() {
+        return Ok(Found {
+            reading: HashMap::new(),
+            page,
+            version,
+        });
+    }
+    db::run(&state.pool, move |conn| {
+        reading_of(conn, reader, page, version)
+    })
+    .await
+}
+
+fn reading_of(
     conn: &mut db::Conn,
     reader: Option<Uuid>,
     page: Arc<PageData>,
@@ -612,16 +659,21 @@ async fn found_page<F>(
 where
     F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
 {
-    let cache = state.opds_cache.clone();
-    let found = db::run(&state.pool, move |conn| {
-        let key = match key {
-            Some(k) => Some((k, catalog::library_version(conn)?)),
-            None => None,
-        };
-        let (page, at) = page_data(conn, &cache, key, find)?;
-        with_reading(conn, reader, page, at)
-    })
-    .await?;
+    let found = match key {
+        Some(key) => {
+            let version = db::run(&state.pool, |conn| catalog::library_version(conn)).await?;
+            let (page, at) = page_data(state, Some((key, version)), find).await?;
+            with_reading(state, reader, page, at).await?
+        }
+        // Not kept: read in one go.
+        None => {
+            db::run(&state.pool, move |conn| {
+                let page = read_page(conn, find)?;
+                reading_of(conn, reader, page, None)
+            })
+            .await?
+        }
+    };
     let paging = within(Paging {
         total: found.page.total,
         per_page,

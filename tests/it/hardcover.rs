@@ -180,6 +180,59 @@ async fn a_sealed_token_opens_only_for_its_reader_and_an_unreachable_hardcover_i
     assert!(r.body["message"].as_str().unwrap().starts_with("Hardcover"));
 }
 
+#[actix_web::test]
+async fn a_token_sealed_under_the_passphrase_as_hashed_before_argon2_still_opens_and_is_sealed_anew(
+) {
+    use libris::hardcover::token;
+    use libris::secret;
+    let passphrase = "a passphrase of sixteen+ characters";
+    let fake = FakeHardcover::start();
+    let app = TestApp::builder()
+        .hardcover_url(&fake.url)
+        .secret_key(passphrase)
+        .start();
+    let admin = app.admin_key().await;
+    let (id, reader) = app.reader_key(&admin, "ann").await;
+    let id: uuid::Uuid = id.parse().unwrap();
+    // Stored by a libris that derived the secret from the passphrase with one SHA-256.
+    let legacy = secret::derive(&secret::legacy_from_passphrase(passphrase), token::PURPOSE);
+    let current = secret::derive(&secret::from_passphrase(passphrase), token::PURPOSE);
+    let mut conn = app.db.conn();
+    libris::auth::credentials::set(
+        &mut conn,
+        "hardcover",
+        id,
+        "ann-hc",
+        &token::seal(&legacy, id, GOOD_TOKEN),
+    )
+    .unwrap();
+    let stored = || {
+        use diesel::prelude::*;
+        use libris::db::schema::service_credentials as sc;
+        sc::table
+            .filter(sc::service.eq("hardcover"))
+            .select(sc::password_hash)
+            .first::<String>(&mut app.db.conn())
+            .unwrap()
+    };
+    let r = app
+        .api("GET", "/api/hardcover/status", Some(&reader), None)
+        .await;
+    assert_eq!(r.body["token"], "valid", "{:?}", r.body);
+    let now = stored();
+    assert_eq!(
+        token::open(&current, id, &now).as_deref(),
+        Some(GOOD_TOKEN),
+        "sealed again under the Argon2id-derived key"
+    );
+    assert_eq!(token::open(&legacy, id, &now), None);
+    let r = app
+        .api("GET", "/api/hardcover/status", Some(&reader), None)
+        .await;
+    assert_eq!(r.body["token"], "valid", "{:?}", r.body);
+    assert_eq!(stored(), now, "sealed again once");
+}
+
 fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(width, height, image::Rgb([200, 40, 40]));
     let mut out = std::io::Cursor::new(Vec::new());

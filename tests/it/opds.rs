@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::common::{RawResp, TestApp};
+use crate::common::{RawResp, TestApp, KEY};
 use crate::library::fixture;
 use crate::opds_validators::{
     validate_atom_feed, validate_entry, validate_json, validate_opensearch,
@@ -972,4 +972,88 @@ async fn comics_stream_page_by_page_from_where_the_reader_stopped() {
     ] {
         assert_eq!(get(&app, &path, &auth, &[]).await.status, 404, "{path}");
     }
+}
+
+/// Requests waiting for a page that another request is reading hold no database connection:
+/// with that reading stuck (a table it needs is locked), the rest of the pool still serves
+/// KoSync. Were the waiting requests to hold connections, the pool (4 in tests) would be
+/// exhausted and the KoSync report would time out with 502.
+#[actix_web::test]
+async fn waiting_for_a_page_being_read_holds_no_database_connection() {
+    use diesel::RunQueryDsl;
+    use std::time::{Duration, Instant};
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS[..1]).await;
+    assert_eq!(app.create_user("ann", KEY).await.status, 201);
+    let report = |n: u32| {
+        json!({ "document": "doc", "progress": format!("/body/p[{n}]"), "percentage": 0.5,
+                "device": "kobo", "device_id": "k1" })
+    };
+    assert_eq!(app.put_progress("ann", KEY, report(1)).await.status, 200);
+    // Whoever reads the page of books waits for this lock (KoSync needs no book files).
+    let mut blocker = app.db.conn();
+    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
+    diesel::sql_query("LOCK TABLE book_files IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .unwrap();
+    const ASKING: usize = 8;
+    let url = app.server.url("/opds/search?q=lighthouse");
+    let auth = format!("Bearer {admin}");
+    let searches: Vec<_> = (0..ASKING)
+        .map(|_| {
+            let (url, auth) = (url.clone(), auth.clone());
+            actix_web::rt::spawn(async move {
+                let client = awc::Client::builder()
+                    .timeout(Duration::from_secs(60))
+                    .finish();
+                let mut resp = client
+                    .get(url)
+                    .insert_header(("authorization", auth))
+                    .send()
+                    .await
+                    .unwrap();
+                let body = resp.body().limit(1 << 20).await.unwrap();
+                (resp.status().as_u16(), body)
+            })
+        })
+        .collect();
+    // One reads the page (and waits for the lock); the others wait for its result.
+    let pages = &app.state.opds_cache.pages;
+    let in_use = || {
+        let pool = app.state.pool.state();
+        pool.connections - pool.idle_connections
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pages.waiting() < ASKING - 1 || in_use() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} requests waiting for the page, {} connections in use",
+            pages.waiting(),
+            ASKING - 1,
+            in_use()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        in_use(),
+        1,
+        "only the request reading the page holds a connection"
+    );
+    assert_eq!(
+        app.put_progress("ann", KEY, report(2)).await.status,
+        200,
+        "KoSync is served meanwhile"
+    );
+    diesel::sql_query("ROLLBACK").execute(&mut blocker).unwrap();
+    let mut pages = vec![];
+    for search in searches {
+        let (status, body) = search.await.unwrap();
+        assert_eq!(status, 200);
+        pages.push(body);
+    }
+    assert_eq!(entries(std::str::from_utf8(&pages[0]).unwrap()), 1);
+    assert!(
+        pages.windows(2).all(|w| w[0] == w[1]),
+        "everyone gets the one page"
+    );
 }

@@ -272,6 +272,12 @@ impl Builder {
         self
     }
 
+    /// The server secret as a passphrase (LIBRIS_SECRET_KEY).
+    pub fn secret_key(mut self, passphrase: &str) -> Builder {
+        self.config.secret_key = Some(libris::config::Passphrase(passphrase.to_owned()));
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self
