@@ -1,199 +1,45 @@
-//! The catalog's HTTP side: who is asking, which flavor they get, and conditional answers
-//! (KOReader sends HEAD before each GET and caches on ETag and Last-Modified).
+//! The catalog's handlers: each reads its query (`query.rs`), asks for its page of books
+//! (`found.rs`, through the cache) or its rows, renders a feed and answers it conditionally
+//! (`conditional.rs`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::http::header::{self, EntityTag, HttpDate};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::DateTime;
 use uuid::Uuid;
 
 use super::auth::viewer;
 use super::base::base_url;
 use super::covers;
 use super::error::OpdsError;
-use super::feed::{media, Author, Feed, Paging};
-use super::pages::{PageData, PageKey, Starts};
+use super::feed::{media, Author, Paging};
+use super::pages::{PageKey, Starts};
 use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
-use crate::auth::sha256_hex;
 use crate::error::Error;
 use crate::library::catalog::{self, Facet, Filter, List, Shelf};
 use crate::{db, AppState};
 
-type Reply = Result<HttpResponse, OpdsError>;
+use super::conditional::{document, feed_response, prefers_json, Rendered};
+use super::found::{books_reply, found_page, page_data, shared_document, with_reading, within};
+use super::query::{
+    book_id, page_number, BooksQuery, FacetQuery, PageQuery, SearchQuery, ValueQuery,
+};
 
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    page: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SearchQuery {
-    /// Atom: `q`; OPDS 2.0's template names it `query`.
-    q: Option<String>,
-    query: Option<String>,
-    page: Option<String>,
-}
-
-fn page_number(raw: Option<&str>) -> Result<i64, Error> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(1),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| Error::invalid("page", "expected a page number from 1")),
-    }
-}
-
-/// True when the client ranks OPDS 2.0 JSON above Atom (KOReader does since mid-2026).
-pub fn prefers_json(req: &HttpRequest) -> bool {
-    let Some(accept) = req.get_header::<header::Accept>() else {
-        return false;
-    };
-    let quality = |essence: &str| {
-        accept
-            .iter()
-            .filter(|item| item.item.essence_str() == essence)
-            .map(|item| item.quality)
-            .max()
-    };
-    match (
-        quality("application/opds+json"),
-        quality("application/atom+xml"),
-    ) {
-        (Some(json), Some(atom)) => json > atom,
-        (Some(json), None) => json > header::Quality::ZERO,
-        _ => false,
-    }
-}
+pub(super) type Reply = Result<HttpResponse, OpdsError>;
 
 /// What cover links are signed with (a key of their own, derived from the server secret).
-const COVER_LINKS: &str = "opds cover links";
+pub(super) const COVER_LINKS: &str = "opds cover links";
 
-fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
+pub(super) fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
     Ctx {
         base: base_url(req, &state.config),
         flavor,
         cover_key: Some(state.key(COVER_LINKS)),
         reading: Default::default(),
     }
-}
-
-/// A document ready to send: its bytes, a strong ETag over them (so it changes exactly when
-/// what this reader would see changes), and when what it lists last changed.
-#[derive(Debug)]
-pub struct Rendered {
-    content_type: &'static str,
-    body: web::Bytes,
-    tag: EntityTag,
-    updated: DateTime<Utc>,
-}
-
-impl Rendered {
-    fn new(content_type: &'static str, body: String, updated: DateTime<Utc>) -> Rendered {
-        Rendered {
-            content_type,
-            tag: EntityTag::new_strong(sha256_hex(body.as_bytes())[..32].to_owned()),
-            body: body.into(),
-            updated,
-        }
-    }
-
-    fn feed(flavor: Flavor, feed: &Feed) -> Rendered {
-        match flavor {
-            Flavor::Atom => Rendered::new(feed.kind.atom_type(), atom::feed(feed), feed.updated),
-            Flavor::Json => {
-                Rendered::new(media::OPDS_JSON, json::feed(feed).to_string(), feed.updated)
-            }
-        }
-    }
-}
-
-/// Whether the request's If-None-Match names `tag`; None without that header.
-pub(super) fn none_match(req: &HttpRequest, tag: &EntityTag) -> Option<bool> {
-    match req.get_header::<header::IfNoneMatch>()? {
-        header::IfNoneMatch::Any => Some(true),
-        header::IfNoneMatch::Items(tags) => Some(tags.iter().any(|t| t.weak_eq(tag))),
-    }
-}
-
-/// The document with its ETag and Last-Modified; 304 when the client has it already.
-fn reply(req: &HttpRequest, doc: &Rendered) -> HttpResponse {
-    let modified = HttpDate::from(std::time::SystemTime::from(doc.updated));
-    let fresh = none_match(req, &doc.tag).unwrap_or_else(|| {
-        req.get_header::<header::IfModifiedSince>()
-            .is_some_and(|since| {
-                doc.updated.timestamp()
-                    <= std::time::SystemTime::from(since.0)
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64)
-            })
-    });
-    let mut resp = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    resp.insert_header(header::ETag(doc.tag.clone()))
-        .insert_header(header::LastModified(modified))
-        // Feeds hold per-reader state: a shared cache must not keep them, a client revalidates.
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::VARY, "Authorization, Accept"));
-    if fresh {
-        resp.finish()
-    } else {
-        resp.content_type(doc.content_type).body(doc.body.clone())
-    }
-}
-
-fn document(
-    req: &HttpRequest,
-    content_type: &'static str,
-    body: String,
-    updated: DateTime<Utc>,
-) -> HttpResponse {
-    reply(req, &Rendered::new(content_type, body, updated))
-}
-
-fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse {
-    reply(req, &Rendered::feed(flavor, feed))
-}
-
-/// A page of books (or one book's entry) as a document. One that holds nothing of this reader's own (no comic
-/// they are reading) is the same for every reader: it is kept per address and library
-/// version and served again without rendering.
-fn shared_document(
-    req: &HttpRequest,
-    state: &AppState,
-    flavor: Flavor,
-    found: &Found,
-    size: i64,
-    build: impl FnOnce() -> Rendered,
-) -> HttpResponse {
-    let personal = !found.reading.is_empty();
-    let key = found.version.filter(|_| !personal).map(|version| {
-        let key = (
-            flavor,
-            base_url(req, &state.config),
-            req.uri().to_string(),
-            size,
-        );
-        (key, version)
-    });
-    let bodies = &state.opds_cache.bodies;
-    if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
-        return reply(req, &held.0);
-    }
-    let rendered = Arc::new(build());
-    if let Some((k, v)) = key {
-        bodies.store(k, v, rendered.clone());
-    }
-    reply(req, &rendered)
 }
 
 pub async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
@@ -215,48 +61,6 @@ pub async fn root_negotiated(req: HttpRequest, state: web::Data<AppState>) -> Re
         Flavor::Atom
     };
     root(req, state, flavor).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct BooksQuery {
-    page: Option<String>,
-    sort: Option<String>,
-    lang: Option<String>,
-    format: Option<String>,
-}
-
-impl BooksQuery {
-    /// The order and filter asked for; 400 for ones libris does not have.
-    fn parse(&self) -> Result<(List, Filter), Error> {
-        fn given(v: &Option<String>) -> Option<&str> {
-            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-        }
-        let list = match given(&self.sort) {
-            None => List::Title,
-            Some(name) => List::parse(name).ok_or_else(|| {
-                Error::invalid("sort", "expected title, author, added or published")
-            })?,
-        };
-        let language = given(&self.lang)
-            .map(|l| {
-                (l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-                    .then(|| l.to_owned())
-                    .ok_or_else(|| {
-                        Error::invalid("lang", "expected a language tag such as en or pt-BR")
-                    })
-            })
-            .transpose()?;
-        let format = given(&self.format)
-            .map(|f| {
-                libris_formats::Format::parse(f)
-                    .map(|f| f.as_str().to_owned())
-                    .ok_or_else(|| {
-                        Error::invalid("format", "expected a file format such as epub or pdf")
-                    })
-            })
-            .transpose()?;
-        Ok((list, Filter { language, format }))
-    }
 }
 
 /// A page of a long list (keyset from cached page starts), with the sort and filter facets
@@ -443,12 +247,6 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct FacetQuery {
-    letter: Option<String>,
-    page: Option<String>,
-}
-
 /// A facet's values (or their initial letters, when there are many).
 pub async fn facet_values(
     req: HttpRequest,
@@ -495,12 +293,6 @@ pub async fn facet_values(
     Ok(feed_response(&req, flavor, &feed))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ValueQuery {
-    value: Option<String>,
-    page: Option<String>,
-}
-
 /// The books of one author, series, genre, language or publisher.
 pub async fn facet_books(
     req: HttpRequest,
@@ -540,154 +332,6 @@ pub async fn facet_books(
         paging,
         found,
     ))
-}
-
-/// A page of books, and where the reader stands in the comics among them.
-struct Found {
-    page: Arc<PageData>,
-    reading: HashMap<Uuid, render::LastRead>,
-    /// The library version the page was read at, or later (none for pages not kept).
-    version: Option<i64>,
-}
-
-/// A page of books as the database gives it now: `find` gives how many books there are in
-/// all and the ids of this page's.
-fn read_page(
-    conn: &mut db::Conn,
-    find: impl FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error>,
-) -> Result<Arc<PageData>, Error> {
-    let (total, ids) = find(conn)?;
-    Ok(Arc::new(PageData {
-        total,
-        books: catalog::books_with_files(conn, &ids)?,
-        updated: catalog::library_updated(conn)?,
-    }))
-}
-
-/// The page `key` names, held from an earlier request at this library version or read
-/// now (by one request: the others asking for it meanwhile wait, holding no connection).
-/// Without a key (pages that are not the library's alone, such as shelves) it is always read.
-async fn page_data<F>(
-    state: &AppState,
-    key: Option<(PageKey, i64)>,
-    find: F,
-) -> Result<(Arc<PageData>, Option<i64>), Error>
-where
-    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
-{
-    let read = move |conn: &mut db::Conn| read_page(conn, find);
-    match key {
-        Some((key, version)) => {
-            let (page, at) = state
-                .opds_cache
-                .pages
-                .get(key, version, || db::run(&state.pool, read))
-                .await?;
-            Ok((page, Some(at)))
-        }
-        None => Ok((db::run(&state.pool, read).await?, None)),
-    }
-}
-
-/// Where the reader stands in the comics of the page (a query only when there are some).
-async fn with_reading(
-    state: &AppState,
-    reader: Option<Uuid>,
-    page: Arc<PageData>,
-    version: Option<i64>,
-) -> Result<Found, Error> {
-    if reader.is_none() || catalog::comics(&page.books).is_empty() {
-        return Ok(Found {
-            reading: HashMap::new(),
-            page,
-            version,
-        });
-    }
-    db::run(&state.pool, move |conn| {
-        reading_of(conn, reader, page, version)
-    })
-    .await
-}
-
-fn reading_of(
-    conn: &mut db::Conn,
-    reader: Option<Uuid>,
-    page: Arc<PageData>,
-    version: Option<i64>,
-) -> Result<Found, Error> {
-    Ok(Found {
-        reading: catalog::comic_reading(conn, reader, &page.books)?,
-        page,
-        version,
-    })
-}
-
-/// A page of found books as a feed with this id, title and path.
-fn books_reply(
-    req: &HttpRequest,
-    state: &AppState,
-    flavor: Flavor,
-    (id, title, path): (&str, &str, &str),
-    paging: Paging,
-    found: Found,
-) -> HttpResponse {
-    shared_document(req, state, flavor, &found, paging.per_page, || {
-        let mut c = ctx(req, state, flavor);
-        c.reading = found.reading.clone();
-        let page = ListPage {
-            id,
-            title,
-            path,
-            paging,
-            books: &found.page.books,
-        };
-        let updated = found.page.updated.unwrap_or(DateTime::UNIX_EPOCH);
-        Rendered::feed(flavor, &render::list(&c, page, updated))
-    })
-}
-
-/// Runs `find` (a page of book ids, and how many there are in all) and loads those books,
-/// unless the page `key` names is held: the paging (404 past the last page), the books with
-/// their files, and when the library last changed.
-async fn found_page<F>(
-    state: &AppState,
-    reader: Option<Uuid>,
-    (page, per_page): (i64, i64),
-    key: Option<PageKey>,
-    find: F,
-) -> Result<(Paging, Found), Error>
-where
-    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
-{
-    let found = match key {
-        Some(key) => {
-            let version = db::run(&state.pool, |conn| catalog::library_version(conn)).await?;
-            let (page, at) = page_data(state, Some((key, version)), find).await?;
-            with_reading(state, reader, page, at).await?
-        }
-        // Not kept: read in one go.
-        None => {
-            db::run(&state.pool, move |conn| {
-                let page = read_page(conn, find)?;
-                reading_of(conn, reader, page, None)
-            })
-            .await?
-        }
-    };
-    let paging = within(Paging {
-        total: found.page.total,
-        per_page,
-        page,
-    })?;
-    Ok((paging, found))
-}
-
-/// The paging, or 404 for a page past the last.
-fn within(paging: Paging) -> Result<Paging, Error> {
-    if paging.page > paging.last_page() {
-        return Err(Error::NotFound("no such page".into()));
-    }
-    Ok(paging)
 }
 
 /// One of the reader's shelves; anonymous browsing has none (404).
@@ -757,10 +401,6 @@ pub async fn cover(
         header::HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     Ok(resp)
-}
-
-fn book_id(raw: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound("no such book".into()))
 }
 
 pub async fn entry(

@@ -4,13 +4,16 @@
 pub mod atom;
 pub mod auth;
 pub mod base;
+pub mod conditional;
 pub mod covers;
 pub mod error;
 pub mod feed;
+mod found;
 pub mod handlers;
 pub mod json;
 pub mod pages;
 pub mod pse;
+mod query;
 pub mod render;
 
 use actix_web::body::MessageBody;
@@ -36,19 +39,19 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
     scope = scope
         .route(
             "/books",
-            read().to(move |req, state, q: web::Query<h::BooksQuery>| {
+            read().to(move |req, state, q: web::Query<query::BooksQuery>| {
                 h::all_books(req, state, flavor, q.into_inner())
             }),
         )
         .route(
             "/new",
-            read().to(move |req, state, q: web::Query<h::PageQuery>| {
+            read().to(move |req, state, q: web::Query<query::PageQuery>| {
                 h::recent(req, state, flavor, q.into_inner())
             }),
         )
         .route(
             "/search",
-            read().to(move |req, state, q: web::Query<h::SearchQuery>| {
+            read().to(move |req, state, q: web::Query<query::SearchQuery>| {
                 h::search(req, state, flavor, q.into_inner())
             }),
         )
@@ -59,10 +62,10 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
             }),
         );
     for facet in Facet::ALL {
-        let values = move |req, state, q: web::Query<h::FacetQuery>| {
+        let values = move |req, state, q: web::Query<query::FacetQuery>| {
             h::facet_values(req, state, q.into_inner(), facet, flavor)
         };
-        let books = move |req, state, q: web::Query<h::ValueQuery>| {
+        let books = move |req, state, q: web::Query<query::ValueQuery>| {
             h::facet_books(req, state, q.into_inner(), facet, flavor)
         };
         scope = scope
@@ -70,7 +73,7 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
             .route(&format!("/{}/books", facet.segment()), read().to(books));
     }
     for shelf in Shelf::ALL {
-        let books = move |req, state, q: web::Query<h::PageQuery>| {
+        let books = move |req, state, q: web::Query<query::PageQuery>| {
             h::shelf(req, state, q.into_inner(), shelf, flavor)
         };
         scope = scope.route(&format!("/shelves/{}", shelf.segment()), read().to(books));

@@ -17,7 +17,7 @@ use lru::LruCache;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::handlers::Rendered;
+use super::conditional::Rendered;
 use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
 use crate::error::Error;

@@ -62,7 +62,7 @@ pub async fn page(
         file.id.simple(),
         width.unwrap_or(0)
     ));
-    let cached = super::handlers::none_match(&req, &tag).unwrap_or(false);
+    let cached = super::conditional::none_match(&req, &tag).unwrap_or(false);
     let mut resp = if cached {
         HttpResponse::NotModified()
     } else {

@@ -1,0 +1,200 @@
+//! Pages of books through the catalog cache (`pages.rs`): read once per library version by
+//! one request while the others wait holding no connection, then rendered for each reader
+//! (the comics they are reading) or shared by all.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::DateTime;
+use uuid::Uuid;
+
+use super::base::base_url;
+use super::conditional::{reply, Rendered};
+use super::feed::Paging;
+use super::handlers::ctx;
+use super::pages::{PageData, PageKey};
+use super::render::{self, Flavor, ListPage};
+use crate::error::Error;
+use crate::library::catalog;
+use crate::{db, AppState};
+
+/// A page of books (or one book's entry) as a document. One that holds nothing of this reader's own (no comic
+/// they are reading) is the same for every reader: it is kept per address and library
+/// version and served again without rendering.
+pub(super) fn shared_document(
+    req: &HttpRequest,
+    state: &AppState,
+    flavor: Flavor,
+    found: &Found,
+    size: i64,
+    build: impl FnOnce() -> Rendered,
+) -> HttpResponse {
+    let personal = !found.reading.is_empty();
+    let key = found.version.filter(|_| !personal).map(|version| {
+        let key = (
+            flavor,
+            base_url(req, &state.config),
+            req.uri().to_string(),
+            size,
+        );
+        (key, version)
+    });
+    let bodies = &state.opds_cache.bodies;
+    if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
+        return reply(req, &held.0);
+    }
+    let rendered = Arc::new(build());
+    if let Some((k, v)) = key {
+        bodies.store(k, v, rendered.clone());
+    }
+    reply(req, &rendered)
+}
+
+/// A page of books, and where the reader stands in the comics among them.
+pub(super) struct Found {
+    pub(super) page: Arc<PageData>,
+    pub(super) reading: HashMap<Uuid, render::LastRead>,
+    /// The library version the page was read at, or later (none for pages not kept).
+    pub(super) version: Option<i64>,
+}
+
+/// A page of books as the database gives it now: `find` gives how many books there are in
+/// all and the ids of this page's.
+pub(super) fn read_page(
+    conn: &mut db::Conn,
+    find: impl FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error>,
+) -> Result<Arc<PageData>, Error> {
+    let (total, ids) = find(conn)?;
+    Ok(Arc::new(PageData {
+        total,
+        books: catalog::books_with_files(conn, &ids)?,
+        updated: catalog::library_updated(conn)?,
+    }))
+}
+
+/// The page `key` names, held from an earlier request at this library version or read
+/// now (by one request: the others asking for it meanwhile wait, holding no connection).
+/// Without a key (pages that are not the library's alone, such as shelves) it is always read.
+pub(super) async fn page_data<F>(
+    state: &AppState,
+    key: Option<(PageKey, i64)>,
+    find: F,
+) -> Result<(Arc<PageData>, Option<i64>), Error>
+where
+    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
+{
+    let read = move |conn: &mut db::Conn| read_page(conn, find);
+    match key {
+        Some((key, version)) => {
+            let (page, at) = state
+                .opds_cache
+                .pages
+                .get(key, version, || db::run(&state.pool, read))
+                .await?;
+            Ok((page, Some(at)))
+        }
+        None => Ok((db::run(&state.pool, read).await?, None)),
+    }
+}
+
+/// Where the reader stands in the comics of the page (a query only when there are some).
+pub(super) async fn with_reading(
+    state: &AppState,
+    reader: Option<Uuid>,
+    page: Arc<PageData>,
+    version: Option<i64>,
+) -> Result<Found, Error> {
+    if reader.is_none() || catalog::comics(&page.books).is_empty() {
+        return Ok(Found {
+            reading: HashMap::new(),
+            page,
+            version,
+        });
+    }
+    db::run(&state.pool, move |conn| {
+        reading_of(conn, reader, page, version)
+    })
+    .await
+}
+
+pub(super) fn reading_of(
+    conn: &mut db::Conn,
+    reader: Option<Uuid>,
+    page: Arc<PageData>,
+    version: Option<i64>,
+) -> Result<Found, Error> {
+    Ok(Found {
+        reading: catalog::comic_reading(conn, reader, &page.books)?,
+        page,
+        version,
+    })
+}
+
+/// A page of found books as a feed with this id, title and path.
+pub(super) fn books_reply(
+    req: &HttpRequest,
+    state: &AppState,
+    flavor: Flavor,
+    (id, title, path): (&str, &str, &str),
+    paging: Paging,
+    found: Found,
+) -> HttpResponse {
+    shared_document(req, state, flavor, &found, paging.per_page, || {
+        let mut c = ctx(req, state, flavor);
+        c.reading = found.reading.clone();
+        let page = ListPage {
+            id,
+            title,
+            path,
+            paging,
+            books: &found.page.books,
+        };
+        let updated = found.page.updated.unwrap_or(DateTime::UNIX_EPOCH);
+        Rendered::feed(flavor, &render::list(&c, page, updated))
+    })
+}
+
+/// Runs `find` (a page of book ids, and how many there are in all) and loads those books,
+/// unless the page `key` names is held: the paging (404 past the last page), the books with
+/// their files, and when the library last changed.
+pub(super) async fn found_page<F>(
+    state: &AppState,
+    reader: Option<Uuid>,
+    (page, per_page): (i64, i64),
+    key: Option<PageKey>,
+    find: F,
+) -> Result<(Paging, Found), Error>
+where
+    F: FnOnce(&mut db::Conn) -> Result<(i64, Vec<Uuid>), Error> + Send + 'static,
+{
+    let found = match key {
+        Some(key) => {
+            let version = db::run(&state.pool, |conn| catalog::library_version(conn)).await?;
+            let (page, at) = page_data(state, Some((key, version)), find).await?;
+            with_reading(state, reader, page, at).await?
+        }
+        // Not kept: read in one go.
+        None => {
+            db::run(&state.pool, move |conn| {
+                let page = read_page(conn, find)?;
+                reading_of(conn, reader, page, None)
+            })
+            .await?
+        }
+    };
+    let paging = within(Paging {
+        total: found.page.total,
+        per_page,
+        page,
+    })?;
+    Ok((paging, found))
+}
+
+/// The paging, or 404 for a page past the last.
+pub(super) fn within(paging: Paging) -> Result<Paging, Error> {
+    if paging.page > paging.last_page() {
+        return Err(Error::NotFound("no such page".into()));
+    }
+    Ok(paging)
+}
