@@ -36,7 +36,7 @@ impl AppState {
         let hardcover = hardcover::Context::new(pool.clone(), config.clone(), &secret);
         Ok(AppState {
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
-            opds_cache: Arc::default(),
+            opds_cache: Arc::new(opds::pages::CatalogCache::new(config.db_pool_size)),
             hardcover,
             throttle: Arc::new(http::throttle::Throttle::new(
                 config.auth_failures_per_minute,

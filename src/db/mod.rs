@@ -39,6 +39,11 @@ impl DbPool {
     pub fn state(&self) -> r2d2::State {
         self.pool.state()
     }
+
+    /// How long a request waits for a connection before it is refused as unavailable.
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
 }
 
 /// A pooled PostgreSQL connection that remembers when the server went away under it, so

@@ -90,11 +90,11 @@ where
             let (page, at) = state
                 .opds_cache
                 .pages
-                .get(key, version, || db::run(&state.pool, read))
+                .get(key, version, || state.opds_cache.read(&state.pool, read))
                 .await?;
             Ok((page, Some(at)))
         }
-        None => Ok((db::run(&state.pool, read).await?, None)),
+        None => Ok((state.opds_cache.read(&state.pool, read).await?, None)),
     }
 }
 
@@ -176,11 +176,13 @@ where
         }
         // Not kept: read in one go.
         None => {
-            db::run(&state.pool, move |conn| {
-                let page = read_page(conn, find)?;
-                reading_of(conn, reader, page, None)
-            })
-            .await?
+            state
+                .opds_cache
+                .read(&state.pool, move |conn| {
+                    let page = read_page(conn, find)?;
+                    reading_of(conn, reader, page, None)
+                })
+                .await?
         }
     };
     let paging = within(Paging {

@@ -82,7 +82,7 @@ async fn list(
         .starts
         .get((list, filter.clone(), size), version, || {
             let wanted = filter.clone();
-            db::run(pool, move |conn| {
+            cache.read(pool, move |conn| {
                 let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
                 Ok(Starts {
                     total,
@@ -115,7 +115,7 @@ async fn list(
         let (languages, languages_at) = cache
             .facets
             .get(Facet::Language, version, || {
-                db::run(pool, |conn| {
+                cache.read(pool, |conn| {
                     Ok(Arc::new(catalog::facet_values(conn, Facet::Language)?))
                 })
             })
@@ -123,7 +123,7 @@ async fn list(
         let (formats, formats_at) = cache
             .formats
             .get((), version, || {
-                db::run(pool, |conn| Ok(Arc::new(catalog::format_counts(conn)?)))
+                cache.read(pool, |conn| Ok(Arc::new(catalog::format_counts(conn)?)))
             })
             .await?;
         oldest = oldest.min(languages_at).min(formats_at);
@@ -270,7 +270,7 @@ pub async fn facet_values(
         .opds_cache
         .facets
         .get(facet, version, || {
-            db::run(pool, move |conn| {
+            state.opds_cache.read(pool, move |conn| {
                 Ok(Arc::new(catalog::facet_values(conn, facet)?))
             })
         })

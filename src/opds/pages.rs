@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::conditional::Rendered;
 use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
+use crate::db::{self, Conn, DbPool};
 use crate::error::Error;
 use crate::library::catalog::{Facet, Filter, List};
 
@@ -228,17 +229,46 @@ pub struct CatalogCache {
     /// Documents that are the same for every reader, by flavor, base URL, address and page
     /// size.
     pub bodies: Versioned<(Flavor, String, String, i64), Arc<Rendered>>,
+    /// Reads of what is not kept yet, at once: at most half the pool's connections, so that a
+    /// burst of new searches leaves the rest to KoSync (whose reports must not wait behind
+    /// catalog queries).
+    reads: tokio::sync::Semaphore,
+    reads_waiting: AtomicUsize,
 }
 
-impl Default for CatalogCache {
-    fn default() -> Self {
+impl CatalogCache {
+    /// A cache whose cold reads use at most half of a pool of `pool_size` connections.
+    pub fn new(pool_size: u32) -> CatalogCache {
         CatalogCache {
             starts: Versioned::default(),
             facets: Versioned::default(),
             formats: Versioned::default(),
             pages: Versioned::with_capacity(PAGES_KEPT),
             bodies: Versioned::with_capacity(PAGES_KEPT),
+            reads: tokio::sync::Semaphore::new((pool_size as usize / 2).max(1)),
+            reads_waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// How many cold reads are waiting for a read slot (for tests and metrics).
+    pub fn reads_waiting(&self) -> usize {
+        self.reads_waiting.load(Ordering::Relaxed)
+    }
+
+    /// Runs a read of the catalog that nothing kept could answer, taking one of the cache's
+    /// read slots first (waiting at most as long as the pool would), then a connection.
+    pub async fn read<T, F>(&self, pool: &DbPool, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.reads_waiting.fetch_add(1, Ordering::Relaxed);
+        let slot = tokio::time::timeout(pool.wait(), self.reads.acquire()).await;
+        self.reads_waiting.fetch_sub(1, Ordering::Relaxed);
+        let _slot = slot
+            .map_err(|_| Error::Unavailable("no catalog read slot became free in time".into()))?
+            .map_err(|_| Error::Internal("the catalog read slots are closed".into()))?;
+        db::run(pool, work).await
     }
 }
 

@@ -1057,3 +1057,71 @@ async fn waiting_for_a_page_being_read_holds_no_database_connection() {
         "everyone gets the one page"
     );
 }
+
+/// Reads the catalog has not kept (new searches) take at most half the pool: a burst of them
+/// leaves connections to KoSync.
+#[actix_web::test]
+async fn new_searches_leave_half_the_pool_to_kosync() {
+    use diesel::RunQueryDsl;
+    use std::time::{Duration, Instant};
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS[..1]).await;
+    assert_eq!(app.create_user("ann", KEY).await.status, 201);
+    let report = |n: u32| {
+        json!({ "document": "doc", "progress": format!("/body/p[{n}]"), "percentage": 0.5,
+                "device": "kobo", "device_id": "k1" })
+    };
+    assert_eq!(app.put_progress("ann", KEY, report(1)).await.status, 200);
+    // Every search reads book files, and waits for this lock meanwhile.
+    let mut blocker = app.db.conn();
+    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
+    diesel::sql_query("LOCK TABLE book_files IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .unwrap();
+    // The tests' pool has 4 connections: 2 read slots.
+    const ASKING: usize = 6;
+    let auth = format!("Bearer {admin}");
+    let searches: Vec<_> = (0..ASKING)
+        .map(|n| {
+            let url = app.server.url(&format!("/opds/search?q=light{n}"));
+            let auth = auth.clone();
+            actix_web::rt::spawn(async move {
+                let client = awc::Client::builder()
+                    .timeout(Duration::from_secs(60))
+                    .finish();
+                let resp = client
+                    .get(url)
+                    .insert_header(("authorization", auth))
+                    .send()
+                    .await
+                    .unwrap();
+                resp.status().as_u16()
+            })
+        })
+        .collect();
+    let in_use = || {
+        let pool = app.state.pool.state();
+        pool.connections - pool.idle_connections
+    };
+    let cache = &app.state.opds_cache;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cache.reads_waiting() < ASKING - 2 || in_use() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} searches waiting for a read slot, {} connections in use",
+            cache.reads_waiting(),
+            in_use()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(in_use(), 2, "two searches read, the others wait for a slot");
+    assert_eq!(
+        app.put_progress("ann", KEY, report(2)).await.status,
+        200,
+        "KoSync is served meanwhile"
+    );
+    diesel::sql_query("ROLLBACK").execute(&mut blocker).unwrap();
+    for search in searches {
+        assert_eq!(search.await.unwrap(), 200);
+    }
+}
