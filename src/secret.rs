@@ -12,9 +12,6 @@ use crate::error::Error;
 
 const FILE: &str = "secret";
 
-/// The secret of the installation at `data_dir`, created when there is none. Two processes
-/// starting at once agree: the file appears whole or not at all (a hard link of a finished
-/// temporary file), and the loser reads the winner's.
 /// The server secret `config` names: LIBRIS_SECRET_KEY's passphrase, else the bytes kept in
 /// `<data dir>/secret` (made on first use).
 pub fn of(config: &crate::config::Config) -> Result<[u8; 32], Error> {
@@ -24,6 +21,9 @@ pub fn of(config: &crate::config::Config) -> Result<[u8; 32], Error> {
     }
 }
 
+/// The secret of the installation at `data_dir`, created when there is none. Two processes
+/// starting at once agree: the file appears whole or not at all (a hard link of a finished
+/// temporary file), and the loser reads the winner's.
 pub fn load_or_create(data_dir: &Path) -> Result<[u8; 32], Error> {
     let path = data_dir.join(FILE);
     if let Some(secret) = read(&path)? {

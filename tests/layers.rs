@@ -59,9 +59,22 @@ fn named(source: &str) -> BTreeSet<String> {
     for (at, _) in source.match_indices("crate::") {
         let rest = &source[at + "crate::".len()..];
         if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                names.insert(ident(item.trim()));
+            // Top-level items of the group only: `crate::{a, b::{c, d}, e}` names a, b and e.
+            let (mut depth, mut start) = (0, 0);
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        names.insert(ident(group[start..i].trim()));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        names.insert(ident(group[start..i].trim()));
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
             }
         } else {
             names.insert(ident(rest));
@@ -247,6 +260,11 @@ fn the_check_sees_a_violation() {
     )
     .unwrap();
     std::fs::write(src.join("hardcover.rs"), "use crate::AppState;\n").unwrap();
+    std::fs::write(
+        src.join("settings.rs"),
+        "use crate::{db::{self, Conn}, library, error};\n",
+    )
+    .unwrap();
     let found = violations(src);
     assert_eq!(
         found,
@@ -254,6 +272,7 @@ fn the_check_sees_a_violation() {
             "db/mod.rs names reading",
             "hardcover.rs names AppState",
             "opds.rs names api",
+            "settings.rs names library",
             "library and reading import each other"
         ],
         "{found:?}"

@@ -93,7 +93,6 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .app_data(json::path_config())
         .app_data(json::query_config())
         .wrap(actix_web::middleware::from_fn(caller::middleware))
-        .wrap(actix_web::middleware::from_fn(throttled))
         // Every answer here is about someone's keys, books or reading: never kept by a cache
         // (downloads and covers say otherwise themselves), never sniffed into another type.
         .wrap(
@@ -101,6 +100,9 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
                 .add(("x-content-type-options", "nosniff"))
                 .add(("cache-control", "no-store")),
         )
+        // Outermost, as when it wrapped the whole server: a refusal is answered before the
+        // caller is looked up, with the headers it always had.
+        .wrap(actix_web::middleware::from_fn(throttled))
         .configure(routes)
         .default_service(web::to(no_route))
 }

@@ -20,9 +20,15 @@ pub enum HardcoverCommand {
 }
 
 pub fn sync(config: Config, key_id: Option<Uuid>) -> Result<(), String> {
-    drop(connect(&config)?);
+    let mut conn = connect(&config)?;
+    let stored = hardcover::sealed_tokens(&mut conn).map_err(|e| e.to_string())?;
+    drop(conn);
+    if !stored.iter().any(|(k, _)| key_id.is_none_or(|id| id == *k)) {
+        return Err(no_token(key_id));
+    }
     let pool = db::pool(&config.database_url, 2, crate::DB_CHECKOUT_TIMEOUT);
-    // A sync needs Hardcover's context only, not a server's state.
+    // A sync needs Hardcover's context only, not a server's state; the secret exists already,
+    // since tokens were sealed under it (nothing is made here).
     let secret = secret::of(&config).map_err(|e| e.to_string())?;
     let cx = hardcover::Context::new(pool, Arc::new(config), &secret);
     let results = actix_web::rt::System::new().block_on(hardcover::sync::run_all(
@@ -31,10 +37,7 @@ pub fn sync(config: Config, key_id: Option<Uuid>) -> Result<(), String> {
         hardcover::sync::Trigger::Cli,
     ));
     if results.is_empty() {
-        return Err(match key_id {
-            Some(id) => format!("key {id} has no Hardcover token stored"),
-            None => "no reader has stored a Hardcover token".into(),
-        });
+        return Err(no_token(key_id));
     }
     let mut failed = false;
     for (key, result) in results {
@@ -67,5 +70,12 @@ pub fn sync(config: Config, key_id: Option<Uuid>) -> Result<(), String> {
         Err("some syncs did not complete".into())
     } else {
         Ok(())
+    }
+}
+
+fn no_token(key_id: Option<Uuid>) -> String {
+    match key_id {
+        Some(id) => format!("key {id} has no Hardcover token stored"),
+        None => "no reader has stored a Hardcover token".into(),
     }
 }

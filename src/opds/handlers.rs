@@ -258,7 +258,9 @@ pub async fn facet_values(
     let page = page_number(query.page.as_deref())?;
     let (_, settings) = viewer(&req, &state).await?;
     let pool = &state.pool;
-    // When the library last changed is read with its version: the values are as new or newer.
+    // When the library last changed is read with its version. Values kept under a newer
+    // version (another request stored them meanwhile) may be newer than that: then it is read
+    // again, so Last-Modified is never older than what the page shows.
     let (version, updated) = db::run(pool, |conn| {
         Ok((
             catalog::library_version(conn)?,
@@ -266,7 +268,7 @@ pub async fn facet_values(
         ))
     })
     .await?;
-    let (values, _) = state
+    let (values, values_at) = state
         .opds_cache
         .facets
         .get(facet, version, || {
@@ -275,6 +277,11 @@ pub async fn facet_values(
             })
         })
         .await?;
+    let updated = if values_at > version {
+        db::run(pool, |conn| catalog::library_updated(conn)).await?
+    } else {
+        updated
+    };
     let letter = query
         .letter
         .as_deref()

@@ -232,7 +232,7 @@ pub struct CatalogCache {
     /// Reads of what is not kept yet, at once: at most half the pool's connections, so that a
     /// burst of new searches leaves the rest to KoSync (whose reports must not wait behind
     /// catalog queries).
-    reads: tokio::sync::Semaphore,
+    reads: Arc<tokio::sync::Semaphore>,
     reads_waiting: AtomicUsize,
 }
 
@@ -245,7 +245,7 @@ impl CatalogCache {
             formats: Versioned::default(),
             pages: Versioned::with_capacity(PAGES_KEPT),
             bodies: Versioned::with_capacity(PAGES_KEPT),
-            reads: tokio::sync::Semaphore::new((pool_size as usize / 2).max(1)),
+            reads: Arc::new(tokio::sync::Semaphore::new((pool_size as usize / 2).max(1))),
             reads_waiting: AtomicUsize::new(0),
         }
     }
@@ -256,19 +256,26 @@ impl CatalogCache {
     }
 
     /// Runs a read of the catalog that nothing kept could answer, taking one of the cache's
-    /// read slots first (waiting at most as long as the pool would), then a connection.
+    /// read slots first (waiting at most as long as the pool would), then a connection. The
+    /// slot goes with the work onto the blocking pool, as `db::run`'s permit does: a request
+    /// given up mid-query frees its slot only when its query is done.
     pub async fn read<T, F>(&self, pool: &DbPool, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.reads_waiting.fetch_add(1, Ordering::Relaxed);
-        let slot = tokio::time::timeout(pool.wait(), self.reads.acquire()).await;
-        self.reads_waiting.fetch_sub(1, Ordering::Relaxed);
-        let _slot = slot
+        let slot = {
+            let _waiting = Waiting::new(&self.reads_waiting);
+            tokio::time::timeout(pool.wait(), self.reads.clone().acquire_owned()).await
+        };
+        let slot = slot
             .map_err(|_| Error::Unavailable("no catalog read slot became free in time".into()))?
             .map_err(|_| Error::Internal("the catalog read slots are closed".into()))?;
-        db::run(pool, work).await
+        db::run(pool, move |conn| {
+            let _slot = slot;
+            work(conn)
+        })
+        .await
     }
 }
 
