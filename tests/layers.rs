@@ -196,30 +196,22 @@ fn faces_hold_no_sql() {
 
 #[test]
 fn the_sql_check_sees_a_violation() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path();
-    std::fs::create_dir_all(src.join("api")).unwrap();
-    std::fs::create_dir_all(src.join("web")).unwrap();
-    std::fs::write(
-        src.join("api/books.rs"),
-        "fn f(c: &mut C) { diesel::sql_query(\"SELECT 1\").execute(c); }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("api/keys.rs"),
-        "use crate::db::{models, schema::api_keys};\nuse diesel::{delete, update};\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join("kosync.rs"),
-        "fn f() { diesel::insert_into(t::table); }\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("web/mod.rs"), "use crate::db::schema::books;\n").unwrap();
-    // Domains and the app may: only faces are looked at.
-    std::fs::write(src.join("library.rs"), "fn f() { sql_query(\"\"); }\n").unwrap();
-    std::fs::write(src.join("opds.rs"), "use crate::library::catalog;\n").unwrap();
-    let found = sql_in_faces(src);
+    let dir = tree(&[
+        (
+            "api/books.rs",
+            "fn f(c: &mut C) { diesel::sql_query(\"SELECT 1\").execute(c); }\n",
+        ),
+        (
+            "api/keys.rs",
+            "use crate::db::{models, schema::api_keys};\nuse diesel::{delete, update};\n",
+        ),
+        ("kosync.rs", "fn f() { diesel::insert_into(t::table); }\n"),
+        ("web/mod.rs", "use crate::db::schema::books;\n"),
+        // Domains and the app may: only faces are looked at.
+        ("library.rs", "fn f() { sql_query(\"\"); }\n"),
+        ("opds.rs", "use crate::library::catalog;\n"),
+    ]);
+    let found = sql_in_faces(dir.path());
     assert_eq!(
         found,
         [
@@ -234,6 +226,17 @@ fn the_sql_check_sees_a_violation() {
     );
 }
 
+/// A source tree of `files` (path, text) in a temporary directory.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 #[test]
 fn dependencies_point_one_way() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -243,29 +246,19 @@ fn dependencies_point_one_way() {
 
 #[test]
 fn the_check_sees_a_violation() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path();
-    std::fs::create_dir_all(src.join("db")).unwrap();
-    std::fs::write(
-        src.join("db/mod.rs"),
-        "use crate::{error::Error, reading::state};\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("opds.rs"), "fn f() { crate::api::x(); }\n").unwrap();
-    std::fs::write(src.join("reading.rs"), "use crate::library::x;\n").unwrap();
-    std::fs::write(src.join("library.rs"), "use crate::reading::y;\n").unwrap();
-    std::fs::write(
-        src.join("api.rs"),
-        "use crate::{library, reading, db, AppState};\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("hardcover.rs"), "use crate::AppState;\n").unwrap();
-    std::fs::write(
-        src.join("settings.rs"),
-        "use crate::{db::{self, Conn}, library, error};\n",
-    )
-    .unwrap();
-    let found = violations(src);
+    let dir = tree(&[
+        ("db/mod.rs", "use crate::{error::Error, reading::state};\n"),
+        ("opds.rs", "fn f() { crate::api::x(); }\n"),
+        ("reading.rs", "use crate::library::x;\n"),
+        ("library.rs", "use crate::reading::y;\n"),
+        ("api.rs", "use crate::{library, reading, db, AppState};\n"),
+        ("hardcover.rs", "use crate::AppState;\n"),
+        (
+            "settings.rs",
+            "use crate::{db::{self, Conn}, library, error};\n",
+        ),
+    ]);
+    let found = violations(dir.path());
     assert_eq!(
         found,
         [

@@ -974,6 +974,27 @@ async fn comics_stream_page_by_page_from_where_the_reader_stopped() {
     }
 }
 
+/// A reading KoSync user (ann) and one book, with book_files locked by the connection
+/// returned: whoever reads a page of books waits for it (KoSync needs no book files).
+async fn stalled_catalog() -> (TestApp, String, diesel::PgConnection) {
+    use diesel::RunQueryDsl;
+    let app = TestApp::start();
+    let (admin, _) = library(&app, &BOOKS[..1]).await;
+    assert_eq!(app.create_user("ann", KEY).await.status, 201);
+    assert_eq!(app.put_progress("ann", KEY, position(1)).await.status, 200);
+    let mut blocker = app.db.conn();
+    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
+    diesel::sql_query("LOCK TABLE book_files IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .unwrap();
+    (app, admin, blocker)
+}
+
+fn position(n: u32) -> serde_json::Value {
+    json!({ "document": "doc", "progress": format!("/body/p[{n}]"), "percentage": 0.5,
+            "device": "kobo", "device_id": "k1" })
+}
+
 /// Requests waiting for a page that another request is reading hold no database connection:
 /// with that reading stuck (a table it needs is locked), the rest of the pool still serves
 /// KoSync. Were the waiting requests to hold connections, the pool (4 in tests) would be
@@ -982,20 +1003,7 @@ async fn comics_stream_page_by_page_from_where_the_reader_stopped() {
 async fn waiting_for_a_page_being_read_holds_no_database_connection() {
     use diesel::RunQueryDsl;
     use std::time::{Duration, Instant};
-    let app = TestApp::start();
-    let (admin, _) = library(&app, &BOOKS[..1]).await;
-    assert_eq!(app.create_user("ann", KEY).await.status, 201);
-    let report = |n: u32| {
-        json!({ "document": "doc", "progress": format!("/body/p[{n}]"), "percentage": 0.5,
-                "device": "kobo", "device_id": "k1" })
-    };
-    assert_eq!(app.put_progress("ann", KEY, report(1)).await.status, 200);
-    // Whoever reads the page of books waits for this lock (KoSync needs no book files).
-    let mut blocker = app.db.conn();
-    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
-    diesel::sql_query("LOCK TABLE book_files IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut blocker)
-        .unwrap();
+    let (app, admin, mut blocker) = stalled_catalog().await;
     const ASKING: usize = 8;
     let url = app.server.url("/opds/search?q=lighthouse");
     let auth = format!("Bearer {admin}");
@@ -1040,7 +1048,7 @@ async fn waiting_for_a_page_being_read_holds_no_database_connection() {
         "only the request reading the page holds a connection"
     );
     assert_eq!(
-        app.put_progress("ann", KEY, report(2)).await.status,
+        app.put_progress("ann", KEY, position(2)).await.status,
         200,
         "KoSync is served meanwhile"
     );
@@ -1064,20 +1072,7 @@ async fn waiting_for_a_page_being_read_holds_no_database_connection() {
 async fn new_searches_leave_half_the_pool_to_kosync() {
     use diesel::RunQueryDsl;
     use std::time::{Duration, Instant};
-    let app = TestApp::start();
-    let (admin, _) = library(&app, &BOOKS[..1]).await;
-    assert_eq!(app.create_user("ann", KEY).await.status, 201);
-    let report = |n: u32| {
-        json!({ "document": "doc", "progress": format!("/body/p[{n}]"), "percentage": 0.5,
-                "device": "kobo", "device_id": "k1" })
-    };
-    assert_eq!(app.put_progress("ann", KEY, report(1)).await.status, 200);
-    // Every search reads book files, and waits for this lock meanwhile.
-    let mut blocker = app.db.conn();
-    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
-    diesel::sql_query("LOCK TABLE book_files IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut blocker)
-        .unwrap();
+    let (app, admin, mut blocker) = stalled_catalog().await;
     // The tests' pool has 4 connections: 2 read slots.
     const ASKING: usize = 6;
     let auth = format!("Bearer {admin}");
@@ -1116,7 +1111,7 @@ async fn new_searches_leave_half_the_pool_to_kosync() {
     }
     assert_eq!(in_use(), 2, "two searches read, the others wait for a slot");
     assert_eq!(
-        app.put_progress("ann", KEY, report(2)).await.status,
+        app.put_progress("ann", KEY, position(2)).await.status,
         200,
         "KoSync is served meanwhile"
     );
