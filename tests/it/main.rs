@@ -5,14 +5,13 @@ mod api;
 mod api_schema;
 mod check;
 mod cli;
-mod common;
+use libris_test_support as common;
 mod failures;
 mod hardcover;
 mod kosync;
 mod library;
 mod opds;
-#[path = "../opds/validators.rs"]
-mod opds_validators;
+use libris_test_support::opds_validators;
 mod reading;
 mod schema;
 mod security;

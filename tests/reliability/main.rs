@@ -3,9 +3,7 @@
 //! figure is off.
 
 mod body_limits;
-#[path = "../it/common/mod.rs"]
-#[allow(dead_code)]
-mod common;
+use libris_test_support as common;
 mod concurrency;
 mod crash;
 mod db_restart;

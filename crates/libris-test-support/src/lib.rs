@@ -1,8 +1,10 @@
-//! The test harness: one database per test, cloned from a migrated template, and the real
-//! app behind a real HTTP server.
+//! What libris's test targets share (`tests/it`, `tests/reliability`, `tests/opds`): one
+//! database per test, cloned from a migrated template, and the real app behind a real HTTP
+//! server (`TestApp`); a fake Hardcover; log capture; a TCP proxy; the OPDS validators.
 
 pub mod fake_hardcover;
 pub mod logs;
+pub mod opds_validators;
 pub mod proxy;
 
 use std::sync::OnceLock;
@@ -50,7 +52,7 @@ struct N {
 
 /// Migrations change → template name changes, so a stale template is never cloned.
 fn template_name() -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     let mut files = walk(&dir);
     files.sort();
     let mut all = Vec::new();

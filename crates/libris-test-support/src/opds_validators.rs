@@ -5,9 +5,6 @@
 //! `uri-template` (else URI formats go unchecked): `make test` provides both and names the
 //! python in LIBRIS_TEST_PYTHON. Documents are left in $TMPDIR/opds-validate-<pid>/.
 
-// Each test binary that includes this file uses a part of it.
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,7 +15,9 @@ pub fn python() -> String {
 pub fn kit() -> PathBuf {
     std::env::var_os("OPDS_VALIDATE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/opds-validate"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/opds-validate")
+        })
 }
 
 /// Writes `content` to a fresh per-process temp dir and returns the path.
