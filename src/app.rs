@@ -36,6 +36,7 @@ pub fn build_app(
         )
         .service(api::scope())
         .service(opds::scope())
+        .service(opds::root_redirect())
         .service(kosync::scope("/kosync"))
         .service(kosync::scope(""))
         // A path under /api or /opds that no route of theirs takes.

@@ -33,6 +33,37 @@ pub fn prefers_json(req: &HttpRequest) -> bool {
     }
 }
 
+/// Whether a request for `/` with this Accept comes from a reading app rather than a browser:
+/// it ranks Atom or OPDS JSON above HTML, or names no HTML at all (or sends no Accept).
+/// `accept` is the parsed header, `None` when the request has none; one that does not parse
+/// is not a reading app's.
+pub fn wants_catalog(accept: Option<Option<header::Accept>>) -> bool {
+    let Some(accept) = accept else {
+        return true;
+    };
+    let Some(items) = accept else {
+        return false;
+    };
+    let quality = |essences: &[&str]| {
+        items
+            .iter()
+            .filter(|item| essences.contains(&item.item.essence_str()))
+            .map(|item| item.quality)
+            .max()
+    };
+    let html = quality(&["text/html", "application/xhtml+xml"]);
+    let catalog = quality(&[
+        "application/atom+xml",
+        "application/opds+json",
+        "application/xml",
+    ]);
+    match (html, catalog) {
+        (None, _) => true,
+        (Some(html), Some(catalog)) => catalog > html,
+        (Some(_), None) => false,
+    }
+}
+
 /// A document ready to send: its bytes, a strong ETag over them (so it changes exactly when
 /// what this reader would see changes), and when what it lists last changed.
 #[derive(Debug)]
@@ -115,4 +146,37 @@ pub(super) fn document(
 
 pub(super) fn feed_response(req: &HttpRequest, flavor: Flavor, feed: &Feed) -> HttpResponse {
     reply(req, &Rendered::feed(flavor, feed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_catalog;
+    use actix_web::http::header;
+    use actix_web::HttpMessage;
+
+    fn accept(value: Option<&str>) -> Option<Option<header::Accept>> {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(v) = value {
+            req = req.insert_header((header::ACCEPT, v));
+        }
+        let req = req.to_http_request();
+        value.map(|_| req.get_header::<header::Accept>())
+    }
+
+    #[test]
+    fn reading_apps_want_the_catalog_and_browsers_do_not() {
+        assert!(wants_catalog(accept(None)));
+        assert!(wants_catalog(accept(Some("*/*"))));
+        assert!(wants_catalog(accept(Some("application/atom+xml"))));
+        assert!(wants_catalog(accept(Some(
+            "application/opds+json, application/atom+xml;q=0.9"
+        ))));
+        assert!(wants_catalog(accept(Some(
+            "application/atom+xml, text/html;q=0.5"
+        ))));
+        assert!(!wants_catalog(accept(Some(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ))));
+        assert!(!wants_catalog(accept(Some("text/html"))));
+    }
 }

@@ -54,6 +54,16 @@ pub async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) 
 }
 
 /// `/opds`: Atom, unless the client prefers OPDS 2.0 JSON. Never 406.
+/// `/` asked by a reading app: the catalog is at `/opds` (under the public address).
+pub async fn to_catalog(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/opds", base_url(&req, &state.config)),
+        ))
+        .finish()
+}
+
 pub async fn root_negotiated(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let flavor = if prefers_json(&req) {
         Flavor::Json

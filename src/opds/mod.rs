@@ -99,6 +99,21 @@ async fn throttled(
     throttle::guard(&THROTTLE, req, next).await
 }
 
+/// `/` for reading apps: a client given the server's address alone as its catalog (an Accept
+/// that prefers Atom or OPDS JSON, or names no HTML) is sent to `/opds`. Browsers (and
+/// KoSync's own routes, which never ask for `/`) pass on to whatever else serves `/`.
+pub fn root_redirect() -> impl HttpServiceFactory {
+    web::resource("/")
+        .guard(guard::fn_guard(|ctx| {
+            let present = ctx
+                .head()
+                .headers()
+                .contains_key(actix_web::http::header::ACCEPT);
+            conditional::wants_catalog(present.then(|| ctx.header()))
+        }))
+        .route(read().to(h::to_catalog))
+}
+
 pub fn scope() -> impl HttpServiceFactory {
     let json_root = || read().to(|req, state| h::root(req, state, Flavor::Json));
     let atom = web::scope("/opds")

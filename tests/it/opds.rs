@@ -1120,3 +1120,40 @@ async fn new_searches_leave_half_the_pool_to_kosync() {
         assert_eq!(search.await.unwrap(), 200);
     }
 }
+
+/// The server's address alone works as a catalog address: an OPDS client asking for `/` is
+/// sent to `/opds` (HEAD too, as KOReader sends it first); a browser is not.
+#[actix_web::test]
+async fn the_server_address_leads_reading_apps_to_the_catalog() {
+    let app = TestApp::start();
+    let client = awc::Client::builder().disable_redirects().finish();
+    for (method, accept) in [
+        (
+            "GET",
+            Some("application/atom+xml;profile=opds-catalog, */*;q=0.5"),
+        ),
+        ("HEAD", Some("application/opds+json")),
+        ("GET", None),
+    ] {
+        let mut req = client.request(
+            actix_web::http::Method::from_bytes(method.as_bytes()).unwrap(),
+            app.server.url("/"),
+        );
+        if let Some(a) = accept {
+            req = req.insert_header(("accept", a));
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 302, "{method} {accept:?}");
+        let location = resp.headers().get("location").unwrap().to_str().unwrap();
+        assert_eq!(location, app.server.url("/opds"), "{method} {accept:?}");
+    }
+    let resp = client
+        .get(app.server.url("/"))
+        .insert_header(("accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404, "a browser is not redirected");
+    let r = app.call("GET", "/healthcheck", None, None).await;
+    assert_eq!(r.status, 200, "KoSync is untouched");
+}

@@ -550,9 +550,8 @@ impl TestApp {
     }
 }
 
-/// Every file under `dir`, recursively (none when it does not exist).
-/// The files libris stored under `dir` (a data dir): books, covers, staging. The server
-/// secret, made at start, is not one of them.
+/// The files libris stored under `dir` (a data dir), recursively (none when it does not
+/// exist): books, covers, staging. The server secret, made at start, is not one of them.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
