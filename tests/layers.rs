@@ -84,6 +84,12 @@ fn named(source: &str) -> BTreeSet<String> {
     names
 }
 
+/// The top-level module a file under src/ belongs to (`opds/pages.rs` → `opds`).
+fn top_module(rel: &Path) -> String {
+    let first = rel.components().next().unwrap().as_os_str();
+    first.to_string_lossy().trim_end_matches(".rs").to_owned()
+}
+
 /// Every (file, module it names) that breaks the rules.
 fn violations(src: &Path) -> Vec<String> {
     let mut files = vec![];
@@ -92,14 +98,7 @@ fn violations(src: &Path) -> Vec<String> {
     let mut imports: BTreeSet<(String, String)> = BTreeSet::new();
     for file in files {
         let rel = file.strip_prefix(src).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_owned();
+        let top = top_module(rel);
         let Some(own) = layer(&top) else { continue };
         let source = std::fs::read_to_string(&file).unwrap();
         for name in named(&source) {
@@ -163,13 +162,7 @@ fn sql_in_faces(src: &Path) -> Vec<String> {
     let mut found = vec![];
     for file in files {
         let rel = file.strip_prefix(src).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy();
-        if layer(top.trim_end_matches(".rs")) != Some(2) {
+        if layer(&top_module(rel)) != Some(2) {
             continue;
         }
         let source = ungrouped(&std::fs::read_to_string(&file).unwrap());

@@ -54,7 +54,7 @@ pub fn link(
         .execute(conn)?;
     }
     let docs: Vec<String> = documents.iter().map(|(d, _)| d.to_string()).collect();
-    refresh(conn, &docs)
+    crate::reading::relink(conn, &docs)
 }
 
 /// Ties a document to a book by hand: a manual link wins over ambiguous automatic ones (an
@@ -74,15 +74,9 @@ pub fn unlink(conn: &mut PgConnection, book_id: Uuid, document: &str) -> Result<
         .bind::<SqlUuid, _>(book_id)
         .execute(conn)?;
     if removed > 0 {
-        refresh(conn, &[document.to_owned()])?;
+        crate::reading::relink(conn, &[document.to_owned()])?;
     }
     Ok(removed > 0)
-}
-
-/// Re-resolves the reading rows of `documents` after their links changed (see
-/// [`crate::reading::relink`]).
-pub fn refresh(conn: &mut PgConnection, documents: &[String]) -> Result<(), Error> {
-    crate::reading::relink(conn, documents)
 }
 
 /// The documents tied to a book, with how.
