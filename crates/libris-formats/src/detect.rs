@@ -81,11 +81,26 @@ pub fn sniff(path: &Path, name: &str) -> Result<Sniffed, FormatError> {
     if is_fictionbook(&head) {
         return Ok(Sniffed::Fb2);
     }
+    // Plain text is only a book when it says so: a README, a TSV or a script in a folder of
+    // books is text too, and is not one.
     let truncated = head.len() as u64 == HEAD_BYTES;
-    if looks_like_text(&head, truncated, ext == "txt") {
+    if ext == "txt" && looks_like_text(&head, truncated) {
         return Ok(Sniffed::Txt);
     }
     Err(FormatError::Unsupported)
+}
+
+/// Extensions of the formats libris reads (lower case; `fb2.zip` counts as one). An import
+/// walking a folder takes these files and skips the rest.
+pub const BOOK_EXTENSIONS: [&str; 14] = [
+    "epub", "kepub", "pdf", "cbz", "cbr", "fb2", "fb2.zip", "mobi", "azw", "azw3", "prc", "djvu",
+    "djv", "txt",
+];
+
+/// Whether a file name has the extension of a format libris reads.
+pub fn is_book_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower.ends_with(".kepub.epub") || BOOK_EXTENSIONS.contains(&extension(&lower).as_str())
 }
 
 /// Lower-case extension; `fb2.zip` counts as one.

@@ -9,6 +9,7 @@
 mod types;
 pub use types::*;
 
+pub mod calibre;
 pub mod clean;
 pub mod covers;
 pub mod hash;
@@ -33,12 +34,23 @@ use std::path::Path;
 
 pub use comic::{cbz_pages, natural_cmp};
 use detect::Sniffed;
+pub use detect::{is_book_name, BOOK_EXTENSIONS};
 
 /// Detects the format from the content (magic bytes, zip entries); the extension of `path`
 /// only breaks ties (plain text) and words errors (a broken `.epub`).
 pub fn detect(path: &Path) -> Result<Format, FormatError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     detect::sniff(path, name).map(|s| s.format())
+}
+
+/// The format alone, for a file whose metadata comes from elsewhere (a calibre library's
+/// `metadata.opf`): the content is sniffed, and only a MOBI's first record is read to tell
+/// MOBI from AZW3. Nothing else of the book is parsed.
+pub fn identify(path: &Path, file_name: &str) -> Result<Format, FormatError> {
+    match detect::sniff(path, file_name)? {
+        Sniffed::Mobi => mobi::extract(path).map(|e| e.format),
+        sniffed => Ok(sniffed.format()),
+    }
 }
 
 /// Detects the format and reads the metadata and cover. `file_name` is the name the file was

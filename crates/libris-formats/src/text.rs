@@ -22,9 +22,9 @@ pub fn extract_txt() -> Extracted {
 
 /// Whether the start of a file is plain text: UTF-8 (BOM optional) or UTF-16 with a BOM,
 /// no NUL, almost no control characters. `truncated`: `head` is a prefix of the file, so a
-/// character cut at its end is fine. Markup (`<…`) and RTF are text too, but not books we
-/// serve as TXT, unless the name says `.txt`.
-pub fn looks_like_text(head: &[u8], truncated: bool, txt_ext: bool) -> bool {
+/// character cut at its end is fine. Only a `.txt` file is asked (the caller checks the
+/// name), so markup is text too.
+pub fn looks_like_text(head: &[u8], truncated: bool) -> bool {
     let text: String = match head {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, false, truncated),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, true, truncated),
@@ -51,8 +51,7 @@ pub fn looks_like_text(head: &[u8], truncated: bool, txt_ext: bool) -> bool {
     if controls * 1000 > total * MAX_CONTROLS_PER_MILLE {
         return false;
     }
-    let start = text.trim_start();
-    txt_ext || !(start.starts_with('<') || start.starts_with("{\\rtf"))
+    true
 }
 
 fn utf16(b: &[u8], be: bool, truncated: bool) -> String {
@@ -144,18 +143,17 @@ mod tests {
 
     #[test]
     fn text_detection() {
-        assert!(looks_like_text("Hello\nwörld\t!".as_bytes(), false, false));
-        assert!(looks_like_text(b"\xEF\xBB\xBFbom", false, false));
-        assert!(!looks_like_text(b"a\0b", false, true));
-        assert!(!looks_like_text(b"ok \xc3\x28", false, true));
-        assert!(looks_like_text(b"ok \xe3\x81", true, false)); // cut inside a character
-        assert!(!looks_like_text(b"ok \xe3\x81", false, false));
-        assert!(!looks_like_text(b"<html>", false, false));
-        assert!(looks_like_text(b"<html>", false, true));
-        assert!(!looks_like_text(b"\x01\x02\x03\x04 binary", false, true));
+        assert!(looks_like_text("Hello\nwörld\t!".as_bytes(), false));
+        assert!(looks_like_text(b"\xEF\xBB\xBFbom", false));
+        assert!(!looks_like_text(b"a\0b", false));
+        assert!(!looks_like_text(b"ok \xc3\x28", false));
+        assert!(looks_like_text(b"ok \xe3\x81", true)); // cut inside a character
+        assert!(!looks_like_text(b"ok \xe3\x81", false));
+        assert!(looks_like_text(b"<html>", false));
+        assert!(!looks_like_text(b"\x01\x02\x03\x04 binary", false));
         let mut u16le = vec![0xFF, 0xFE];
         u16le.extend("Привет".encode_utf16().flat_map(u16::to_le_bytes));
-        assert!(looks_like_text(&u16le, false, false));
+        assert!(looks_like_text(&u16le, false));
     }
 
     fn chunk(id: &[u8], body: &[u8]) -> Vec<u8> {
