@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-reading bench-opds bench-mixed bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-mixed bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -47,6 +47,10 @@ bench-kosync: deps
 
 bench-ingest: deps
 	@scripts/bench-ingest.sh
+
+# `libris import` of a generated calibre library, without and with cover.jpg files.
+bench-calibre: deps
+	@scripts/bench-calibre.sh
 
 bench-reading: deps
 	@scripts/bench-reading.sh

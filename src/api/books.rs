@@ -231,6 +231,73 @@ pub async fn approve(
     Ok(HttpResponse::Ok().json(book))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The books to merge into this one (1–100): the same work in other files.
+    pub from: Vec<Uuid>,
+}
+
+/// Merges other books into this one: one work, several files. Their files, metadata
+/// candidates, KOReader document links, every reader's positions, history and statuses move
+/// here (reading state recomputed), in one transaction; this book keeps its metadata and
+/// takes from them only what it lacks; they are deleted. A book in review with `format_of`
+/// set is merged into that book with `{"from": [its id]}`.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = MergeRequest,
+    responses((status = 200, body = BookDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[post("/books/{id}/merge")]
+pub async fn merge(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let from = body.into_inner().from;
+    crate::library::formats::check_merge(id, &from)?;
+    let data_dir = state.config.data_dir.clone();
+    let caller = admin.0;
+    let book = db::run(&state.pool, move |conn| {
+        crate::library::formats::merge(conn, &data_dir, id, &from)?;
+        detail(conn, &caller, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(book))
+}
+
+/// Splits one file off this book into a new book of its own (a copy of this book's
+/// metadata and cover, in the same status, without its series position). The file's
+/// KOReader documents and the readers' positions and history of them follow it.
+#[utoipa::path(
+    tag = "books",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)),
+    responses((status = 201, body = BookDetail, description = "the new book"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the file is the book's only one", body = ErrorBody))
+)]
+#[post("/books/{id}/files/{file_id}/split")]
+pub async fn split(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, file_id) = path.into_inner();
+    let data_dir = state.config.data_dir.clone();
+    let caller = admin.0;
+    let book = db::run(&state.pool, move |conn| {
+        let new = crate::library::formats::split(conn, &data_dir, id, file_id)?;
+        detail(conn, &caller, new)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("location", format!("/api/books/{}", book.book.id)))
+        .json(book))
+}
+
 /// approve's `"cover": {"candidate": id}`: the candidate's cover_url fetched (public
 /// addresses only, images only, at most 10 MB) and checked as a book's own cover is.
 async fn taken_cover(

@@ -63,6 +63,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(books::show)
         .service(books::edit)
         .service(books::approve)
+        .service(books::merge)
+        .service(books::split)
         .service(books::hardcover_lookup)
         .service(books::remove)
         .service(books::file)

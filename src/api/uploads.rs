@@ -13,7 +13,7 @@ use super::caller::Caller;
 use super::error::ApiError;
 use super::ErrorBody;
 use crate::error::Error;
-use crate::library::ingest::{self, Options, Outcome};
+use crate::library::ingest::{self, NewBook, Options, Outcome, Target};
 use crate::library::storage::{Staged, StagingWriter, TooLarge};
 use crate::{db, AppState};
 
@@ -21,7 +21,9 @@ use crate::{db, AppState};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FileResult {
     pub file_name: String,
-    /// created or duplicate; absent when the file failed.
+    /// created or duplicate (an upload never joins a book by itself: a file that looks
+    /// like another format of one is created in review with `format_of`); absent when the
+    /// file failed.
     #[serde(flatten)]
     pub outcome: Option<Outcome>,
     /// Why the file was refused.
@@ -104,9 +106,13 @@ async fn ingest_one(
         return Ok(duplicate);
     }
     let data_dir = state.config.data_dir.clone();
-    let prepared = web::block(move || ingest::prepare(&data_dir, staged, &name, false))
-        .await
-        .map_err(Error::from)??;
+    let prepared = web::block(move || {
+        let file = ingest::read(staged, &name)?;
+        let book = NewBook::from_files(std::slice::from_ref(&file));
+        ingest::prepare(&data_dir, vec![file], Target::New(Box::new(book)), false)
+    })
+    .await
+    .map_err(Error::from)??;
     let outcome = db::run(&state.pool, move |conn| {
         ingest::commit(conn, prepared, &options)
     })

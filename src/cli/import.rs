@@ -16,12 +16,12 @@ pub fn run(
     use std::io::IsTerminal;
     drop(connect(config)?);
     let _lock = lock_data_dir(config)?;
-    let files = import::collect(paths)?;
+    let found = import::collect(paths)?;
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .clamp(1, 32);
     let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
+        let bar = indicatif::ProgressBar::new(found.units.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {wide_msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -39,8 +39,8 @@ pub fn run(
         uploader: None,
         approve,
     };
-    let summary = import::import_all(
-        &files,
+    let mut summary = import::import_all(
+        &found.units,
         jobs,
         &connect,
         &config.data_dir,
@@ -52,16 +52,8 @@ pub fn run(
         },
     )?;
     bar.finish_and_clear();
-    println!(
-        "{} added, {} duplicates, {} failed ({} files)",
-        summary.added,
-        summary.duplicates,
-        summary.failed.len(),
-        files.len()
-    );
-    for (path, why) in &summary.failed {
-        println!("failed: {}: {why}", path.display());
-    }
+    summary.skipped = found.skipped;
+    print!("{}", report(&summary));
     if summary.failed.is_empty() {
         Ok(())
     } else {
@@ -70,6 +62,34 @@ pub fn run(
             summary.failed.len()
         ))
     }
+}
+
+/// The summary line first (its first word is the number of new books), then each failure;
+/// skipped files are counted, and listed by kind rather than one by one.
+fn report(summary: &crate::library::import::Summary) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write;
+    let mut out = format!(
+        "{} books added ({} files), {} formats added to books already here, {} duplicates, \
+         {} skipped, {} failed\n",
+        summary.books,
+        summary.files,
+        summary.formats_added,
+        summary.duplicates,
+        summary.skipped.len(),
+        summary.failed.len(),
+    );
+    let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, reason) in &summary.skipped {
+        *why.entry(reason).or_default() += 1;
+    }
+    for (reason, n) in why {
+        let _ = writeln!(out, "skipped: {n} ({reason})");
+    }
+    for (path, why) in &summary.failed {
+        let _ = writeln!(out, "failed: {}: {why}", path.display());
+    }
+    out
 }
 
 /// Writes `count` synthetic EPUBs with covers into `dir` (`make bench-ingest`).

@@ -71,6 +71,16 @@ enum Command {
         count: u64,
         dir: PathBuf,
     },
+    /// Write a calibre-shaped library of N books into DIR (used by `make bench-calibre`).
+    #[command(hide = true)]
+    BenchCalibre {
+        #[arg(long)]
+        count: u64,
+        /// Without cover.jpg files.
+        #[arg(long)]
+        no_covers: bool,
+        dir: PathBuf,
+    },
     /// Reading aggregates.
     #[command(subcommand)]
     Aggregates(aggregates::AggregatesCommand),
@@ -121,6 +131,12 @@ pub fn run(cli: Cli, mut config: Config) -> ExitCode {
             hardcover::sync(config, key_id)
         }
         Command::BenchEpubs { count, dir } => import::bench_epubs(count, &dir),
+        Command::BenchCalibre {
+            count,
+            no_covers,
+            dir,
+        } => crate::library::sample::write_calibre_library(&dir, count, !no_covers)
+            .map_err(|e| format!("{}: {e}", dir.display())),
         Command::BenchSql {
             request,
             username,

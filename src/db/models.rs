@@ -67,6 +67,10 @@ pub struct Book {
     pub hardcover_edition_id: Option<i32>,
     pub created_by: Option<Uuid>,
     pub possible_duplicate_of: Option<Uuid>,
+    /// The book this one is probably another format of (same ISBN, or same title and
+    /// authors, and a format that book lacks): merge it there with
+    /// `POST /api/books/{format_of}/merge`.
+    pub format_of: Option<Uuid>,
     pub approved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -105,6 +105,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         search_vector -> Nullable<Tsvector>,
         hardcover_searched_at -> Nullable<Timestamptz>,
+        format_of -> Nullable<Uuid>,
     }
 }
 

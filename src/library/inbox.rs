@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::import::{collect, import_file};
+use super::import::{collect, import_file, Unit, NOT_A_BOOK};
 use super::ingest::Options;
 use super::storage;
 use crate::db::{self, DbPool};
@@ -32,9 +32,20 @@ pub struct Pass {
 /// Every file in the inbox outside `failed/`, with its size. Blocking: file system calls.
 fn scan(dir: &Path) -> Vec<(PathBuf, u64)> {
     let failed = dir.join(FAILED);
-    collect(&[dir.to_owned()])
-        .unwrap_or_default()
+    let found = collect(&[dir.to_owned()]).unwrap_or_default();
+    // Each file on its own, and what is not a book too: it is refused and set aside with a
+    // note saying why, rather than left in the folder unexplained.
+    let books = found.units.into_iter().flat_map(|unit| match unit {
+        Unit::File(path) => vec![path],
+        Unit::Calibre(book) => book.files,
+    });
+    let others = found
+        .skipped
         .into_iter()
+        .filter(|(path, why)| why == NOT_A_BOOK && path.is_file())
+        .map(|(path, _)| path);
+    books
+        .chain(others)
         .filter(|f| !f.starts_with(&failed))
         .filter_map(|f| std::fs::metadata(&f).ok().map(|m| (f, m.len())))
         .collect()

@@ -1,16 +1,19 @@
-//! The ingest pipeline, shared by uploads, `libris import` and the inbox folder: one staged
-//! file in, one book (or the existing one it duplicates) out, or a reason it was refused.
+//! The ingest pipeline, shared by uploads, `libris import` and the inbox folder: files in,
+//! one book (a new one, or the existing book they join or duplicate) out, or a reason they
+//! were refused.
 //!
 //! Order matters for "nothing half-stored": everything slow or fallible that touches no
-//! rows (reading the format, hashing, rendering the cover) happens first; files are moved
-//! into place; then the rows go in in one transaction, and if that fails the files go again.
+//! rows (reading the format, hashing, rendering the cover) happens first ([`read`]); files
+//! are moved into place ([`prepare`]); then the rows go in in one transaction ([`commit`]),
+//! and if that fails the files go again.
 
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Nullable, Text, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName};
-use libris_formats::{covers, hash, Extracted, FormatError, Metadata};
+use libris_formats::covers::{self, Cover};
+use libris_formats::{hash, Format, FormatError, Metadata};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -31,12 +34,17 @@ pub struct Options {
     pub approve: bool,
 }
 
-/// What became of one file.
+/// What became of one file (or of one calibre book's files).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum Outcome {
     /// A new book.
     Created {
+        book_id: Uuid,
+        title: Option<String>,
+    },
+    /// New files of a book already in the library (another format of it).
+    Added {
         book_id: Uuid,
         title: Option<String>,
     },
@@ -50,7 +58,9 @@ pub enum Outcome {
 impl Outcome {
     pub fn book_id(&self) -> Uuid {
         match self {
-            Outcome::Created { book_id, .. } | Outcome::Duplicate { book_id, .. } => *book_id,
+            Outcome::Created { book_id, .. }
+            | Outcome::Added { book_id, .. }
+            | Outcome::Duplicate { book_id, .. } => *book_id,
         }
     }
 }
@@ -103,30 +113,6 @@ fn register_upload(
     Ok(())
 }
 
-/// A file read, hashed, its cover rendered and everything moved into place, waiting for its
-/// rows. Dropped without [`commit`], it takes its files away again.
-pub struct Prepared {
-    id: Uuid,
-    extracted: Extracted,
-    name: String,
-    sha256: String,
-    size: u64,
-    content_hash: String,
-    location: String,
-    cover_path: Option<String>,
-    approve: bool,
-    data_dir: PathBuf,
-    written: Vec<PathBuf>,
-}
-
-impl Drop for Prepared {
-    fn drop(&mut self) {
-        for p in &self.written {
-            storage::remove_and_prune(p, &self.data_dir);
-        }
-    }
-}
-
 /// The book these bytes already are, if any; the upload is recorded against it.
 pub fn find_duplicate(
     conn: &mut PgConnection,
@@ -144,66 +130,223 @@ pub fn find_duplicate(
     }))
 }
 
-/// Everything that needs no database: format, metadata, hashes, cover, and the move of the
-/// file to the inbox (or the library, when approving at once). CPU and disk work: run it
-/// on a blocking thread, without holding a connection.
+/// One file read and hashed, its cover rendered: everything that needs neither the database
+/// nor a decision about which book it belongs to.
+pub struct ReadFile {
+    staged: Staged,
+    pub name: String,
+    pub format: Format,
+    /// What the file says about itself; `None` when its metadata comes from elsewhere.
+    pub metadata: Option<Metadata>,
+    cover: Option<Cover>,
+    content_hash: String,
+}
+
+impl ReadFile {
+    pub fn sha256(&self) -> &str {
+        &self.staged.sha256
+    }
+}
+
+fn partial_md5(staged: &Staged) -> Result<String, Error> {
+    hash::partial_md5_file(&staged.path)
+        .map_err(|e| Error::Internal(format!("hashing a staged file: {e}")))
+}
+
+/// Reads a staged file: format, metadata, cover (rendered and checked), KOReader's hash.
+/// CPU and disk work: run it on a blocking thread, without holding a connection.
+pub fn read(staged: Staged, name: &str) -> Result<ReadFile, Error> {
+    let extracted = libris_formats::extract(&staged.path, name).map_err(refusal)?;
+    let cover = extracted.cover.as_ref().and_then(|raw| {
+        covers::render(&raw.bytes)
+            // A book is still a book without its cover.
+            .map_err(|e| log::warn!("{name}: cover not used: {e}"))
+            .ok()
+    });
+    Ok(ReadFile {
+        content_hash: partial_md5(&staged)?,
+        staged,
+        name: name.to_owned(),
+        format: extracted.format,
+        metadata: Some(extracted.metadata),
+        cover,
+    })
+}
+
+/// Reads only a staged file's format and KOReader's hash: for files whose metadata and cover
+/// come from elsewhere (a calibre book's `metadata.opf` and `cover.jpg`).
+pub fn read_format(staged: Staged, name: &str) -> Result<ReadFile, Error> {
+    let format = libris_formats::identify(&staged.path, name).map_err(refusal)?;
+    Ok(ReadFile {
+        content_hash: partial_md5(&staged)?,
+        staged,
+        name: name.to_owned(),
+        format,
+        metadata: None,
+        cover: None,
+    })
+}
+
+/// What the files of one new book are, and where its description comes from.
+pub struct NewBook {
+    pub metadata: Metadata,
+    pub cover: Option<Cover>,
+    /// The candidate source recorded for the metadata: "file" or "calibre".
+    pub source: &'static str,
+}
+
+impl NewBook {
+    /// A book described by its own files: the first file that says anything.
+    pub fn from_files(files: &[ReadFile]) -> NewBook {
+        let metadata = files
+            .iter()
+            .filter_map(|f| f.metadata.clone())
+            .max_by_key(|m| (m.title.is_some(), !m.authors.is_empty()))
+            .unwrap_or_default();
+        NewBook {
+            metadata,
+            cover: files.iter().find_map(|f| f.cover.clone()),
+            source: "file",
+        }
+    }
+}
+
+/// Which book prepared files go to.
+pub enum Target {
+    New(Box<NewBook>),
+    /// An existing book, as it was when the decision was made: its files go where its
+    /// other files are. [`commit`] checks it is still so.
+    Join {
+        book_id: Uuid,
+        status: BookStatus,
+        title: Option<String>,
+        author: Option<String>,
+    },
+}
+
+/// An existing book as [`Target::Join`] needs it.
+pub fn join_target(conn: &mut PgConnection, book_id: Uuid) -> Result<Target, Error> {
+    let (status, title, author) = books::table
+        .find(book_id)
+        .select((books::status, books::title, books::author))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no book {book_id}")))?;
+    Ok(Target::Join {
+        book_id,
+        status,
+        title,
+        author,
+    })
+}
+
+struct PreparedFile {
+    name: String,
+    format: Format,
+    metadata: Option<Metadata>,
+    sha256: String,
+    size: u64,
+    content_hash: String,
+    location: String,
+    in_library: bool,
+}
+
+/// Files moved into place (and a new book's cover written), waiting for their rows.
+/// Dropped without [`commit`], it takes its files away again.
+pub struct Prepared {
+    book_id: Uuid,
+    target: Target,
+    cover_path: Option<String>,
+    files: Vec<PreparedFile>,
+    approve: bool,
+    data_dir: PathBuf,
+    written: Vec<PathBuf>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        for p in &self.written {
+            storage::remove_and_prune(p, &self.data_dir);
+        }
+    }
+}
+
+/// Moves read files into place for `target`: the inbox (`inbox/<book id>/`) for a book in
+/// review, the library (`library/<Author>/<Title>/`) for an organized one (or a new one
+/// approved at once). Disk work only.
 pub fn prepare(
     data_dir: &Path,
-    mut staged: Staged,
-    name: &str,
+    files: Vec<ReadFile>,
+    target: Target,
     approve: bool,
 ) -> Result<Prepared, Error> {
-    let extracted = libris_formats::extract(&staged.path, name).map_err(refusal)?;
-    let content_hash = hash::partial_md5_file(&staged.path)
-        .map_err(|e| Error::Internal(format!("hashing a staged file: {e}")))?;
+    let book_id = match &target {
+        Target::New(_) => Uuid::new_v4(),
+        Target::Join { book_id, .. } => *book_id,
+    };
     let mut prepared = Prepared {
-        id: Uuid::new_v4(),
-        name: name.to_owned(),
-        sha256: std::mem::take(&mut staged.sha256),
-        size: staged.size,
-        content_hash,
-        location: String::new(),
+        book_id,
         cover_path: None,
+        files: Vec::new(),
         approve,
         data_dir: data_dir.to_owned(),
         written: Vec::new(),
-        extracted,
+        target,
     };
-    if let Some(raw) = &prepared.extracted.cover {
-        match covers::render(&raw.bytes) {
-            Ok(cover) => {
-                let (full, thumb) = paths::cover_files(data_dir, prepared.id, cover.extension);
-                prepared.written.extend([full.clone(), thumb.clone()]);
-                storage::write_atomic(&full, &cover.image)
-                    .and_then(|_| storage::write_atomic(&thumb, &cover.thumbnail))
-                    .map_err(|e| Error::Internal(format!("writing a cover: {e}")))?;
-                prepared.cover_path = Some(storage::relative(data_dir, &full));
-            }
-            // A book is still a book without its cover.
-            Err(e) => log::warn!("{name}: cover not used: {e}"),
-        }
+    let (in_library, title, author) = match &prepared.target {
+        Target::New(book) => (
+            approve,
+            book.metadata.title.clone(),
+            author_of(&book.metadata),
+        ),
+        Target::Join {
+            status,
+            title,
+            author,
+            ..
+        } => (
+            *status == BookStatus::Organized,
+            title.clone(),
+            author.clone(),
+        ),
+    };
+    if let Some(cover) = match &prepared.target {
+        Target::New(book) => book.cover.as_ref(),
+        Target::Join { .. } => None,
+    } {
+        let (full, thumb) = paths::cover_files(data_dir, book_id, cover.extension);
+        prepared.written.extend([full.clone(), thumb.clone()]);
+        storage::write_atomic(&full, &cover.image)
+            .and_then(|_| storage::write_atomic(&thumb, &cover.thumbnail))
+            .map_err(|e| Error::Internal(format!("writing a cover: {e}")))?;
+        prepared.cover_path = Some(storage::relative(data_dir, &full));
     }
-    let metadata = &prepared.extracted.metadata;
-    let file_name = storage::sanitize_file_name(name, prepared.extracted.format.extension());
-    let destination = if approve {
-        paths::library_file(
-            data_dir,
-            metadata.title.as_deref(),
-            &author_of(metadata),
-            &file_name,
-        )
-    } else {
-        storage::unique_path(&paths::inbox_dir(data_dir, prepared.id), &file_name)
-    };
-    storage::move_file(&staged.path, &destination)
-        .map_err(|e| Error::Internal(format!("storing a file: {e}")))?;
-    staged.keep();
-    prepared.written.push(destination.clone());
-    prepared.location = storage::relative(data_dir, &destination);
+    for mut file in files {
+        let file_name = storage::sanitize_file_name(&file.name, file.format.extension());
+        let destination = if in_library {
+            paths::library_file(data_dir, title.as_deref(), &author, &file_name)
+        } else {
+            storage::unique_path(&paths::inbox_dir(data_dir, book_id), &file_name)
+        };
+        storage::move_file(&file.staged.path, &destination)
+            .map_err(|e| Error::Internal(format!("storing a file: {e}")))?;
+        file.staged.keep();
+        prepared.written.push(destination.clone());
+        prepared.files.push(PreparedFile {
+            name: file.name,
+            format: file.format,
+            metadata: file.metadata,
+            sha256: std::mem::take(&mut file.staged.sha256),
+            size: file.staged.size,
+            content_hash: file.content_hash,
+            location: storage::relative(data_dir, &destination),
+            in_library,
+        });
+    }
     Ok(prepared)
 }
 
-/// Writes the rows of a prepared file in one transaction. On failure, or when the same
+/// Writes the rows of prepared files in one transaction. On failure, or when the same
 /// bytes won a race meanwhile, the prepared files are removed.
 pub fn commit(
     conn: &mut PgConnection,
@@ -211,13 +354,14 @@ pub fn commit(
     options: &Options,
 ) -> Result<Outcome, Error> {
     let outcome = conn.transaction(|conn| store(conn, &prepared, options))?;
-    if matches!(outcome, Outcome::Created { .. }) {
+    if !matches!(outcome, Outcome::Duplicate { .. }) {
         prepared.written.clear();
     }
     Ok(outcome)
 }
 
-/// The whole pipeline on one connection (`libris import`, the inbox folder).
+/// One file through the whole pipeline on one connection, as a book of its own (the inbox
+/// folder, a single imported file).
 pub fn ingest(
     conn: &mut PgConnection,
     data_dir: &Path,
@@ -228,7 +372,14 @@ pub fn ingest(
     if let Some(duplicate) = find_duplicate(conn, &staged, name, options)? {
         return Ok(duplicate);
     }
-    let prepared = prepare(data_dir, staged, name, options.approve)?;
+    let file = read(staged, name)?;
+    let book = NewBook::from_files(std::slice::from_ref(&file));
+    let prepared = prepare(
+        data_dir,
+        vec![file],
+        Target::New(Box::new(book)),
+        options.approve,
+    )?;
     commit(conn, prepared, options)
 }
 
@@ -274,27 +425,124 @@ fn possible_duplicate(
     Ok(found.map(|f| f.id))
 }
 
+/// A book these files are probably another format of: the same ISBN, or the same title and
+/// authors (compared as `libris_norm` compares them), holding none of these formats.
+/// Organized books first: that is where a new format is wanted.
+fn format_of(
+    conn: &mut PgConnection,
+    id: Uuid,
+    m: &Metadata,
+    author: Option<&str>,
+    formats: &[&str],
+) -> Result<Option<Uuid>, Error> {
+    if m.isbn_13.is_none() && (m.title.is_none() || author.is_none()) {
+        return Ok(None);
+    }
+    let found: Option<Id> = sql_query(include_str!("sql/format_of.sql"))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<Text>, _>(&m.isbn_13)
+        .bind::<Nullable<Text>, _>(&m.title)
+        .bind::<Nullable<Text>, _>(author)
+        .bind::<Array<Text>, _>(formats)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|f| f.id))
+}
+
 fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<Outcome, Error> {
     // Two uploads of the same bytes at once: the second waits here, then finds the first.
-    sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(&row.sha256)
-        .execute(conn)?;
-    if let Some(found) = existing(conn, &row.sha256)? {
-        register_upload(conn, options.uploader, &row.sha256, &row.name)?;
-        return Ok(Outcome::Duplicate {
-            book_id: found.book_id,
-            title: found.title,
-        });
+    let mut checksums: Vec<&str> = row.files.iter().map(|f| f.sha256.as_str()).collect();
+    checksums.sort_unstable();
+    for sha in &checksums {
+        sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(*sha)
+            .execute(conn)?;
     }
-    let m = &row.extracted.metadata;
+    for file in &row.files {
+        if let Some(found) = existing(conn, &file.sha256)? {
+            register_upload(conn, options.uploader, &file.sha256, &file.name)?;
+            return Ok(Outcome::Duplicate {
+                book_id: found.book_id,
+                title: found.title,
+            });
+        }
+    }
+    let title = match &row.target {
+        Target::New(book) => {
+            insert_book(conn, row, book, options)?;
+            book.metadata.title.clone()
+        }
+        Target::Join {
+            book_id,
+            status,
+            title,
+            author,
+        } => {
+            // The files were placed for the book as it was; it must still be so.
+            let now: Option<(BookStatus, Option<String>, Option<String>)> = books::table
+                .find(book_id)
+                .select((books::status, books::title, books::author))
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let placed_for = (*status, title.clone(), author.clone());
+            match now {
+                None => return Err(Error::NotFound(format!("no book {book_id}"))),
+                Some(now) if now != placed_for => {
+                    return Err(Error::Conflict(format!(
+                        "book {book_id} changed while its new files were stored; try again"
+                    )))
+                }
+                Some(_) => {}
+            }
+            title.clone()
+        }
+    };
+    for file in &row.files {
+        insert_file(conn, row.book_id, file)?;
+        // A file's own reading of itself is a candidate unless the book's metadata came
+        // from elsewhere (calibre), which is recorded once.
+        let own = match &row.target {
+            Target::New(book) => book.source == "file",
+            Target::Join { .. } => true,
+        };
+        if let (Some(m), true) = (&file.metadata, own) {
+            insert_candidate(conn, row.book_id, "file", m, file.format)?;
+        }
+        register_upload(conn, options.uploader, &file.sha256, &file.name)?;
+    }
+    Ok(match row.target {
+        Target::New(_) => Outcome::Created {
+            book_id: row.book_id,
+            title,
+        },
+        Target::Join { .. } => Outcome::Added {
+            book_id: row.book_id,
+            title,
+        },
+    })
+}
+
+fn insert_book(
+    conn: &mut PgConnection,
+    row: &Prepared,
+    book: &NewBook,
+    options: &Options,
+) -> Result<(), Error> {
+    let m = &book.metadata;
     let author = author_of(m);
-    let duplicate_of = possible_duplicate(
-        conn,
-        row.id,
-        m.isbn_13.as_deref(),
-        m.title.as_deref(),
-        author.as_deref(),
-    )?;
+    let formats: Vec<&str> = row.files.iter().map(|f| f.format.as_str()).collect();
+    let format_of = format_of(conn, row.book_id, m, author.as_deref(), &formats)?;
+    let duplicate_of = match format_of {
+        Some(_) => None,
+        None => possible_duplicate(
+            conn,
+            row.book_id,
+            m.isbn_13.as_deref(),
+            m.title.as_deref(),
+            author.as_deref(),
+        )?,
+    };
     // (series, series_index) is unique: the same volume in another format keeps its place
     // in the candidate and is flagged as a possible duplicate instead.
     let series_index = match (&m.series, m.series_index) {
@@ -319,7 +567,7 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
     let genres: Vec<Option<String>> = m.genres.iter().cloned().map(Some).collect();
     diesel::insert_into(books::table)
         .values((
-            books::id.eq(row.id),
+            books::id.eq(row.book_id),
             books::status.eq(status),
             books::title.eq(&m.title),
             books::author.eq(&author),
@@ -336,51 +584,65 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
             books::genres.eq(&genres),
             books::created_by.eq(options.uploader),
             books::possible_duplicate_of.eq(duplicate_of),
+            books::format_of.eq(format_of),
             books::approved_at.eq(row.approve.then(chrono::Utc::now)),
         ))
         .execute(conn)?;
-    let digest = links::filename_digest(&row.name);
-    let (inbox_path, storage_path) = if row.approve {
-        (None, Some(&row.location))
+    if book.source != "file" {
+        let format = row.files.first().map_or(Format::Epub, |f| f.format);
+        insert_candidate(conn, row.book_id, book.source, m, format)?;
+    }
+    Ok(())
+}
+
+fn insert_file(conn: &mut PgConnection, book_id: Uuid, file: &PreparedFile) -> Result<(), Error> {
+    let digest = links::filename_digest(&file.name);
+    let (inbox_path, storage_path) = if file.in_library {
+        (None, Some(&file.location))
     } else {
-        (Some(&row.location), None)
+        (Some(&file.location), None)
     };
     diesel::insert_into(book_files::table)
         .values((
-            book_files::book_id.eq(row.id),
-            book_files::format.eq(row.extracted.format.as_str()),
-            book_files::original_name.eq(&row.name),
+            book_files::book_id.eq(book_id),
+            book_files::format.eq(file.format.as_str()),
+            book_files::original_name.eq(&file.name),
             book_files::storage_path.eq(storage_path),
             book_files::inbox_path.eq(inbox_path),
-            book_files::file_size.eq(row.size as i64),
-            book_files::checksum.eq(&row.sha256),
-            book_files::content_hash.eq(&row.content_hash),
-            book_files::original_content_hash.eq(&row.content_hash),
+            book_files::file_size.eq(file.size as i64),
+            book_files::checksum.eq(&file.sha256),
+            book_files::content_hash.eq(&file.content_hash),
+            book_files::original_content_hash.eq(&file.content_hash),
             book_files::filename_digest.eq(&digest),
         ))
         .execute(conn)?;
+    links::link(
+        conn,
+        book_id,
+        &[
+            (file.content_hash.as_str(), Source::Content),
+            (digest.as_str(), Source::Filename),
+        ],
+    )
+}
+
+fn insert_candidate(
+    conn: &mut PgConnection,
+    book_id: Uuid,
+    source: &str,
+    m: &Metadata,
+    format: Format,
+) -> Result<(), Error> {
     let mut normalized = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
-    normalized["author"] = json!(author);
-    normalized["format"] = json!(row.extracted.format.as_str());
+    normalized["author"] = json!(author_of(m));
+    normalized["format"] = json!(format.as_str());
     diesel::insert_into(book_metadata_candidates::table)
         .values((
-            book_metadata_candidates::book_id.eq(row.id),
-            book_metadata_candidates::source.eq("file"),
+            book_metadata_candidates::book_id.eq(book_id),
+            book_metadata_candidates::source.eq(source),
             book_metadata_candidates::normalized.eq(&normalized),
             book_metadata_candidates::confidence.eq(bigdecimal::BigDecimal::from(1)),
         ))
         .execute(conn)?;
-    register_upload(conn, options.uploader, &row.sha256, &row.name)?;
-    links::link(
-        conn,
-        row.id,
-        &[
-            (row.content_hash.as_str(), Source::Content),
-            (digest.as_str(), Source::Filename),
-        ],
-    )?;
-    Ok(Outcome::Created {
-        book_id: row.id,
-        title: m.title.clone(),
-    })
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod download;
 pub mod edit;
 pub mod external;
+pub mod formats;
 pub mod import;
 pub mod inbox;
 pub mod ingest;

@@ -116,3 +116,23 @@ pub fn forget_book(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {
     diesel::delete(ra::table.filter(ra::book_id.eq(book))).execute(conn)?;
     Ok(())
 }
+
+/// Books `from` are becoming part of book `into` (one work, several files): every reader's
+/// positions and history move to it, each reader's manual and sync statuses too (the newest
+/// decision wins), and the aggregates are rebuilt. Part of the caller's transaction.
+pub fn merge_books(conn: &mut PgConnection, into: Uuid, from: &[Uuid]) -> Result<(), Error> {
+    diesel::update(rp::table.filter(rp::book_id.eq_any(from)))
+        .set(rp::book_id.eq(into))
+        .execute(conn)?;
+    diesel::update(rh::table.filter(rh::book_id.eq_any(from)))
+        .set(rh::book_id.eq(into))
+        .execute(conn)?;
+    diesel::sql_query(include_str!("sql/merge_statuses.sql"))
+        .bind::<SqlUuid, _>(into)
+        .bind::<Array<SqlUuid>, _>(from)
+        .execute(conn)?;
+    diesel::delete(ra::table.filter(ra::book_id.eq_any(from))).execute(conn)?;
+    let rules = super::state::rules(conn)?;
+    super::state::rebuild(conn, &rules, None, Some(into))?;
+    Ok(())
+}

@@ -167,6 +167,8 @@ async fn the_auth_matrix_holds_for_every_route() {
         ("PATCH", "/api/settings".to_owned()),
         ("PATCH", format!("/api/books/{id}")),
         ("POST", format!("/api/books/{id}/approve")),
+        ("POST", format!("/api/books/{id}/merge")),
+        ("POST", format!("/api/books/{id}/files/{id}/split")),
         ("POST", format!("/api/books/{id}/hardcover/lookup")),
         ("DELETE", format!("/api/books/{id}")),
         ("POST", format!("/api/books/{id}/documents")),

@@ -253,9 +253,13 @@ async fn import_ingests_a_folder_and_reports_what_failed() {
     assert_eq!(out.status.code(), Some(1), "a file failed: {out:?}");
     let text = stdout(&out);
     assert!(
-        text.contains("3 added, 0 duplicates, 1 failed (4 files)"),
+        text.starts_with(
+            "3 books added (3 files), 0 formats added to books already here, 0 duplicates, \
+             1 skipped, 1 failed\n"
+        ),
         "{text}"
     );
+    assert!(text.contains("skipped: 1 (hidden)"), "{text}");
     assert!(text.contains("broken-no-container.epub"), "{text}");
     assert_eq!(
         db.count("SELECT count(*) FROM books WHERE status = 'organized'"),
@@ -272,7 +276,9 @@ async fn import_ingests_a_folder_and_reports_what_failed() {
     // Again: everything known is a duplicate.
     let out = run(&[]);
     assert!(
-        stdout(&out).contains("0 added, 3 duplicates, 1 failed"),
+        stdout(&out).starts_with(
+            "0 books added (0 files), 0 formats added to books already here, 3 duplicates"
+        ),
         "{out:?}"
     );
     assert_eq!(db.count("SELECT count(*) FROM books"), 3);

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 use libris_test_support as common;
 mod failures;
+mod formats;
 mod hardcover;
 mod kosync;
 mod library;

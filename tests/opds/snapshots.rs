@@ -61,6 +61,7 @@ fn book(n: u128, title: &str, author: &str) -> Book {
         hardcover_edition_id: None,
         created_by: None,
         possible_duplicate_of: None,
+        format_of: None,
         approved_at: Some(at(2)),
         created_at: at(1),
         updated_at: at(3),
