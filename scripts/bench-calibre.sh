@@ -16,13 +16,14 @@ trap 'rm -rf "$work"; scripts/pg.sh stop bench' EXIT
 printf '\n%-28s %8s %8s %10s %10s %10s\n' "calibre library" books files seconds "books/s" "peak MB"
 for kind in without-covers with-covers; do
     flag=; [ "$kind" = without-covers ] && flag=--no-covers
-    $bin bench-calibre --count "$count" $flag "$work/$kind"
     scripts/pg.sh wipe bench
     url=$(scripts/pg.sh start bench libris_bench)
-    DATABASE_URL="$url" $bin migrate
+    export DATABASE_URL="$url"
+    $bin bench-calibre --count "$count" $flag "$work/$kind"
+    $bin migrate >/dev/null
     psql -X "$url" -q -c CHECKPOINT
     start=$(date +%s.%N)
-    DATABASE_URL="$url" RUST_LOG=warn LIBRIS_DATA_DIR="$work/data-$kind" \
+    RUST_LOG=warn LIBRIS_DATA_DIR="$work/data-$kind" \
         /usr/bin/time -f '%M' -o "$work/rss" $bin import --approve "$work/$kind" >"$work/out"
     end=$(date +%s.%N)
     books=$(awk '{print $1; exit}' "$work/out")

@@ -18,7 +18,9 @@ pub fn run(
     let _lock = lock_data_dir(config)?;
     let found = import::collect(paths)?;
     let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        // Most of a book's import is waiting (its commit's fsync, a file copy), not CPU:
+        // several per core keep both busy.
+        .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(2, |n| n.get()))
         .clamp(1, 32);
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(found.units.len() as u64);

@@ -54,7 +54,7 @@ enum Command {
         /// Organize the books at once instead of leaving them for review.
         #[arg(long)]
         approve: bool,
-        /// Files imported at once [default: the number of CPU cores].
+        /// Books imported at once [default: four per CPU core, at most 32].
         #[arg(long)]
         jobs: Option<usize>,
         /// Files and folders to import.
