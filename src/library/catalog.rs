@@ -203,6 +203,24 @@ impl Shelf {
         }
     }
 
+    /// What it holds and in what order, in the reader's words (the root's entry for it).
+    pub fn description(self) -> &'static str {
+        match self {
+            Shelf::Continue => {
+                "Books you are reading or have set aside, the most recently read first"
+            }
+            Shelf::Reading => "Books you are reading now, the most recently read first",
+            Shelf::Paused => {
+                "Books you started and have not read for a while, the most recently read first"
+            }
+            Shelf::Finished => "Books you have finished, the most recently read first",
+            Shelf::Unread => {
+                "Books you have not started: marked unread, want to read on Hardcover, or opened \
+                 but not read yet"
+            }
+        }
+    }
+
     /// The effective statuses (reading_aggregate.status) it holds.
     fn statuses(self) -> &'static [&'static str] {
         match self {
@@ -258,16 +276,60 @@ struct Value {
     n: i64,
 }
 
-/// Every value of `facet` with its number of books, in browsing order (case-insensitive,
-/// then as written).
-pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<(String, i64)>, Error> {
-    let mut values: Vec<(String, i64)> = sql_query(facet.values_sql())
+/// One value of a facet as readers browse it: `value` is what links and queries carry,
+/// `title` what readers see, `sort` what orders it and gives its initial letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    pub value: String,
+    pub title: String,
+    pub sort: String,
+    /// Its organized books.
+    pub count: i64,
+}
+
+impl FacetValue {
+    /// A value of `facet` held by `count` books, titled and sorted as that facet does.
+    pub fn new(facet: Facet, value: impl Into<String>, count: i64) -> FacetValue {
+        let value = value.into();
+        let title = value_title(facet, &value);
+        FacetValue {
+            sort: title.clone(),
+            title,
+            value,
+            count,
+        }
+    }
+}
+
+/// What readers see for a value of `facet`: a language's name for its tag, other values as
+/// they are.
+pub fn value_title(facet: Facet, value: &str) -> String {
+    match facet {
+        Facet::Language => super::languages::name(value),
+        _ => value.to_owned(),
+    }
+}
+
+/// Every value of `facet` with its number of books, in browsing order: by what it sorts as,
+/// case and accents aside (Émile beside Emma, not after Zola), then as written.
+pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<FacetValue>, Error> {
+    let mut values: Vec<FacetValue> = sql_query(facet.values_sql())
         .load::<Value>(conn)?
         .into_iter()
-        .map(|v| (v.value, v.n))
+        .map(|v| FacetValue::new(facet, v.value, v.n))
         .collect();
-    values.sort_by_cached_key(|(v, _)| (v.to_lowercase(), v.clone()));
+    values.sort_by_cached_key(|v| (sort_key(&v.sort), v.value.clone()));
     Ok(values)
+}
+
+/// `s` folded for ordering: lower case, accents dropped.
+pub fn sort_key(s: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A page of the books of one facet value, and how many there are. A value holds few
@@ -537,6 +599,14 @@ mod tests {
         );
         assert_eq!(authors_of(" & ;"), Vec::<String>::new());
         assert_eq!(authors_of("Tom and Jerry"), ["Tom and Jerry"]);
+    }
+
+    #[test]
+    fn sorting_folds_case_and_accents() {
+        assert_eq!(sort_key("Émile Zola"), "emile zola");
+        assert_eq!(sort_key("ÅSA"), "asa");
+        assert_eq!(sort_key("山田"), "山田");
+        assert!(sort_key("Émile") < sort_key("Emma"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod external;
 pub mod import;
 pub mod inbox;
 pub mod ingest;
+pub mod languages;
 pub mod links;
 pub mod paths;
 pub mod review;

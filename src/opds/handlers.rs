@@ -341,11 +341,12 @@ pub async fn facet_books(
         format!("urn:libris:{segment}:{encoded}"),
         format!("/{segment}/books?value={encoded}"),
     );
+    let title = catalog::value_title(facet, &value);
     Ok(books_reply(
         &req,
         &state,
         flavor,
-        (&id, &value, &path),
+        (&id, &title, &path),
         paging,
         found,
     ))

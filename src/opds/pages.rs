@@ -22,7 +22,7 @@ use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
 use crate::db::{self, Conn, DbPool};
 use crate::error::Error;
-use crate::library::catalog::{Facet, Filter, List};
+use crate::library::catalog::{Facet, FacetValue, Filter, List};
 
 /// A value computed from the library, kept per key and library version. One request
 /// computes it while the others with the same key wait for that result (never sixteen
@@ -223,7 +223,7 @@ const PAGES_KEPT: usize = 256;
 /// beyond the version check.
 pub struct CatalogCache {
     pub starts: Versioned<(List, Filter, i64), Starts>,
-    pub facets: Versioned<Facet, Arc<Vec<(String, i64)>>>,
+    pub facets: Versioned<Facet, Arc<Vec<FacetValue>>>,
     pub formats: Versioned<(), Arc<Vec<(String, i64)>>>,
     pub pages: Versioned<PageKey, Arc<PageData>>,
     /// Documents that are the same for every reader, by flavor, base URL, address and page

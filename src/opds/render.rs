@@ -11,7 +11,7 @@ use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Pse,
     Publication,
 };
-use crate::library::catalog::{authors_of, Facet, Filter, List, Shelf};
+use crate::library::catalog::{authors_of, Facet, FacetValue, Filter, List, Shelf};
 use uuid::Uuid;
 
 use crate::db::models::{Book, BookFile};
@@ -209,7 +209,7 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
                 shelf.title(),
                 &format!("/shelves/{}", shelf.segment()),
                 None,
-                "Your books, the most recently read first",
+                shelf.description(),
             ));
         }
     }
@@ -263,7 +263,7 @@ pub fn book_facets(
     ctx: &Ctx,
     current: List,
     filter: &Filter,
-    languages: &[(String, i64)],
+    languages: &[FacetValue],
     formats: &[(String, i64)],
 ) -> Vec<Link> {
     let link = |list: List, filter: &Filter, title: &str| {
@@ -285,16 +285,16 @@ pub fn book_facets(
     links.push(
         link(current, &any_language, "All languages").facet("Language", filter.language.is_none()),
     );
-    for (language, n) in languages {
+    for language in languages {
         let only = Filter {
-            language: Some(language.clone()),
+            language: Some(language.value.clone()),
             ..filter.clone()
         };
-        let active = filter.language.as_deref() == Some(language.as_str());
+        let active = filter.language.as_deref() == Some(language.value.as_str());
         links.push(
-            link(current, &only, language)
+            link(current, &only, &language.title)
                 .facet("Language", active)
-                .counted(*n),
+                .counted(language.count),
         );
     }
     let any_format = Filter {
@@ -366,7 +366,7 @@ fn paginate(ctx: &Ctx, feed: &mut Feed, path: &str, paging: Paging) {
 pub fn facet(
     ctx: &Ctx,
     facet: Facet,
-    values: &[(String, i64)],
+    values: &[FacetValue],
     letter: Option<&str>,
     page: i64,
     size: i64,
@@ -378,8 +378,8 @@ pub fn facet(
     let mut title = facet.title().to_owned();
     let entries: Vec<NavEntry> = if letter.is_none() && values.len() > GROUP_ABOVE {
         let mut groups: Vec<(String, i64)> = vec![];
-        for (value, _) in values {
-            let i = initial(value);
+        for value in values {
+            let i = initial(&value.sort);
             match groups.iter_mut().find(|(g, _)| *g == i) {
                 Some((_, n)) => *n += 1,
                 None => groups.push((i, 1)),
@@ -406,20 +406,20 @@ pub fn facet(
         }
         values
             .iter()
-            .filter(|(v, _)| letter.is_none_or(|l| initial(v) == l))
-            .map(|(value, n)| NavEntry {
-                id: format!("urn:libris:{segment}:{}", query_value(value)),
-                title: value.clone(),
+            .filter(|v| letter.is_none_or(|l| initial(&v.sort) == l))
+            .map(|v| NavEntry {
+                id: format!("urn:libris:{segment}:{}", query_value(&v.value)),
+                title: v.title.clone(),
                 updated,
-                href: ctx.href(&format!("/{segment}/books?value={}", query_value(value))),
+                href: ctx.href(&format!("/{segment}/books?value={}", query_value(&v.value))),
                 kind: Kind::Acquisition,
                 rel: None,
-                summary: Some(if *n == 1 {
+                summary: Some(if v.count == 1 {
                     "1 book".into()
                 } else {
-                    format!("{n} books")
+                    format!("{} books", v.count)
                 }),
-                count: Some(*n),
+                count: Some(v.count),
             })
             .collect()
     };
@@ -490,10 +490,11 @@ mod tests {
         }
     }
 
-    fn values(n: usize) -> Vec<(String, i64)> {
+    fn values(n: usize) -> Vec<FacetValue> {
         (0..n)
             .map(|i| {
-                (
+                FacetValue::new(
+                    Facet::Author,
                     format!("{}{i:03}", ["Alpha", "beta", "Çedille", "42"][i % 4]),
                     1,
                 )
@@ -545,6 +546,29 @@ mod tests {
             }
             Entry::Publication(_) => unreachable!(),
         }
+    }
+
+    #[test]
+    fn each_shelf_says_what_it_holds() {
+        let root = root(&ctx(Flavor::Atom), DateTime::<Utc>::UNIX_EPOCH, true);
+        let summaries: Vec<(String, String)> = root
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Navigation(n) if n.id.starts_with("urn:libris:") => {
+                    Some((n.title.clone(), n.summary.clone().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .take(Shelf::ALL.len())
+            .collect();
+        let titles: Vec<&str> = summaries.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, Shelf::ALL.map(Shelf::title));
+        let mut distinct: Vec<&str> = summaries.iter().map(|(_, s)| s.as_str()).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), Shelf::ALL.len(), "{summaries:?}");
+        assert!(summaries[4].1.contains("not started"), "{summaries:?}");
     }
 
     #[test]

@@ -493,6 +493,23 @@ async fn browsing_by_author_series_and_language_reaches_the_books() {
     validate_atom_feed("it-author-books.xml", &books);
     assert!(books.contains("The Lighthouse Keeper"));
     assert!(entries(&books) >= 1);
+    // Languages by name, their links by tag; a language's books titled by its name.
+    let languages = text(&get(&app, "/opds/languages", &auth, &[]).await);
+    assert!(languages.contains("<title>English</title>"), "{languages}");
+    let english = href_where(&languages, |h| h.ends_with("/languages/books?value=en"))
+        .expect("a link by the tag");
+    let english = text(&get(&app, &path_of(&english), &auth, &[]).await);
+    assert!(english.contains("<title>English</title>"), "{english}");
+    assert!(
+        english.contains("<dc:language>en</dc:language>"),
+        "{english}"
+    );
+    let facets = text(&get(&app, "/opds/books", &auth, &[]).await);
+    assert!(
+        link_attrs(&facets, "http://opds-spec.org/facet").is_some()
+            && facets.contains(r#"title="English""#),
+        "{facets}"
+    );
     let series = text(&get(&app, "/opds/series/books?value=Coastal%20Tales", &auth, &[]).await);
     assert!(series.contains("The Lighthouse Keeper"), "{series}");
     let nothing = text(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use libris::db::models::{Book, BookFile, BookStatus};
-use libris::library::catalog::{Facet, Filter, List};
+use libris::library::catalog::{Facet, FacetValue, Filter, List};
 use libris::opds::feed::{Author, Paging};
 use libris::opds::render::{self, Ctx, Flavor, LastRead, ListPage};
 use libris::opds::{atom, json};
@@ -171,7 +171,10 @@ fn a_middle_page_of_all_books_with_its_facets() {
             c,
             List::Title,
             &Filter::default(),
-            &[("en".into(), 4), ("fr".into(), 3)],
+            &[
+                FacetValue::new(Facet::Language, "en-GB", 4),
+                FacetValue::new(Facet::Language, "fr", 3),
+            ],
             &[("epub".into(), 5), ("cbz".into(), 1), ("pdf".into(), 2)],
         ));
         feed
@@ -191,9 +194,10 @@ fn many_authors_are_grouped_by_initial() {
         "ß",
         "42",
     ];
-    let values: Vec<(String, i64)> = (0..120)
+    let values: Vec<FacetValue> = (0..120)
         .map(|i| {
-            (
+            FacetValue::new(
+                Facet::Author,
                 format!("{} {i:03}", names[i % names.len()]),
                 1 + (i as i64 % 4),
             )
