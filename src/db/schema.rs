@@ -27,6 +27,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    author_sort_names (name) {
+        name -> Text,
+        sort_name -> Text,
+    }
+}
+
+diesel::table! {
     app_settings (key) {
         key -> Text,
         value -> Jsonb,
@@ -249,6 +256,7 @@ diesel::joinable!(upload_registry -> api_keys (api_key_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     app_settings,
+    author_sort_names,
     book_files,
     book_metadata_candidates,
     books,

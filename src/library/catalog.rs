@@ -119,24 +119,27 @@ impl Facet {
     /// Each value with the organized books it holds.
     fn values_sql(self) -> &'static str {
         match self {
+            // With the sort name a source gave, if any (migration 12).
             Facet::Author => {
-                "SELECT a AS value, count(*) AS n FROM books, unnest(libris_authors(author)) a
-                WHERE status = 'organized' GROUP BY a"
+                "SELECT v.value, v.n, s.sort_name FROM (
+                    SELECT a AS value, count(*) AS n FROM books, unnest(libris_authors(author)) a
+                    WHERE status = 'organized' GROUP BY a
+                ) v LEFT JOIN author_sort_names s ON s.name = v.value"
             }
             Facet::Series => {
-                "SELECT series AS value, count(*) AS n FROM books
+                "SELECT series AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND series IS NOT NULL GROUP BY series"
             }
             Facet::Genre => {
-                "SELECT g AS value, count(*) AS n FROM books, unnest(genres) g
+                "SELECT g AS value, count(*) AS n, NULL::text AS sort_name FROM books, unnest(genres) g
                 WHERE status = 'organized' AND g IS NOT NULL GROUP BY g"
             }
             Facet::Language => {
-                "SELECT language AS value, count(*) AS n FROM books
+                "SELECT language AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND language IS NOT NULL GROUP BY language"
             }
             Facet::Publisher => {
-                "SELECT publisher AS value, count(*) AS n FROM books
+                "SELECT publisher AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND publisher IS NOT NULL GROUP BY publisher"
             }
         }
@@ -276,6 +279,17 @@ struct Value {
     n: i64,
 }
 
+/// A facet value as `Facet::values_sql` reads it, with the sort name a source gave (authors).
+#[derive(QueryableByName)]
+struct FacetRow {
+    #[diesel(sql_type = Text)]
+    value: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    sort_name: Option<String>,
+}
+
 /// One value of a facet as readers browse it: `value` is what links and queries carry,
 /// `title` what readers see, `sort` what orders it and gives its initial letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,12 +302,23 @@ pub struct FacetValue {
 }
 
 impl FacetValue {
-    /// A value of `facet` held by `count` books, titled and sorted as that facet does.
-    pub fn new(facet: Facet, value: impl Into<String>, count: i64) -> FacetValue {
+    /// A value of `facet` held by `count` books, titled and sorted as that facet does: an
+    /// author by the sort name a source gave (`given_sort`), else by the derived one
+    /// ("Doe, Jane"); a language by its name; anything else as it is written.
+    pub fn new(
+        facet: Facet,
+        value: impl Into<String>,
+        count: i64,
+        given_sort: Option<String>,
+    ) -> FacetValue {
         let value = value.into();
         let title = value_title(facet, &value);
+        let sort = match facet {
+            Facet::Author => given_sort.unwrap_or_else(|| super::author_sort::derive(&value)),
+            _ => title.clone(),
+        };
         FacetValue {
-            sort: title.clone(),
+            sort,
             title,
             value,
             count,
@@ -310,16 +335,22 @@ pub fn value_title(facet: Facet, value: &str) -> String {
     }
 }
 
-/// Every value of `facet` with its number of books, in browsing order: by what it sorts as,
-/// case and accents aside (Émile beside Emma, not after Zola), then as written.
+/// Every value of `facet` with its number of books, in browsing order (Émile beside Emma, not
+/// after Zola; Jane Doe under D).
 pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<FacetValue>, Error> {
     let mut values: Vec<FacetValue> = sql_query(facet.values_sql())
-        .load::<Value>(conn)?
+        .load::<FacetRow>(conn)?
         .into_iter()
-        .map(|v| FacetValue::new(facet, v.value, v.n))
+        .map(|v| FacetValue::new(facet, v.value, v.n, v.sort_name))
         .collect();
-    values.sort_by_cached_key(|v| (sort_key(&v.sort), v.value.clone()));
+    in_browsing_order(&mut values);
     Ok(values)
+}
+
+/// Facet values in the order readers browse them: by what each sorts as, case and accents
+/// aside, then as written.
+pub fn in_browsing_order(values: &mut [FacetValue]) {
+    values.sort_by_cached_key(|v| (sort_key(&v.sort), v.value.clone()));
 }
 
 /// `s` folded for ordering: lower case, accents dropped.

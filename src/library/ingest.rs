@@ -16,6 +16,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::author_sort;
 use super::links::{self, Source};
 use super::paths;
 use super::storage::{self, Staged};
@@ -371,6 +372,7 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
         ))
         .execute(conn)?;
     register_upload(conn, options.uploader, &row.sha256, &row.name)?;
+    author_sort::remember(conn, &author_sort::given_by_file(&m.authors))?;
     links::link(
         conn,
         row.id,

@@ -1,6 +1,7 @@
 //! The ebook library: files in, metadata and covers out, organized on disk, tied to the
 //! documents KOReader syncs.
 
+pub mod author_sort;
 pub mod books;
 pub mod catalog;
 pub mod check;

@@ -320,17 +320,39 @@ pub fn book_facets(
 /// Facets with more values than this are first grouped by initial letter.
 pub const GROUP_ABOVE: usize = 100;
 
-/// The group a facet value is listed under: its first letter or digit, upper-cased and
-/// without accents (Ōe under O, ßeta under S); '#' for anything else.
+/// The group a facet value is listed under (give it what the value sorts as): its first
+/// letter or digit, upper-cased and without accents (Ōe under O, ßeta under S); a Korean
+/// syllable under its initial consonant, written as the compatibility jamo every font draws
+/// (한강 under ㅎ, not under the conjoining U+1112 that decomposing gives); '#' for anything
+/// else.
 pub fn initial(value: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     match value.chars().find(|c| !c.is_whitespace()) {
+        Some(c) if hangul_initial(c).is_some() => hangul_initial(c).unwrap_or(c).to_string(),
         Some(c) if c.is_alphanumeric() => {
             let base = std::iter::once(c).nfd().next().unwrap_or(c);
             base.to_uppercase().next().unwrap_or(base).to_string()
         }
         _ => "#".into(),
     }
+}
+
+/// The 19 initial consonants of modern Hangul, in order, as compatibility jamo.
+const CHOSEONG: [char; 19] = [
+    'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ', 'ㅋ',
+    'ㅌ', 'ㅍ', 'ㅎ',
+];
+
+/// A Hangul syllable's (U+AC00–U+D7A3) or a leading conjoining jamo's (U+1100–U+1112)
+/// initial consonant as a compatibility jamo.
+fn hangul_initial(c: char) -> Option<char> {
+    let index = match c as u32 {
+        // Syllables are laid out initial × 21 vowels × 28 finals.
+        code @ 0xAC00..=0xD7A3 => (code - 0xAC00) / (21 * 28),
+        code @ 0x1100..=0x1112 => code - 0x1100,
+        _ => return None,
+    };
+    CHOSEONG.get(index as usize).copied()
 }
 
 /// `value` made safe as a query parameter value.
@@ -497,6 +519,7 @@ mod tests {
                     Facet::Author,
                     format!("{}{i:03}", ["Alpha", "beta", "Çedille", "42"][i % 4]),
                     1,
+                    None,
                 )
             })
             .collect()
@@ -509,9 +532,60 @@ mod tests {
         assert_eq!(initial("Ōe"), "O");
         assert_eq!(initial("ßeta"), "S");
         assert_eq!(initial("山田"), "山");
+        assert_eq!(initial("한강"), "ㅎ");
+        assert_eq!(initial("김영하"), "ㄱ");
+        assert_eq!(initial("까치"), "ㄲ");
+        assert_eq!(initial("\u{1100}\u{1161}"), "ㄱ", "a conjoining jamo");
+        assert_eq!(initial("\u{1112}"), "ㅎ");
+        assert_eq!(initial("ㅎ"), "ㅎ", "already compatibility jamo");
         assert_eq!(initial("42 stories"), "4");
         assert_eq!(initial("(untitled)"), "#");
         assert_eq!(initial(""), "#");
+    }
+
+    proptest::proptest! {
+        /// Every modern syllable falls under one of the 19 consonants, in the order syllables
+        /// sort in (so the groups come in dictionary order).
+        #[test]
+        fn syllables_group_under_their_initial_consonant(a in 0xAC00u32..=0xD7A3, b in 0xAC00u32..=0xD7A3) {
+            let (a, b) = (char::from_u32(a).unwrap(), char::from_u32(b).unwrap());
+            let (ia, ib) = (initial(&a.to_string()), initial(&b.to_string()));
+            proptest::prop_assert!(CHOSEONG.iter().any(|c| c.to_string() == ia));
+            if a <= b {
+                proptest::prop_assert!(ia <= ib);
+            }
+        }
+    }
+
+    #[test]
+    fn authors_group_by_their_sort_name_and_show_their_name() {
+        let c = ctx(Flavor::Atom);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let mut values: Vec<FacetValue> = (0..=GROUP_ABOVE)
+            .map(|i| FacetValue::new(Facet::Author, format!("Jane{i:03} Doe"), 1, None))
+            .collect();
+        values.push(FacetValue::new(
+            Facet::Author,
+            "Ursula K. Le Guin",
+            2,
+            Some("Le Guin, Ursula K.".into()),
+        ));
+        values.push(FacetValue::new(Facet::Author, "한강", 1, None));
+        let titles = |feed: Feed| -> Vec<String> {
+            feed.entries
+                .into_iter()
+                .map(|e| match e {
+                    Entry::Navigation(n) => n.title,
+                    Entry::Publication(_) => unreachable!(),
+                })
+                .collect()
+        };
+        let letters = facet(&c, Facet::Author, &values, None, 1, 500, at).unwrap();
+        assert_eq!(titles(letters), ["D", "L", "ㅎ"]);
+        let under_l = facet(&c, Facet::Author, &values, Some("L"), 1, 500, at).unwrap();
+        assert_eq!(titles(under_l), ["Ursula K. Le Guin"]);
+        let under_d = facet(&c, Facet::Author, &values, Some("D"), 1, 500, at).unwrap();
+        assert_eq!(titles(under_d)[0], "Jane000 Doe", "the name as written");
     }
 
     #[test]

@@ -532,6 +532,85 @@ async fn browsing_by_author_series_and_language_reaches_the_books() {
     );
 }
 
+/// The titles of a navigation feed's entries, in order.
+fn entry_titles(xml: &str) -> Vec<String> {
+    xml.split("<entry>")
+        .skip(1)
+        .filter_map(|e| {
+            Some(
+                e.split_once("<title>")?
+                    .1
+                    .split_once("</title>")?
+                    .0
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn authors_are_listed_by_their_sort_names() {
+    let app = TestApp::start();
+    // Sort names from the EPUBs' file-as (one shared by two authors, split): Jane Doe's
+    // "Doe, Jane", Nadia Coverless's; the one typed in an edit is derived.
+    let (admin, ids) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let r = app
+        .api(
+            "PATCH",
+            &format!("/api/books/{}", ids[2]),
+            Some(&admin),
+            Some(json!({ "author": "Nadia Coverless & Ludwig van Beethoven" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
+    validate_atom_feed("it-authors-sorted.xml", &authors);
+    assert_eq!(
+        entry_titles(&authors),
+        [
+            "Ludwig van Beethoven",
+            "François Ĉapek",
+            "Nadia Coverless",
+            "Jane Doe",
+            "Zoë Löwe-Ærøskøbing",
+        ],
+        "by surname, shown by name"
+    );
+    assert_eq!(
+        app.db.count(
+            "SELECT count(*) FROM author_sort_names WHERE name = 'Jane Doe' AND sort_name = 'Doe, Jane'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM author_sort_names WHERE name = 'Ludwig van Beethoven'"),
+        0,
+        "derived sort names are not stored"
+    );
+
+    // A sort name given later (as a calibre import gives one) wins at once: the catalog's
+    // kept lists move with it.
+    let mut conn = app.db.conn();
+    let given = [("Jane Doe", "Zzz, Jane"), ("Tom & Jerry", "Tom"), ("", "x")];
+    assert_eq!(
+        libris::library::author_sort::remember(&mut conn, &given).unwrap(),
+        1,
+        "several authors or none: left out"
+    );
+    assert_eq!(
+        libris::library::author_sort::remember(&mut conn, &given[..1]).unwrap(),
+        0,
+        "unchanged: not written"
+    );
+    let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
+    assert_eq!(
+        entry_titles(&authors).last().map(String::as_str),
+        Some("Jane Doe")
+    );
+}
+
 #[test]
 fn authors_split_the_same_in_rust_and_in_sql() {
     use diesel::prelude::*;

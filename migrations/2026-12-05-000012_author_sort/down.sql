@@ -1,0 +1,1 @@
+DROP TABLE author_sort_names;
