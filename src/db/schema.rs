@@ -182,6 +182,14 @@ diesel::table! {
     library_state (id) {
         id -> Bool,
         version -> Int8,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reading_forgotten (api_key_id) {
+        api_key_id -> Uuid,
+        forgotten_at -> Timestamptz,
     }
 }
 
@@ -246,6 +254,7 @@ diesel::joinable!(hardcover_sync_log -> books (book_id));
 diesel::joinable!(hardcover_sync_runs -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
+diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> books (book_id));
 diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
@@ -265,6 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     hardcover_sync_runs,
     library_state,
     reading_aggregate,
+    reading_forgotten,
     reading_progress,
     reading_progress_history,
     service_credentials,

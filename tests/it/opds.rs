@@ -353,10 +353,12 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     assert_eq!(part.body, bytes[..10]);
     assert_eq!(app.raw("GET", &path_of(&href), None, &[]).await.status, 401);
 
-    // Feeds: HEAD, and 304 on the ETag or the date they carry.
+    // Feeds: HEAD, and 304 on the ETag or the date they carry (once the library's last
+    // change is a second old, see `settle`).
+    settle(&app);
     let feed = get(&app, "/opds/books", &auth, &[]).await;
     let etag = feed.header("etag");
-    assert!(!etag.is_empty());
+    assert!(!etag.is_empty() && !feed.header("last-modified").is_empty());
     let head = app
         .raw("HEAD", "/opds/books", None, &[("authorization", &auth)])
         .await;
@@ -379,6 +381,14 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), etag);
     assert!(text(&changed).contains("Renamed &amp; &lt;Re-titled&gt;"));
+    let since = get(
+        &app,
+        "/opds/books",
+        &auth,
+        &[("if-modified-since", &feed.header("last-modified"))],
+    )
+    .await;
+    assert_eq!(since.status, 200, "and its date");
 }
 
 async fn library_edit(app: &TestApp, admin: &str, page: &str) {
@@ -876,6 +886,122 @@ async fn all_books_sorts_and_narrows_by_its_facets() {
         doc["facets"].as_array().is_some_and(|f| f.len() == 3),
         "{doc}"
     );
+}
+
+/// Moves every change stamp an hour back, as if the library and the reading had been left
+/// alone since: documents then carry Last-Modified (a change's second must be over first).
+fn settle(app: &TestApp) {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.conn();
+    for sql in [
+        "UPDATE library_state SET changed_at = changed_at - interval '1 hour'",
+        "UPDATE reading_aggregate SET updated_at = updated_at - interval '1 hour'",
+        "UPDATE reading_forgotten SET forgotten_at = forgotten_at - interval '1 hour'",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+}
+
+/// A reader's documents answer If-Modified-Since (KOReader's revalidation) and If-None-Match
+/// with 304 only while what they show is unchanged: a KoSync report, or reading forgotten,
+/// gives the new body.
+#[actix_web::test]
+async fn conditional_requests_follow_the_readers_reading() {
+    const PSE: &str = "http://vaemendis.net/opds-pse/stream";
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &["comic-with-comicinfo.cbz", BOOKS[0]]).await;
+    let (comic, novel) = (ids[0].clone(), ids[1].clone());
+    let auth = format!("Bearer {admin}");
+    kosync_login(&app, &admin).await;
+    let report = |book: String, progress: &'static str, percentage: f64| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let doc = document(app, &admin, &book).await;
+            let r = app
+                .put_progress(
+                    "boss",
+                    KEY,
+                    json!({ "document": doc, "progress": progress, "percentage": percentage, "device": "kobo" }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    report(novel.clone(), "/body/p[3]", 0.3).await;
+    settle(&app);
+
+    let (shelf, entry) = ("/opds/shelves/reading", format!("/opds/books/{comic}"));
+    let before = get(&app, shelf, &auth, &[]).await;
+    let before_entry = get(&app, &entry, &auth, &[]).await;
+    let (since, tag) = (before.header("last-modified"), before.header("etag"));
+    let entry_since = before_entry.header("last-modified");
+    assert!(!since.is_empty() && !entry_since.is_empty() && !tag.is_empty());
+    assert!(text(&before).contains(&novel) && !text(&before).contains(&comic));
+    for (name, value) in [("if-modified-since", &since), ("if-none-match", &tag)] {
+        let r = get(&app, shelf, &auth, &[(name, value)]).await;
+        assert_eq!(r.status, 304, "unchanged: {name}");
+    }
+
+    // The comic read to page 5 on the e-reader: it joins the shelf, its entry shows the page.
+    report(comic.clone(), "5", 0.4167).await;
+    for (name, value) in [("if-modified-since", &since), ("if-none-match", &tag)] {
+        let r = get(&app, shelf, &auth, &[(name, value)]).await;
+        assert_eq!(r.status, 200, "changed: {name}");
+        assert!(text(&r).contains(&comic), "the new body for {name}");
+    }
+    let r = get(&app, &entry, &auth, &[("if-modified-since", &entry_since)]).await;
+    assert_eq!(r.status, 200);
+    let stream = link_attrs(&text(&r), PSE).unwrap();
+    assert_eq!(attr(&stream, "pse:lastRead"), Some("5"));
+    // If-None-Match decides alone: a matching date does not stand for a changed body.
+    let r = get(
+        &app,
+        shelf,
+        &auth,
+        &[
+            ("if-none-match", &tag),
+            ("if-modified-since", "Fri, 01 Jan 2100 00:00:00 GMT"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    // Within the second of a change, no Last-Modified: a second report in that same second
+    // could not be told apart by date. The ETag does.
+    let just_read = get(&app, &entry, &auth, &[]).await;
+    assert_eq!(just_read.header("last-modified"), "", "not settled yet");
+    report(comic.clone(), "7", 0.5833).await;
+    let r = get(
+        &app,
+        &entry,
+        &auth,
+        &[("if-none-match", &just_read.header("etag"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        attr(&link_attrs(&text(&r), PSE).unwrap(), "pse:lastRead"),
+        Some("7")
+    );
+
+    // Reading forgotten takes the comic off the shelf: that moves Last-Modified too.
+    settle(&app);
+    let settled = get(&app, shelf, &auth, &[]).await;
+    let since = settled.header("last-modified");
+    assert!(!since.is_empty());
+    let r = app
+        .api(
+            "DELETE",
+            &format!("/api/books/{comic}/progress"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = get(&app, shelf, &auth, &[("if-modified-since", &since)]).await;
+    assert_eq!(r.status, 200);
+    assert!(!text(&r).contains(&comic));
 }
 
 /// The attributes of the first link with this rel.
