@@ -15,3 +15,7 @@ CREATE CONSTRAINT TRIGGER author_sort_names_library_changed
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION libris_library_changed();
 CREATE TRIGGER author_sort_names_library_truncated AFTER TRUNCATE ON author_sort_names
     FOR EACH STATEMENT EXECUTE FUNCTION libris_library_changed();
+
+-- All books by author orders by these sort names, made in Rust (library::catalog::by_author):
+-- the index on the author field as written serves nothing any more.
+DROP INDEX books_opds_author_idx;

@@ -54,14 +54,21 @@ impl List {
         }
     }
 
-    /// The sort key and the direction; each pair is backed by an index of migration 5 or 7.
-    fn order(self) -> (&'static str, &'static str) {
+    /// The sort key and the direction, each pair backed by an index of migration 5 or 7; None
+    /// by author, whose order comes from sort names made in Rust ([`by_author`]).
+    fn order(self) -> Option<(&'static str, &'static str)> {
         match self {
-            List::Title => ("coalesce(libris_norm(title), '')", "ASC"),
-            List::Author => ("coalesce(libris_norm(author), '')", "ASC"),
-            List::Added => ("created_at", "DESC"),
-            List::Published => ("coalesce(published_year, 0)", "DESC"),
+            List::Title => Some(("coalesce(libris_norm(title), '')", "ASC")),
+            List::Author => None,
+            List::Added => Some(("created_at", "DESC")),
+            List::Published => Some(("coalesce(published_year, 0)", "DESC")),
         }
+    }
+
+    /// Whether pages of it are slices of the whole list in order ([`by_author`]) rather than
+    /// index ranges from [`page_starts`].
+    pub fn listed_whole(self) -> bool {
+        self.order().is_none()
     }
 }
 
@@ -426,15 +433,69 @@ pub fn library_updated(conn: &mut PgConnection) -> Result<Option<DateTime<Utc>>,
         .first(conn)?)
 }
 
+fn keyset(list: List) -> Result<(&'static str, &'static str), Error> {
+    list.order()
+        .ok_or_else(|| Error::Internal(format!("{} is listed whole", list.name())))
+}
+
+#[derive(QueryableByName)]
+struct Authored {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    author: Option<String>,
+}
+
+/// Every book of All books (narrowed by `filter`) by author: by its authors' sort names (the
+/// one a source gave, else derived: "Doe, Jane & Roe, John"), case and accents aside, then by
+/// id; books without an author first. Sort names are the library's rule in Rust, so the order
+/// is made here, whole, once per library version (the catalog keeps it) and a page is a slice
+/// of it, as cheap deep in the list as at its start.
+pub fn by_author(conn: &mut PgConnection, filter: &Filter) -> Result<Vec<Uuid>, Error> {
+    use crate::db::schema::author_sort_names as asn;
+    let rows: Vec<Authored> = sql_query(
+        "SELECT id, author FROM books WHERE status = 'organized'
+            AND ($1::text IS NULL OR language = $1)
+            AND ($2::text IS NULL OR EXISTS (
+                SELECT 1 FROM book_files f WHERE f.book_id = books.id AND f.format = $2))",
+    )
+    .bind::<Nullable<Text>, _>(filter.language.as_deref())
+    .bind::<Nullable<Text>, _>(filter.format.as_deref())
+    .load(conn)?;
+    let mut sorts: HashMap<String, String> = asn::table
+        .select((asn::name, asn::sort_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut keyed: Vec<(String, Uuid)> = rows
+        .into_iter()
+        .map(|row| {
+            let names = row.author.as_deref().map(authors_of).unwrap_or_default();
+            let sorted: Vec<String> = names
+                .into_iter()
+                .map(|name| {
+                    sorts
+                        .entry(name)
+                        .or_insert_with_key(|name| super::author_sort::derive(name))
+                        .clone()
+                })
+                .collect();
+            (sort_key(&sorted.join(" & ")), row.id)
+        })
+        .collect();
+    keyed.sort_unstable();
+    Ok(keyed.into_iter().map(|(_, id)| id).collect())
+}
+
 /// The first book of every page of `list` (`size` books a page), and how many books it holds.
-/// One pass over the list's index.
+/// One pass over the list's index. Not for a list [`List::listed_whole`].
 pub fn page_starts(
     conn: &mut PgConnection,
     list: List,
     filter: &Filter,
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
-    let (key, dir) = list.order();
+    let (key, dir) = keyset(list)?;
     let rows: Vec<Start> = sql_query(format!(
         "SELECT id, total FROM (
             SELECT id, row_number() OVER (ORDER BY {key} {dir}, id {dir}) AS n, count(*) OVER () AS total
@@ -450,7 +511,7 @@ pub fn page_starts(
 }
 
 /// Up to `size` books of `list` from the book `start` on (keyset: an index range scan,
-/// however deep the page).
+/// however deep the page). Not for a list [`List::listed_whole`].
 pub fn page_from(
     conn: &mut PgConnection,
     list: List,
@@ -458,7 +519,7 @@ pub fn page_from(
     start: Uuid,
     size: i64,
 ) -> Result<Vec<Uuid>, Error> {
-    let (key, dir) = list.order();
+    let (key, dir) = keyset(list)?;
     let cmp = if dir == "ASC" { ">=" } else { "<=" };
     let rows: Vec<Id> = sql_query(format!(
         "SELECT id FROM books

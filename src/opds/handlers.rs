@@ -106,10 +106,25 @@ async fn list(
         .get((list, filter.clone(), size), version, || {
             let wanted = filter.clone();
             cache.read(pool, move |conn| {
+                if list.listed_whole() {
+                    let whole = catalog::by_author(conn, &wanted)?;
+                    return Ok(Starts {
+                        total: whole.len() as i64,
+                        firsts: Arc::new(
+                            whole
+                                .iter()
+                                .step_by(size.max(1) as usize)
+                                .copied()
+                                .collect(),
+                        ),
+                        whole: Some(Arc::new(whole)),
+                    });
+                }
                 let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
                 Ok(Starts {
                     total,
                     firsts: Arc::new(firsts),
+                    whole: None,
                 })
             })
         })
@@ -122,12 +137,18 @@ async fn list(
     let key = PageKey::List(list, filter.clone(), size, page);
     let (total, first) = (starts.total, starts.firsts.get(page as usize - 1).copied());
     let wanted = filter.clone();
+    let whole = starts.whole.clone();
     // The page is read at the version of its starts (later, while they are computed
     // anew after a change).
     let (data, page_at) = page_data(&state, Some((key, starts_at)), move |conn| {
-        let ids = match first {
-            Some(first) => catalog::page_from(conn, list, &wanted, first, size)?,
-            None => vec![],
+        let ids = match (whole, first) {
+            (Some(whole), _) => {
+                let skip = usize::try_from((page - 1) * size).unwrap_or(usize::MAX);
+                let take = usize::try_from(size).unwrap_or(0);
+                whole.iter().skip(skip).take(take).copied().collect()
+            }
+            (None, Some(first)) => catalog::page_from(conn, list, &wanted, first, size)?,
+            (None, None) => vec![],
         };
         Ok((total, ids))
     })

@@ -188,10 +188,13 @@ enum Next<V> {
     Compute(watch::Sender<()>),
 }
 
+/// Where each page of a list starts, and how many books it holds; for a list made whole
+/// (by author), the whole list in order, of which a page is a slice.
 #[derive(Debug, Clone)]
 pub struct Starts {
     pub total: i64,
     pub firsts: Arc<Vec<Uuid>>,
+    pub whole: Option<Arc<Vec<Uuid>>>,
 }
 
 /// Which page of books: a list in an order and narrowed, a search, or a facet value's books,

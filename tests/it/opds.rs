@@ -576,6 +576,14 @@ async fn authors_are_listed_by_their_sort_names() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
     validate_atom_feed("it-authors-sorted.xml", &authors);
+    // All books by author: Coverless (and Beethoven), Doe, Löwe-Ærøskøbing (and Ĉapek).
+    let by_author = text(&get(&app, "/opds/books?sort=author", &auth, &[]).await);
+    let listed: Vec<&str> = by_author
+        .split("<id>urn:uuid:")
+        .skip(1)
+        .map(|e| &e[..36])
+        .collect();
+    assert_eq!(listed, [&ids[2], &ids[0], &ids[1]], "{by_author}");
     assert_eq!(
         entry_titles(&authors),
         [
