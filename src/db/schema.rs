@@ -27,6 +27,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    author_sort_names (name) {
+        name -> Text,
+        sort_name -> Text,
+    }
+}
+
+diesel::table! {
     app_settings (key) {
         key -> Text,
         value -> Jsonb,
@@ -176,6 +183,14 @@ diesel::table! {
     library_state (id) {
         id -> Bool,
         version -> Int8,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reading_forgotten (api_key_id) {
+        api_key_id -> Uuid,
+        forgotten_at -> Timestamptz,
     }
 }
 
@@ -240,6 +255,7 @@ diesel::joinable!(hardcover_sync_log -> books (book_id));
 diesel::joinable!(hardcover_sync_runs -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
+diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> books (book_id));
 diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
@@ -250,6 +266,7 @@ diesel::joinable!(upload_registry -> api_keys (api_key_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     app_settings,
+    author_sort_names,
     book_files,
     book_metadata_candidates,
     books,
@@ -258,6 +275,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     hardcover_sync_runs,
     library_state,
     reading_aggregate,
+    reading_forgotten,
     reading_progress,
     reading_progress_history,
     service_credentials,

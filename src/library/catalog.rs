@@ -54,14 +54,21 @@ impl List {
         }
     }
 
-    /// The sort key and the direction; each pair is backed by an index of migration 5 or 7.
-    fn order(self) -> (&'static str, &'static str) {
+    /// The sort key and the direction, each pair backed by an index of migration 5 or 7; None
+    /// by author, whose order comes from sort names made in Rust ([`by_author`]).
+    fn order(self) -> Option<(&'static str, &'static str)> {
         match self {
-            List::Title => ("coalesce(libris_norm(title), '')", "ASC"),
-            List::Author => ("coalesce(libris_norm(author), '')", "ASC"),
-            List::Added => ("created_at", "DESC"),
-            List::Published => ("coalesce(published_year, 0)", "DESC"),
+            List::Title => Some(("coalesce(libris_norm(title), '')", "ASC")),
+            List::Author => None,
+            List::Added => Some(("created_at", "DESC")),
+            List::Published => Some(("coalesce(published_year, 0)", "DESC")),
         }
+    }
+
+    /// Whether pages of it are slices of the whole list in order ([`by_author`]) rather than
+    /// index ranges from [`page_starts`].
+    pub fn listed_whole(self) -> bool {
+        self.order().is_none()
     }
 }
 
@@ -119,24 +126,27 @@ impl Facet {
     /// Each value with the organized books it holds.
     fn values_sql(self) -> &'static str {
         match self {
+            // With the sort name a source gave, if any (migration 12).
             Facet::Author => {
-                "SELECT a AS value, count(*) AS n FROM books, unnest(libris_authors(author)) a
-                WHERE status = 'organized' GROUP BY a"
+                "SELECT v.value, v.n, s.sort_name FROM (
+                    SELECT a AS value, count(*) AS n FROM books, unnest(libris_authors(author)) a
+                    WHERE status = 'organized' GROUP BY a
+                ) v LEFT JOIN author_sort_names s ON s.name = v.value"
             }
             Facet::Series => {
-                "SELECT series AS value, count(*) AS n FROM books
+                "SELECT series AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND series IS NOT NULL GROUP BY series"
             }
             Facet::Genre => {
-                "SELECT g AS value, count(*) AS n FROM books, unnest(genres) g
+                "SELECT g AS value, count(*) AS n, NULL::text AS sort_name FROM books, unnest(genres) g
                 WHERE status = 'organized' AND g IS NOT NULL GROUP BY g"
             }
             Facet::Language => {
-                "SELECT language AS value, count(*) AS n FROM books
+                "SELECT language AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND language IS NOT NULL GROUP BY language"
             }
             Facet::Publisher => {
-                "SELECT publisher AS value, count(*) AS n FROM books
+                "SELECT publisher AS value, count(*) AS n, NULL::text AS sort_name FROM books
                 WHERE status = 'organized' AND publisher IS NOT NULL GROUP BY publisher"
             }
         }
@@ -203,6 +213,24 @@ impl Shelf {
         }
     }
 
+    /// What it holds and in what order, in the reader's words (the root's entry for it).
+    pub fn description(self) -> &'static str {
+        match self {
+            Shelf::Continue => {
+                "Books you are reading or have set aside, the most recently read first"
+            }
+            Shelf::Reading => "Books you are reading now, the most recently read first",
+            Shelf::Paused => {
+                "Books you started and have not read for a while, the most recently read first"
+            }
+            Shelf::Finished => "Books you have finished, the most recently read first",
+            Shelf::Unread => {
+                "Books you have not started: marked unread, want to read on Hardcover, or opened \
+                 but not read yet"
+            }
+        }
+    }
+
     /// The effective statuses (reading_aggregate.status) it holds.
     fn statuses(self) -> &'static [&'static str] {
         match self {
@@ -258,16 +286,88 @@ struct Value {
     n: i64,
 }
 
-/// Every value of `facet` with its number of books, in browsing order (case-insensitive,
-/// then as written).
-pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<(String, i64)>, Error> {
-    let mut values: Vec<(String, i64)> = sql_query(facet.values_sql())
-        .load::<Value>(conn)?
+/// A facet value as `Facet::values_sql` reads it, with the sort name a source gave (authors).
+#[derive(QueryableByName)]
+struct FacetRow {
+    #[diesel(sql_type = Text)]
+    value: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    sort_name: Option<String>,
+}
+
+/// One value of a facet as readers browse it: `value` is what links and queries carry,
+/// `title` what readers see, `sort` what orders it and gives its initial letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    pub value: String,
+    pub title: String,
+    pub sort: String,
+    /// Its organized books.
+    pub count: i64,
+}
+
+impl FacetValue {
+    /// A value of `facet` held by `count` books, titled and sorted as that facet does: an
+    /// author by the sort name a source gave (`given_sort`), else by the derived one
+    /// ("Doe, Jane"); a language by its name; anything else as it is written.
+    pub fn new(
+        facet: Facet,
+        value: impl Into<String>,
+        count: i64,
+        given_sort: Option<String>,
+    ) -> FacetValue {
+        let value = value.into();
+        let title = value_title(facet, &value);
+        let sort = match facet {
+            Facet::Author => given_sort.unwrap_or_else(|| super::author_sort::derive(&value)),
+            _ => title.clone(),
+        };
+        FacetValue {
+            sort,
+            title,
+            value,
+            count,
+        }
+    }
+}
+
+/// What readers see for a value of `facet`: a language's name for its tag, other values as
+/// they are.
+pub fn value_title(facet: Facet, value: &str) -> String {
+    match facet {
+        Facet::Language => super::languages::name(value),
+        _ => value.to_owned(),
+    }
+}
+
+/// Every value of `facet` with its number of books, in browsing order (Émile beside Emma, not
+/// after Zola; Jane Doe under D).
+pub fn facet_values(conn: &mut PgConnection, facet: Facet) -> Result<Vec<FacetValue>, Error> {
+    let mut values: Vec<FacetValue> = sql_query(facet.values_sql())
+        .load::<FacetRow>(conn)?
         .into_iter()
-        .map(|v| (v.value, v.n))
+        .map(|v| FacetValue::new(facet, v.value, v.n, v.sort_name))
         .collect();
-    values.sort_by_cached_key(|(v, _)| (v.to_lowercase(), v.clone()));
+    in_browsing_order(&mut values);
     Ok(values)
+}
+
+/// Facet values in the order readers browse them: by what each sorts as, case and accents
+/// aside, then as written.
+pub fn in_browsing_order(values: &mut [FacetValue]) {
+    values.sort_by_cached_key(|v| (sort_key(&v.sort), v.value.clone()));
+}
+
+/// `s` folded for ordering: lower case, accents dropped.
+pub fn sort_key(s: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A page of the books of one facet value, and how many there are. A value holds few
@@ -302,13 +402,27 @@ struct Id {
     id: Uuid,
 }
 
-/// The library's change counter (migrations 5 and 8): a committed write to books or files
-/// moves it.
-pub fn library_version(conn: &mut PgConnection) -> Result<i64, Error> {
-    use crate::db::schema::library_state;
-    Ok(library_state::table
-        .select(library_state::version)
-        .first(conn)?)
+/// The library's version as read at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Version {
+    /// The change counter (migrations 5 and 8): a committed write to books, files or author
+    /// sort names moves it.
+    #[diesel(sql_type = BigInt)]
+    pub number: i64,
+    /// When that write committed (migration 13).
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub changed_at: DateTime<Utc>,
+    /// The database's time of the read: whatever is read after it is at least this new.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub read_at: DateTime<Utc>,
+}
+
+/// The library's version now.
+pub fn library_version(conn: &mut PgConnection) -> Result<Version, Error> {
+    Ok(
+        sql_query("SELECT version AS number, changed_at, now() AS read_at FROM library_state")
+            .get_result(conn)?,
+    )
 }
 
 /// When an organized book last changed (None: there are none).
@@ -319,15 +433,69 @@ pub fn library_updated(conn: &mut PgConnection) -> Result<Option<DateTime<Utc>>,
         .first(conn)?)
 }
 
+fn keyset(list: List) -> Result<(&'static str, &'static str), Error> {
+    list.order()
+        .ok_or_else(|| Error::Internal(format!("{} is listed whole", list.name())))
+}
+
+#[derive(QueryableByName)]
+struct Authored {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    author: Option<String>,
+}
+
+/// Every book of All books (narrowed by `filter`) by author: by its authors' sort names (the
+/// one a source gave, else derived: "Doe, Jane & Roe, John"), case and accents aside, then by
+/// id; books without an author first. Sort names are the library's rule in Rust, so the order
+/// is made here, whole, once per library version (the catalog keeps it) and a page is a slice
+/// of it, as cheap deep in the list as at its start.
+pub fn by_author(conn: &mut PgConnection, filter: &Filter) -> Result<Vec<Uuid>, Error> {
+    use crate::db::schema::author_sort_names as asn;
+    let rows: Vec<Authored> = sql_query(
+        "SELECT id, author FROM books WHERE status = 'organized'
+            AND ($1::text IS NULL OR language = $1)
+            AND ($2::text IS NULL OR EXISTS (
+                SELECT 1 FROM book_files f WHERE f.book_id = books.id AND f.format = $2))",
+    )
+    .bind::<Nullable<Text>, _>(filter.language.as_deref())
+    .bind::<Nullable<Text>, _>(filter.format.as_deref())
+    .load(conn)?;
+    let mut sorts: HashMap<String, String> = asn::table
+        .select((asn::name, asn::sort_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut keyed: Vec<(String, Uuid)> = rows
+        .into_iter()
+        .map(|row| {
+            let names = row.author.as_deref().map(authors_of).unwrap_or_default();
+            let sorted: Vec<String> = names
+                .into_iter()
+                .map(|name| {
+                    sorts
+                        .entry(name)
+                        .or_insert_with_key(|name| super::author_sort::derive(name))
+                        .clone()
+                })
+                .collect();
+            (sort_key(&sorted.join(" & ")), row.id)
+        })
+        .collect();
+    keyed.sort_unstable();
+    Ok(keyed.into_iter().map(|(_, id)| id).collect())
+}
+
 /// The first book of every page of `list` (`size` books a page), and how many books it holds.
-/// One pass over the list's index.
+/// One pass over the list's index. Not for a list [`List::listed_whole`].
 pub fn page_starts(
     conn: &mut PgConnection,
     list: List,
     filter: &Filter,
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
-    let (key, dir) = list.order();
+    let (key, dir) = keyset(list)?;
     let rows: Vec<Start> = sql_query(format!(
         "SELECT id, total FROM (
             SELECT id, row_number() OVER (ORDER BY {key} {dir}, id {dir}) AS n, count(*) OVER () AS total
@@ -343,7 +511,7 @@ pub fn page_starts(
 }
 
 /// Up to `size` books of `list` from the book `start` on (keyset: an index range scan,
-/// however deep the page).
+/// however deep the page). Not for a list [`List::listed_whole`].
 pub fn page_from(
     conn: &mut PgConnection,
     list: List,
@@ -351,7 +519,7 @@ pub fn page_from(
     start: Uuid,
     size: i64,
 ) -> Result<Vec<Uuid>, Error> {
-    let (key, dir) = list.order();
+    let (key, dir) = keyset(list)?;
     let cmp = if dir == "ASC" { ">=" } else { "<=" };
     let rows: Vec<Id> = sql_query(format!(
         "SELECT id FROM books
@@ -537,6 +705,14 @@ mod tests {
         );
         assert_eq!(authors_of(" & ;"), Vec::<String>::new());
         assert_eq!(authors_of("Tom and Jerry"), ["Tom and Jerry"]);
+    }
+
+    #[test]
+    fn sorting_folds_case_and_accents() {
+        assert_eq!(sort_key("Émile Zola"), "emile zola");
+        assert_eq!(sort_key("ÅSA"), "asa");
+        assert_eq!(sort_key("山田"), "山田");
+        assert!(sort_key("Émile") < sort_key("Emma"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::author_sort;
 use super::links::{self, Source};
 use super::paths;
 use super::storage::{self, Staged};
@@ -508,6 +509,9 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
         };
         if let (Some(m), true) = (&file.metadata, own) {
             insert_candidate(conn, row.book_id, "file", m, file.format)?;
+            if let Target::Join { .. } = row.target {
+                author_sort::remember(conn, &author_sort::given_by_file(&m.authors))?;
+            }
         }
         register_upload(conn, options.uploader, &file.sha256, &file.name)?;
     }
@@ -588,6 +592,7 @@ fn insert_book(
             books::approved_at.eq(row.approve.then(chrono::Utc::now)),
         ))
         .execute(conn)?;
+    author_sort::remember(conn, &author_sort::given_by_file(&m.authors))?;
     if book.source != "file" {
         let format = row.files.first().map_or(Format::Epub, |f| f.format);
         insert_candidate(conn, row.book_id, book.source, m, format)?;

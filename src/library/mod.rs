@@ -1,6 +1,7 @@
 //! The ebook library: files in, metadata and covers out, organized on disk, tied to the
 //! documents KOReader syncs.
 
+pub mod author_sort;
 pub mod books;
 pub mod catalog;
 pub mod check;
@@ -11,6 +12,7 @@ pub mod formats;
 pub mod import;
 pub mod inbox;
 pub mod ingest;
+pub mod languages;
 pub mod links;
 pub mod paths;
 pub mod review;

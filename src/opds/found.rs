@@ -10,13 +10,14 @@ use chrono::DateTime;
 use uuid::Uuid;
 
 use super::base::base_url;
-use super::conditional::{reply, Rendered};
+use super::conditional::{reply, Changed, Rendered};
 use super::feed::Paging;
 use super::handlers::ctx;
 use super::pages::{PageData, PageKey};
 use super::render::{self, Flavor, ListPage};
 use crate::error::Error;
-use crate::library::catalog;
+use crate::library::catalog::{self, Version};
+use crate::reading::changed::changed_at;
 use crate::{db, AppState};
 
 /// A page of books (or one book's entry) as a document. One that holds nothing of this reader's own (no comic
@@ -42,13 +43,13 @@ pub(super) fn shared_document(
     });
     let bodies = &state.opds_cache.bodies;
     if let Some(held) = key.as_ref().and_then(|(k, v)| bodies.lookup(k, *v)) {
-        return reply(req, &held.0);
+        return reply(req, &held.0, Some(found.changed));
     }
     let rendered = Arc::new(build());
     if let Some((k, v)) = key {
         bodies.store(k, v, rendered.clone());
     }
-    reply(req, &rendered)
+    reply(req, &rendered, Some(found.changed))
 }
 
 /// A page of books, and where the reader stands in the comics among them.
@@ -57,6 +58,9 @@ pub(super) struct Found {
     pub(super) reading: HashMap<Uuid, render::LastRead>,
     /// The library version the page was read at, or later (none for pages not kept).
     pub(super) version: Option<i64>,
+    /// When what it shows last changed: the library, and the reader's reading when the page
+    /// shows some of it (a shelf; comics, where the reader stands in them).
+    pub(super) changed: Changed,
 }
 
 /// A page of books as the database gives it now: `find` gives how many books there are in
@@ -98,34 +102,53 @@ where
     }
 }
 
-/// Where the reader stands in the comics of the page (a query only when there are some).
+/// Where the reader stands in the comics of the page (a query only when there are some), for
+/// a page of library version `version` when the library was at `now`.
 pub(super) async fn with_reading(
     state: &AppState,
     reader: Option<Uuid>,
     page: Arc<PageData>,
     version: Option<i64>,
+    now: Version,
 ) -> Result<Found, Error> {
     if reader.is_none() || catalog::comics(&page.books).is_empty() {
         return Ok(Found {
             reading: HashMap::new(),
+            changed: Changed::of(&now, None, version),
             page,
             version,
         });
     }
+    // A page with comics shows the reader's reading even where they have none yet, or none
+    // any more: when it last changed counts.
     db::run(&state.pool, move |conn| {
-        reading_of(conn, reader, page, version)
+        let reading_changed = reader_changed(conn, reader)?;
+        reading_of(conn, reader, page, version, now, reading_changed)
     })
     .await
 }
 
-pub(super) fn reading_of(
+/// When the reader's reading last changed. Read before the reading a document shows: what
+/// is read after is at least as new.
+fn reader_changed(
+    conn: &mut db::Conn,
+    reader: Option<Uuid>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+    reader.map_or(Ok(None), |reader| changed_at(conn, reader))
+}
+
+/// The page with the reader's positions in its comics.
+fn reading_of(
     conn: &mut db::Conn,
     reader: Option<Uuid>,
     page: Arc<PageData>,
     version: Option<i64>,
+    now: Version,
+    reading_changed: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Found, Error> {
     Ok(Found {
         reading: catalog::comic_reading(conn, reader, &page.books)?,
+        changed: Changed::of(&now, reading_changed, version),
         page,
         version,
     })
@@ -170,17 +193,20 @@ where
 {
     let found = match key {
         Some(key) => {
-            let version = db::run(&state.pool, |conn| catalog::library_version(conn)).await?;
-            let (page, at) = page_data(state, Some((key, version)), find).await?;
-            with_reading(state, reader, page, at).await?
+            let now = db::run(&state.pool, |conn| catalog::library_version(conn)).await?;
+            let (page, at) = page_data(state, Some((key, now.number)), find).await?;
+            with_reading(state, reader, page, at, now).await?
         }
-        // Not kept: read in one go.
+        // Not kept (a shelf: the reader's own, whose reading it always shows): read in one go,
+        // when things last changed first.
         None => {
             state
                 .opds_cache
                 .read(&state.pool, move |conn| {
+                    let now = catalog::library_version(conn)?;
+                    let reading_changed = reader_changed(conn, reader)?;
                     let page = read_page(conn, find)?;
-                    reading_of(conn, reader, page, None)
+                    reading_of(conn, reader, page, None, now, reading_changed)
                 })
                 .await?
         }

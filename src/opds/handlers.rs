@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::library::catalog::{self, Facet, Filter, List, Shelf};
 use crate::{db, AppState};
 
-use super::conditional::{document, feed_response, prefers_json, Rendered};
+use super::conditional::{document, feed_response, prefers_json, Changed, Rendered};
 use super::found::{books_reply, found_page, page_data, shared_document, with_reading, within};
 use super::query::{
     book_id, page_number, BooksQuery, FacetQuery, PageQuery, SearchQuery, ValueQuery,
@@ -44,13 +44,25 @@ pub(super) fn ctx(req: &HttpRequest, state: &AppState, flavor: Flavor) -> Ctx {
 
 pub async fn root(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
     let (viewer, _) = viewer(&req, &state).await?;
-    let updated = db::run(&state.pool, |conn| catalog::library_updated(conn)).await?;
+    // The root shows what there is to browse, nothing of the reader's reading.
+    let (now, updated) = db::run(&state.pool, |conn| {
+        Ok((
+            catalog::library_version(conn)?,
+            catalog::library_updated(conn)?,
+        ))
+    })
+    .await?;
     let feed = render::root(
         &ctx(&req, &state, flavor),
         updated.unwrap_or(DateTime::UNIX_EPOCH),
         viewer.reader().is_some(),
     );
-    Ok(feed_response(&req, flavor, &feed))
+    Ok(feed_response(
+        &req,
+        flavor,
+        &feed,
+        Changed::of(&now, None, None),
+    ))
 }
 
 /// `/opds`: Atom, unless the client prefers OPDS 2.0 JSON. Never 406.
@@ -87,16 +99,32 @@ async fn list(
     let (viewer, settings) = viewer(&req, &state).await?;
     let size = settings.opds_page_size;
     let (cache, pool) = (&state.opds_cache, &state.pool);
-    let version = db::run(pool, |conn| catalog::library_version(conn)).await?;
+    let now = db::run(pool, |conn| catalog::library_version(conn)).await?;
+    let version = now.number;
     let (starts, starts_at) = cache
         .starts
         .get((list, filter.clone(), size), version, || {
             let wanted = filter.clone();
             cache.read(pool, move |conn| {
+                if list.listed_whole() {
+                    let whole = catalog::by_author(conn, &wanted)?;
+                    return Ok(Starts {
+                        total: whole.len() as i64,
+                        firsts: Arc::new(
+                            whole
+                                .iter()
+                                .step_by(size.max(1) as usize)
+                                .copied()
+                                .collect(),
+                        ),
+                        whole: Some(Arc::new(whole)),
+                    });
+                }
                 let (total, firsts) = catalog::page_starts(conn, list, &wanted, size)?;
                 Ok(Starts {
                     total,
                     firsts: Arc::new(firsts),
+                    whole: None,
                 })
             })
         })
@@ -109,12 +137,18 @@ async fn list(
     let key = PageKey::List(list, filter.clone(), size, page);
     let (total, first) = (starts.total, starts.firsts.get(page as usize - 1).copied());
     let wanted = filter.clone();
+    let whole = starts.whole.clone();
     // The page is read at the version of its starts (later, while they are computed
     // anew after a change).
     let (data, page_at) = page_data(&state, Some((key, starts_at)), move |conn| {
-        let ids = match first {
-            Some(first) => catalog::page_from(conn, list, &wanted, first, size)?,
-            None => vec![],
+        let ids = match (whole, first) {
+            (Some(whole), _) => {
+                let skip = usize::try_from((page - 1) * size).unwrap_or(usize::MAX);
+                let take = usize::try_from(size).unwrap_or(0);
+                whole.iter().skip(skip).take(take).copied().collect()
+            }
+            (None, Some(first)) => catalog::page_from(conn, list, &wanted, first, size)?,
+            (None, None) => vec![],
         };
         Ok((total, ids))
     })
@@ -141,7 +175,7 @@ async fn list(
     } else {
         None
     };
-    let found = with_reading(&state, viewer.reader(), data, Some(oldest)).await?;
+    let found = with_reading(&state, viewer.reader(), data, Some(oldest), now).await?;
     let (id, title, path) = if facets {
         (
             "urn:libris:books",
@@ -249,12 +283,8 @@ pub async fn opensearch(req: HttpRequest, state: web::Data<AppState>) -> Reply {
         "Search the libris catalog by title, author, series or words of the description.",
         &c.href("/search?q={searchTerms}"),
     );
-    Ok(document(
-        &req,
-        media::OPENSEARCH,
-        body,
-        DateTime::UNIX_EPOCH,
-    ))
+    // Nothing in the library changes it (a new release may): its ETag is its validator.
+    Ok(document(&req, media::OPENSEARCH, body, None))
 }
 
 /// A facet's values (or their initial letters, when there are many).
@@ -268,16 +298,19 @@ pub async fn facet_values(
     let page = page_number(query.page.as_deref())?;
     let (_, settings) = viewer(&req, &state).await?;
     let pool = &state.pool;
-    // When the library last changed is read with its version. Values kept under a newer
-    // version (another request stored them meanwhile) may be newer than that: then it is read
-    // again, so Last-Modified is never older than what the page shows.
-    let (version, updated) = db::run(pool, |conn| {
+    // When a book last changed (the feed's <updated>) is read with the version. Values kept
+    // under a newer version (another request stored them meanwhile) may be newer than that:
+    // then it is read again, so <updated> is never older than what the page shows.
+    // Last-Modified comes from the version read first: at worst older than the values, which
+    // costs a client a fetch, never a change.
+    let (now, updated) = db::run(pool, |conn| {
         Ok((
             catalog::library_version(conn)?,
             catalog::library_updated(conn)?,
         ))
     })
     .await?;
+    let version = now.number;
     let (values, values_at) = state
         .opds_cache
         .facets
@@ -307,7 +340,12 @@ pub async fn facet_values(
         updated.unwrap_or(DateTime::UNIX_EPOCH),
     )
     .ok_or_else(|| Error::NotFound("no such page".into()))?;
-    Ok(feed_response(&req, flavor, &feed))
+    Ok(feed_response(
+        &req,
+        flavor,
+        &feed,
+        Changed::of(&now, None, Some(values_at)),
+    ))
 }
 
 /// The books of one author, series, genre, language or publisher.
@@ -341,11 +379,12 @@ pub async fn facet_books(
         format!("urn:libris:{segment}:{encoded}"),
         format!("/{segment}/books?value={encoded}"),
     );
+    let title = catalog::value_title(facet, &value);
     Ok(books_reply(
         &req,
         &state,
         flavor,
-        (&id, &value, &path),
+        (&id, &title, &path),
         paging,
         found,
     ))
@@ -446,12 +485,10 @@ pub async fn entry(
             Flavor::Atom => Rendered::new(
                 media::ATOM_ENTRY,
                 atom::entry_document(&publication, &Author::new("libris")),
-                book.updated_at,
             ),
             Flavor::Json => Rendered::new(
                 media::OPDS_PUBLICATION_JSON,
                 json::publication(&publication).to_string(),
-                book.updated_at,
             ),
         }
     }))

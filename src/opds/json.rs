@@ -204,23 +204,38 @@ fn publication_metadata(p: &Publication) -> Value {
     Value::Object(m)
 }
 
-/// `published` must be an ISO date or date-time. Year-only and year-month
-/// values (common in ebook metadata) are padded to the first day rather than
-/// dropped, since readers mostly display the year; anything else is omitted.
+/// `published` with the precision known: a year stays "2019" and a month "2019-05" (ISO 8601
+/// reduced precision, as the Readium metadata's prose asks: "a valid ISO 8601 date"), never
+/// padded to a first of January nobody stated; a day or a moment as such. Anything else is
+/// omitted. (The Readium JSON Schema says `format: date`, RFC 3339's full date, which a strict
+/// format checker holds against a year alone; a made-up day would mislead every reader.)
 fn iso_date(s: &str) -> Option<String> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(timestamp(&t.with_timezone(&Utc)));
     }
-    let padded = match s.len() {
-        4 => format!("{s}-01-01"),
-        7 => format!("{s}-01"),
-        _ => s.to_owned(),
+    let parts: Vec<&str> = s.split('-').collect();
+    let number = |p: &str, digits: RangeInclusive<usize>| {
+        (digits.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
     };
-    let date = NaiveDate::parse_from_str(&padded, "%Y-%m-%d").ok()?;
-    // Re-format: chrono accepts e.g. single-digit months that the schema does not.
-    let year_ok = (1..=9999).contains(&chrono::Datelike::year(&date));
-    year_ok.then(|| date.format("%Y-%m-%d").to_string())
+    let year = number(parts.first()?, 4..=4).filter(|y| *y >= 1)?;
+    let month = match parts.get(1) {
+        Some(m) => Some(number(m, 1..=2).filter(|m| (1..=12).contains(m))?),
+        None => None,
+    };
+    match (month, parts.get(2), parts.len()) {
+        (None, _, 1) => Some(format!("{year:04}")),
+        (Some(month), None, 2) => Some(format!("{year:04}-{month:02}")),
+        (Some(month), Some(day), 3) => {
+            let day = number(day, 1..=2)?;
+            // Re-formatted: chrono checks the day exists; the schema wants two digits.
+            let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+            Some(date.format("%Y-%m-%d").to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Accepts the common subset of BCP 47 (`en`, `eng`, `pt-BR`, `zh-Hant-TW`,
@@ -384,9 +399,14 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_normalised_to_iso() {
-        assert_eq!(iso_date("2019").as_deref(), Some("2019-01-01"));
-        assert_eq!(iso_date("2019-05").as_deref(), Some("2019-05-01"));
+    fn dates_keep_the_precision_known() {
+        assert_eq!(
+            iso_date("2019").as_deref(),
+            Some("2019"),
+            "a year stays a year"
+        );
+        assert_eq!(iso_date("2019-05").as_deref(), Some("2019-05"));
+        assert_eq!(iso_date("0987").as_deref(), Some("0987"));
         assert_eq!(iso_date(" 2019-5-1 ").as_deref(), Some("2019-05-01"));
         assert_eq!(
             iso_date("2019-05-01T10:00:00+02:00").as_deref(),
@@ -394,7 +414,25 @@ mod tests {
         );
         assert_eq!(iso_date("circa 1900"), None);
         assert_eq!(iso_date("2019-13"), None);
+        assert_eq!(iso_date("2019-02-30"), None);
+        assert_eq!(iso_date("0000"), None);
+        assert_eq!(iso_date("19"), None);
+        assert_eq!(iso_date("2019-05-01-02"), None);
+        assert_eq!(iso_date("+2019"), None);
         assert_eq!(iso_date(""), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever precision a valid date has, it comes out with exactly that precision.
+        #[test]
+        fn valid_dates_keep_their_precision(y in 1u32..=9999, m in 1u32..=12, d in 1u32..=28) {
+            let year = format!("{y:04}");
+            let month = format!("{year}-{m:02}");
+            let day = format!("{month}-{d:02}");
+            for date in [&year, &month, &day] {
+                proptest::prop_assert_eq!(iso_date(date), Some(date.clone()));
+            }
+        }
     }
 
     #[test]
@@ -452,7 +490,7 @@ mod tests {
             "urn:uuid:00000000-0000-0000-0000-000000000000"
         );
         assert_eq!(m["author"], json!([{"name": "A"}, {"name": "B"}]));
-        assert_eq!(m["published"], "1851-01-01");
+        assert_eq!(m["published"], "1851");
         assert!(m.get("language").is_none());
         assert_eq!(m["belongsTo"]["series"], json!([{"name": "S"}]));
         assert_eq!(doc["links"][0]["rel"], rel::ACQUISITION);

@@ -22,7 +22,7 @@ use super::render::Flavor;
 use crate::db::models::{Book, BookFile};
 use crate::db::{self, Conn, DbPool};
 use crate::error::Error;
-use crate::library::catalog::{Facet, Filter, List};
+use crate::library::catalog::{Facet, FacetValue, Filter, List};
 
 /// A value computed from the library, kept per key and library version. One request
 /// computes it while the others with the same key wait for that result (never sixteen
@@ -188,10 +188,13 @@ enum Next<V> {
     Compute(watch::Sender<()>),
 }
 
+/// Where each page of a list starts, and how many books it holds; for a list made whole
+/// (by author), the whole list in order, of which a page is a slice.
 #[derive(Debug, Clone)]
 pub struct Starts {
     pub total: i64,
     pub firsts: Arc<Vec<Uuid>>,
+    pub whole: Option<Arc<Vec<Uuid>>>,
 }
 
 /// Which page of books: a list in an order and narrowed, a search, or a facet value's books,
@@ -223,7 +226,7 @@ const PAGES_KEPT: usize = 256;
 /// beyond the version check.
 pub struct CatalogCache {
     pub starts: Versioned<(List, Filter, i64), Starts>,
-    pub facets: Versioned<Facet, Arc<Vec<(String, i64)>>>,
+    pub facets: Versioned<Facet, Arc<Vec<FacetValue>>>,
     pub formats: Versioned<(), Arc<Vec<(String, i64)>>>,
     pub pages: Versioned<PageKey, Arc<PageData>>,
     /// Documents that are the same for every reader, by flavor, base URL, address and page

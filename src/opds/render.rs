@@ -11,7 +11,7 @@ use super::feed::{
     media, rel, Acquisition, Author, Entry, Feed, Image, Kind, Link, NavEntry, Paging, Pse,
     Publication,
 };
-use crate::library::catalog::{authors_of, Facet, Filter, List, Shelf};
+use crate::library::catalog::{authors_of, Facet, FacetValue, Filter, List, Shelf};
 use uuid::Uuid;
 
 use crate::db::models::{Book, BookFile};
@@ -209,7 +209,7 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
                 shelf.title(),
                 &format!("/shelves/{}", shelf.segment()),
                 None,
-                "Your books, the most recently read first",
+                shelf.description(),
             ));
         }
     }
@@ -263,7 +263,7 @@ pub fn book_facets(
     ctx: &Ctx,
     current: List,
     filter: &Filter,
-    languages: &[(String, i64)],
+    languages: &[FacetValue],
     formats: &[(String, i64)],
 ) -> Vec<Link> {
     let link = |list: List, filter: &Filter, title: &str| {
@@ -285,16 +285,16 @@ pub fn book_facets(
     links.push(
         link(current, &any_language, "All languages").facet("Language", filter.language.is_none()),
     );
-    for (language, n) in languages {
+    for language in languages {
         let only = Filter {
-            language: Some(language.clone()),
+            language: Some(language.value.clone()),
             ..filter.clone()
         };
-        let active = filter.language.as_deref() == Some(language.as_str());
+        let active = filter.language.as_deref() == Some(language.value.as_str());
         links.push(
-            link(current, &only, language)
+            link(current, &only, &language.title)
                 .facet("Language", active)
-                .counted(*n),
+                .counted(language.count),
         );
     }
     let any_format = Filter {
@@ -320,17 +320,39 @@ pub fn book_facets(
 /// Facets with more values than this are first grouped by initial letter.
 pub const GROUP_ABOVE: usize = 100;
 
-/// The group a facet value is listed under: its first letter or digit, upper-cased and
-/// without accents (Ōe under O, ßeta under S); '#' for anything else.
+/// The group a facet value is listed under (give it what the value sorts as): its first
+/// letter or digit, upper-cased and without accents (Ōe under O, ßeta under S); a Korean
+/// syllable under its initial consonant, written as the compatibility jamo every font draws
+/// (한강 under ㅎ, not under the conjoining U+1112 that decomposing gives); '#' for anything
+/// else.
 pub fn initial(value: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     match value.chars().find(|c| !c.is_whitespace()) {
+        Some(c) if hangul_initial(c).is_some() => hangul_initial(c).unwrap_or(c).to_string(),
         Some(c) if c.is_alphanumeric() => {
             let base = std::iter::once(c).nfd().next().unwrap_or(c);
             base.to_uppercase().next().unwrap_or(base).to_string()
         }
         _ => "#".into(),
     }
+}
+
+/// The 19 initial consonants of modern Hangul, in order, as compatibility jamo.
+const CHOSEONG: [char; 19] = [
+    'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ', 'ㅋ',
+    'ㅌ', 'ㅍ', 'ㅎ',
+];
+
+/// A Hangul syllable's (U+AC00–U+D7A3) or a leading conjoining jamo's (U+1100–U+1112)
+/// initial consonant as a compatibility jamo.
+fn hangul_initial(c: char) -> Option<char> {
+    let index = match c as u32 {
+        // Syllables are laid out initial × 21 vowels × 28 finals.
+        code @ 0xAC00..=0xD7A3 => (code - 0xAC00) / (21 * 28),
+        code @ 0x1100..=0x1112 => code - 0x1100,
+        _ => return None,
+    };
+    CHOSEONG.get(index as usize).copied()
 }
 
 /// `value` made safe as a query parameter value.
@@ -366,7 +388,7 @@ fn paginate(ctx: &Ctx, feed: &mut Feed, path: &str, paging: Paging) {
 pub fn facet(
     ctx: &Ctx,
     facet: Facet,
-    values: &[(String, i64)],
+    values: &[FacetValue],
     letter: Option<&str>,
     page: i64,
     size: i64,
@@ -378,8 +400,8 @@ pub fn facet(
     let mut title = facet.title().to_owned();
     let entries: Vec<NavEntry> = if letter.is_none() && values.len() > GROUP_ABOVE {
         let mut groups: Vec<(String, i64)> = vec![];
-        for (value, _) in values {
-            let i = initial(value);
+        for value in values {
+            let i = initial(&value.sort);
             match groups.iter_mut().find(|(g, _)| *g == i) {
                 Some((_, n)) => *n += 1,
                 None => groups.push((i, 1)),
@@ -406,20 +428,20 @@ pub fn facet(
         }
         values
             .iter()
-            .filter(|(v, _)| letter.is_none_or(|l| initial(v) == l))
-            .map(|(value, n)| NavEntry {
-                id: format!("urn:libris:{segment}:{}", query_value(value)),
-                title: value.clone(),
+            .filter(|v| letter.is_none_or(|l| initial(&v.sort) == l))
+            .map(|v| NavEntry {
+                id: format!("urn:libris:{segment}:{}", query_value(&v.value)),
+                title: v.title.clone(),
                 updated,
-                href: ctx.href(&format!("/{segment}/books?value={}", query_value(value))),
+                href: ctx.href(&format!("/{segment}/books?value={}", query_value(&v.value))),
                 kind: Kind::Acquisition,
                 rel: None,
-                summary: Some(if *n == 1 {
+                summary: Some(if v.count == 1 {
                     "1 book".into()
                 } else {
-                    format!("{n} books")
+                    format!("{} books", v.count)
                 }),
-                count: Some(*n),
+                count: Some(v.count),
             })
             .collect()
     };
@@ -490,12 +512,14 @@ mod tests {
         }
     }
 
-    fn values(n: usize) -> Vec<(String, i64)> {
+    fn values(n: usize) -> Vec<FacetValue> {
         (0..n)
             .map(|i| {
-                (
+                FacetValue::new(
+                    Facet::Author,
                     format!("{}{i:03}", ["Alpha", "beta", "Çedille", "42"][i % 4]),
                     1,
+                    None,
                 )
             })
             .collect()
@@ -508,9 +532,60 @@ mod tests {
         assert_eq!(initial("Ōe"), "O");
         assert_eq!(initial("ßeta"), "S");
         assert_eq!(initial("山田"), "山");
+        assert_eq!(initial("한강"), "ㅎ");
+        assert_eq!(initial("김영하"), "ㄱ");
+        assert_eq!(initial("까치"), "ㄲ");
+        assert_eq!(initial("\u{1100}\u{1161}"), "ㄱ", "a conjoining jamo");
+        assert_eq!(initial("\u{1112}"), "ㅎ");
+        assert_eq!(initial("ㅎ"), "ㅎ", "already compatibility jamo");
         assert_eq!(initial("42 stories"), "4");
         assert_eq!(initial("(untitled)"), "#");
         assert_eq!(initial(""), "#");
+    }
+
+    proptest::proptest! {
+        /// Every modern syllable falls under one of the 19 consonants, in the order syllables
+        /// sort in (so the groups come in dictionary order).
+        #[test]
+        fn syllables_group_under_their_initial_consonant(a in 0xAC00u32..=0xD7A3, b in 0xAC00u32..=0xD7A3) {
+            let (a, b) = (char::from_u32(a).unwrap(), char::from_u32(b).unwrap());
+            let (ia, ib) = (initial(&a.to_string()), initial(&b.to_string()));
+            proptest::prop_assert!(CHOSEONG.iter().any(|c| c.to_string() == ia));
+            if a <= b {
+                proptest::prop_assert!(ia <= ib);
+            }
+        }
+    }
+
+    #[test]
+    fn authors_group_by_their_sort_name_and_show_their_name() {
+        let c = ctx(Flavor::Atom);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let mut values: Vec<FacetValue> = (0..=GROUP_ABOVE)
+            .map(|i| FacetValue::new(Facet::Author, format!("Jane{i:03} Doe"), 1, None))
+            .collect();
+        values.push(FacetValue::new(
+            Facet::Author,
+            "Ursula K. Le Guin",
+            2,
+            Some("Le Guin, Ursula K.".into()),
+        ));
+        values.push(FacetValue::new(Facet::Author, "한강", 1, None));
+        let titles = |feed: Feed| -> Vec<String> {
+            feed.entries
+                .into_iter()
+                .map(|e| match e {
+                    Entry::Navigation(n) => n.title,
+                    Entry::Publication(_) => unreachable!(),
+                })
+                .collect()
+        };
+        let letters = facet(&c, Facet::Author, &values, None, 1, 500, at).unwrap();
+        assert_eq!(titles(letters), ["D", "L", "ㅎ"]);
+        let under_l = facet(&c, Facet::Author, &values, Some("L"), 1, 500, at).unwrap();
+        assert_eq!(titles(under_l), ["Ursula K. Le Guin"]);
+        let under_d = facet(&c, Facet::Author, &values, Some("D"), 1, 500, at).unwrap();
+        assert_eq!(titles(under_d)[0], "Jane000 Doe", "the name as written");
     }
 
     #[test]
@@ -545,6 +620,29 @@ mod tests {
             }
             Entry::Publication(_) => unreachable!(),
         }
+    }
+
+    #[test]
+    fn each_shelf_says_what_it_holds() {
+        let root = root(&ctx(Flavor::Atom), DateTime::<Utc>::UNIX_EPOCH, true);
+        let summaries: Vec<(String, String)> = root
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Navigation(n) if n.id.starts_with("urn:libris:") => {
+                    Some((n.title.clone(), n.summary.clone().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .take(Shelf::ALL.len())
+            .collect();
+        let titles: Vec<&str> = summaries.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, Shelf::ALL.map(Shelf::title));
+        let mut distinct: Vec<&str> = summaries.iter().map(|(_, s)| s.as_str()).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), Shelf::ALL.len(), "{summaries:?}");
+        assert!(summaries[4].1.contains("not started"), "{summaries:?}");
     }
 
     #[test]

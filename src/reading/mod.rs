@@ -1,5 +1,6 @@
 //! Reading state: the KoSync write path, the current position, and the reading aggregate.
 
+pub mod changed;
 pub mod derive;
 pub mod jobs;
 pub mod progress;

@@ -353,10 +353,12 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     assert_eq!(part.body, bytes[..10]);
     assert_eq!(app.raw("GET", &path_of(&href), None, &[]).await.status, 401);
 
-    // Feeds: HEAD, and 304 on the ETag or the date they carry.
+    // Feeds: HEAD, and 304 on the ETag or the date they carry (once the library's last
+    // change is a second old, see `settle`).
+    settle(&app);
     let feed = get(&app, "/opds/books", &auth, &[]).await;
     let etag = feed.header("etag");
-    assert!(!etag.is_empty());
+    assert!(!etag.is_empty() && !feed.header("last-modified").is_empty());
     let head = app
         .raw("HEAD", "/opds/books", None, &[("authorization", &auth)])
         .await;
@@ -379,6 +381,14 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), etag);
     assert!(text(&changed).contains("Renamed &amp; &lt;Re-titled&gt;"));
+    let since = get(
+        &app,
+        "/opds/books",
+        &auth,
+        &[("if-modified-since", &feed.header("last-modified"))],
+    )
+    .await;
+    assert_eq!(since.status, 200, "and its date");
 }
 
 async fn library_edit(app: &TestApp, admin: &str, page: &str) {
@@ -493,6 +503,23 @@ async fn browsing_by_author_series_and_language_reaches_the_books() {
     validate_atom_feed("it-author-books.xml", &books);
     assert!(books.contains("The Lighthouse Keeper"));
     assert!(entries(&books) >= 1);
+    // Languages by name, their links by tag; a language's books titled by its name.
+    let languages = text(&get(&app, "/opds/languages", &auth, &[]).await);
+    assert!(languages.contains("<title>English</title>"), "{languages}");
+    let english = href_where(&languages, |h| h.ends_with("/languages/books?value=en"))
+        .expect("a link by the tag");
+    let english = text(&get(&app, &path_of(&english), &auth, &[]).await);
+    assert!(english.contains("<title>English</title>"), "{english}");
+    assert!(
+        english.contains("<dc:language>en</dc:language>"),
+        "{english}"
+    );
+    let facets = text(&get(&app, "/opds/books", &auth, &[]).await);
+    assert!(
+        link_attrs(&facets, "http://opds-spec.org/facet").is_some()
+            && facets.contains(r#"title="English""#),
+        "{facets}"
+    );
     let series = text(&get(&app, "/opds/series/books?value=Coastal%20Tales", &auth, &[]).await);
     assert!(series.contains("The Lighthouse Keeper"), "{series}");
     let nothing = text(
@@ -512,6 +539,93 @@ async fn browsing_by_author_series_and_language_reaches_the_books() {
     assert_eq!(
         get(&app, "/opds/authors?page=9", &auth, &[]).await.status,
         404
+    );
+}
+
+/// The titles of a navigation feed's entries, in order.
+fn entry_titles(xml: &str) -> Vec<String> {
+    xml.split("<entry>")
+        .skip(1)
+        .filter_map(|e| {
+            Some(
+                e.split_once("<title>")?
+                    .1
+                    .split_once("</title>")?
+                    .0
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn authors_are_listed_by_their_sort_names() {
+    let app = TestApp::start();
+    // Sort names from the EPUBs' file-as (one shared by two authors, split): Jane Doe's
+    // "Doe, Jane", Nadia Coverless's; the one typed in an edit is derived.
+    let (admin, ids) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let r = app
+        .api(
+            "PATCH",
+            &format!("/api/books/{}", ids[2]),
+            Some(&admin),
+            Some(json!({ "author": "Nadia Coverless & Ludwig van Beethoven" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
+    validate_atom_feed("it-authors-sorted.xml", &authors);
+    // All books by author: Coverless (and Beethoven), Doe, Löwe-Ærøskøbing (and Ĉapek).
+    let by_author = text(&get(&app, "/opds/books?sort=author", &auth, &[]).await);
+    let listed: Vec<&str> = by_author
+        .split("<id>urn:uuid:")
+        .skip(1)
+        .map(|e| &e[..36])
+        .collect();
+    assert_eq!(listed, [&ids[2], &ids[0], &ids[1]], "{by_author}");
+    assert_eq!(
+        entry_titles(&authors),
+        [
+            "Ludwig van Beethoven",
+            "François Ĉapek",
+            "Nadia Coverless",
+            "Jane Doe",
+            "Zoë Löwe-Ærøskøbing",
+        ],
+        "by surname, shown by name"
+    );
+    assert_eq!(
+        app.db.count(
+            "SELECT count(*) FROM author_sort_names WHERE name = 'Jane Doe' AND sort_name = 'Doe, Jane'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) FROM author_sort_names WHERE name = 'Ludwig van Beethoven'"),
+        0,
+        "derived sort names are not stored"
+    );
+
+    // A sort name given later (as a calibre import gives one) wins at once: the catalog's
+    // kept lists move with it.
+    let mut conn = app.db.conn();
+    let given = [("Jane Doe", "Zzz, Jane"), ("Tom & Jerry", "Tom"), ("", "x")];
+    assert_eq!(
+        libris::library::author_sort::remember(&mut conn, &given).unwrap(),
+        1,
+        "several authors or none: left out"
+    );
+    assert_eq!(
+        libris::library::author_sort::remember(&mut conn, &given[..1]).unwrap(),
+        0,
+        "unchanged: not written"
+    );
+    let authors = text(&get(&app, "/opds/authors", &auth, &[]).await);
+    assert_eq!(
+        entry_titles(&authors).last().map(String::as_str),
+        Some("Jane Doe")
     );
 }
 
@@ -780,6 +894,122 @@ async fn all_books_sorts_and_narrows_by_its_facets() {
         doc["facets"].as_array().is_some_and(|f| f.len() == 3),
         "{doc}"
     );
+}
+
+/// Moves every change stamp an hour back, as if the library and the reading had been left
+/// alone since: documents then carry Last-Modified (a change's second must be over first).
+fn settle(app: &TestApp) {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.conn();
+    for sql in [
+        "UPDATE library_state SET changed_at = changed_at - interval '1 hour'",
+        "UPDATE reading_aggregate SET updated_at = updated_at - interval '1 hour'",
+        "UPDATE reading_forgotten SET forgotten_at = forgotten_at - interval '1 hour'",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+}
+
+/// A reader's documents answer If-Modified-Since (KOReader's revalidation) and If-None-Match
+/// with 304 only while what they show is unchanged: a KoSync report, or reading forgotten,
+/// gives the new body.
+#[actix_web::test]
+async fn conditional_requests_follow_the_readers_reading() {
+    const PSE: &str = "http://vaemendis.net/opds-pse/stream";
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &["comic-with-comicinfo.cbz", BOOKS[0]]).await;
+    let (comic, novel) = (ids[0].clone(), ids[1].clone());
+    let auth = format!("Bearer {admin}");
+    kosync_login(&app, &admin).await;
+    let report = |book: String, progress: &'static str, percentage: f64| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let doc = document(app, &admin, &book).await;
+            let r = app
+                .put_progress(
+                    "boss",
+                    KEY,
+                    json!({ "document": doc, "progress": progress, "percentage": percentage, "device": "kobo" }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    report(novel.clone(), "/body/p[3]", 0.3).await;
+    settle(&app);
+
+    let (shelf, entry) = ("/opds/shelves/reading", format!("/opds/books/{comic}"));
+    let before = get(&app, shelf, &auth, &[]).await;
+    let before_entry = get(&app, &entry, &auth, &[]).await;
+    let (since, tag) = (before.header("last-modified"), before.header("etag"));
+    let entry_since = before_entry.header("last-modified");
+    assert!(!since.is_empty() && !entry_since.is_empty() && !tag.is_empty());
+    assert!(text(&before).contains(&novel) && !text(&before).contains(&comic));
+    for (name, value) in [("if-modified-since", &since), ("if-none-match", &tag)] {
+        let r = get(&app, shelf, &auth, &[(name, value)]).await;
+        assert_eq!(r.status, 304, "unchanged: {name}");
+    }
+
+    // The comic read to page 5 on the e-reader: it joins the shelf, its entry shows the page.
+    report(comic.clone(), "5", 0.4167).await;
+    for (name, value) in [("if-modified-since", &since), ("if-none-match", &tag)] {
+        let r = get(&app, shelf, &auth, &[(name, value)]).await;
+        assert_eq!(r.status, 200, "changed: {name}");
+        assert!(text(&r).contains(&comic), "the new body for {name}");
+    }
+    let r = get(&app, &entry, &auth, &[("if-modified-since", &entry_since)]).await;
+    assert_eq!(r.status, 200);
+    let stream = link_attrs(&text(&r), PSE).unwrap();
+    assert_eq!(attr(&stream, "pse:lastRead"), Some("5"));
+    // If-None-Match decides alone: a matching date does not stand for a changed body.
+    let r = get(
+        &app,
+        shelf,
+        &auth,
+        &[
+            ("if-none-match", &tag),
+            ("if-modified-since", "Fri, 01 Jan 2100 00:00:00 GMT"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    // Within the second of a change, no Last-Modified: a second report in that same second
+    // could not be told apart by date. The ETag does.
+    let just_read = get(&app, &entry, &auth, &[]).await;
+    assert_eq!(just_read.header("last-modified"), "", "not settled yet");
+    report(comic.clone(), "7", 0.5833).await;
+    let r = get(
+        &app,
+        &entry,
+        &auth,
+        &[("if-none-match", &just_read.header("etag"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        attr(&link_attrs(&text(&r), PSE).unwrap(), "pse:lastRead"),
+        Some("7")
+    );
+
+    // Reading forgotten takes the comic off the shelf: that moves Last-Modified too.
+    settle(&app);
+    let settled = get(&app, shelf, &auth, &[]).await;
+    let since = settled.header("last-modified");
+    assert!(!since.is_empty());
+    let r = app
+        .api(
+            "DELETE",
+            &format!("/api/books/{comic}/progress"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = get(&app, shelf, &auth, &[("if-modified-since", &since)]).await;
+    assert_eq!(r.status, 200);
+    assert!(!text(&r).contains(&comic));
 }
 
 /// The attributes of the first link with this rel.

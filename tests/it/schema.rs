@@ -180,7 +180,8 @@ fn series_positions_are_unique_only_when_both_are_set() {
 fn the_library_version_moves_once_per_transaction_as_it_commits() {
     let db = TestDb::new();
     let (mut writer, mut reader) = (db.conn(), db.conn());
-    let version = |c: &mut PgConnection| libris::library::catalog::library_version(c).unwrap();
+    let read = |c: &mut PgConnection| libris::library::catalog::library_version(c).unwrap();
+    let version = |c: &mut PgConnection| read(c).number;
     let before = version(&mut reader);
     writer
         .transaction(|w| {
@@ -194,10 +195,16 @@ fn the_library_version_moves_once_per_transaction_as_it_commits() {
         })
         .unwrap();
     assert_eq!(version(&mut reader), before + 1, "once for the transaction");
+    let inserted = read(&mut reader);
     diesel::sql_query("DELETE FROM books")
         .execute(&mut writer)
         .unwrap();
-    assert_eq!(version(&mut reader), before + 2, "a statement on its own");
+    let deleted = read(&mut reader);
+    assert_eq!(deleted.number, before + 2, "a statement on its own");
+    assert!(
+        deleted.changed_at > inserted.changed_at && deleted.read_at >= deleted.changed_at,
+        "stamped as it commits, a delete as an insert: {inserted:?} {deleted:?}"
+    );
     writer
         .transaction(|w| {
             diesel::sql_query("INSERT INTO books (title, status) VALUES ('t', 'review')")

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use libris::db::models::{Book, BookFile, BookStatus};
-use libris::library::catalog::{Facet, Filter, List};
+use libris::library::catalog::{Facet, FacetValue, Filter, List};
 use libris::opds::feed::{Author, Paging};
 use libris::opds::render::{self, Ctx, Flavor, LastRead, ListPage};
 use libris::opds::{atom, json};
@@ -172,34 +172,48 @@ fn a_middle_page_of_all_books_with_its_facets() {
             c,
             List::Title,
             &Filter::default(),
-            &[("en".into(), 4), ("fr".into(), 3)],
+            &[
+                FacetValue::new(Facet::Language, "en-GB", 4, None),
+                FacetValue::new(Facet::Language, "fr", 3, None),
+            ],
             &[("epub".into(), 5), ("cbz".into(), 1), ("pdf".into(), 2)],
         ));
         feed
     });
 }
 
+/// Authors grouped by the initial of their sort names and listed by their names: surnames
+/// first, particles and suffixes kept aside, a sort name a source gave (Le Guin), Korean names
+/// under their initial consonant, Japanese ones as written.
 #[test]
 fn many_authors_are_grouped_by_initial() {
-    let names = [
-        "Ada",
-        "Borges",
-        "Brontë",
-        "Calvino",
-        "Ōe",
-        "Zola",
-        "山田 花子",
-        "ß",
-        "42",
+    let people: [(&str, Option<&str>); 12] = [
+        ("Jorge {M}. Borges", None),
+        ("Charlotte {M}. Brontë", None),
+        ("Ludwig {M}. van Beethoven", None),
+        ("Italo {M}. Calvino", None),
+        ("Kenzaburō {M}. Ōe", None),
+        ("Émile {M}. Zola", None),
+        ("Martin {M}. King Jr.", None),
+        ("Ursula {M}. Le Guin", Some("Le Guin, Ursula {M}.")),
+        ("山田 花子 {M}", None),
+        ("한강 {M}", None),
+        ("김영하 {M}", None),
+        ("ßeta {M}. Gamma", None),
     ];
-    let values: Vec<(String, i64)> = (0..120)
+    let mut values: Vec<FacetValue> = (0..120)
         .map(|i| {
-            (
-                format!("{} {i:03}", names[i % names.len()]),
+            let (name, sort) = people[i % people.len()];
+            let middle = char::from(b'A' + (i / people.len()) as u8).to_string();
+            FacetValue::new(
+                Facet::Author,
+                name.replace("{M}", &middle),
                 1 + (i as i64 % 4),
+                sort.map(|s| s.replace("{M}", &middle)),
             )
         })
         .collect();
+    libris::library::catalog::in_browsing_order(&mut values);
     check("authors-letters", |c| {
         render::facet(c, Facet::Author, &values, None, 1, 50, at(3)).unwrap()
     });
