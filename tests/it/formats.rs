@@ -457,6 +457,14 @@ fn a_calibre_library_imports_with_calibres_metadata_and_covers() {
         "calibre's metadata, never the file's"
     );
     assert_eq!(
+        db.count(
+            "SELECT count(*) FROM author_sort_names \
+             WHERE name = 'Jane Q. Doe' AND sort_name = 'Doe, Jane Q.'"
+        ),
+        1,
+        "calibre's sort name of the author"
+    );
+    assert_eq!(
         db.count("SELECT count(*) FROM book_metadata_candidates WHERE source = 'calibre'"),
         13
     );
