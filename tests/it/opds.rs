@@ -1,10 +1,9 @@
 //! The OPDS catalog through the real HTTP stack: who may browse, what the feeds hold (every
 //! feed checked by the OPDS validators), paging, search, downloads and conditional requests.
 
-use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::common::{RawResp, TestApp, KEY};
+use crate::common::{basic, RawResp, TestApp, KEY};
 use crate::library::fixture;
 use crate::opds_validators::{
     validate_atom_feed, validate_entry, validate_json, validate_opensearch,
@@ -15,13 +14,6 @@ const BOOKS: [&str; 3] = [
     "accented-emoji.epub",
     "no-cover-epub3.epub",
 ];
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
 
 async fn get(app: &TestApp, path: &str, auth: &str, headers: &[(&str, &str)]) -> RawResp {
     let mut all = vec![("authorization", auth)];
