@@ -30,7 +30,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use self::ledger::Ledger;
-pub use self::ledger::{Account, Fingerprint, Login, REMEMBERED, WINDOW};
+pub use self::ledger::{Account, Fingerprint, Login};
 use crate::error::Error;
 
 /// Where the throttle reads the time: the monotonic clock in a server; a test may hand in a
@@ -237,6 +237,7 @@ pub async fn guard(
 
 #[cfg(test)]
 mod tests {
+    use super::ledger::REMEMBERED;
     use super::*;
 
     fn presented(user: Option<&str>, secret: &str) -> Presented {

@@ -73,6 +73,14 @@ struct Window {
 }
 
 impl Window {
+    fn new(start: Instant) -> Window {
+        Window {
+            start,
+            failures: 0,
+            seen: Vec::new(),
+        }
+    }
+
     fn over(&self, limit: u32, now: Instant) -> Option<Duration> {
         (self.failures >= limit && now < self.start + WINDOW).then(|| self.start + WINDOW - now)
     }
@@ -112,7 +120,7 @@ impl Ledger {
     }
 
     /// Whether `login`'s address and account signed in together in the last 30 days.
-    pub fn is_known(&self, login: &Login, now: Instant) -> bool {
+    fn is_known(&self, login: &Login, now: Instant) -> bool {
         let Some(addr) = login.addr else {
             return false;
         };
@@ -146,17 +154,9 @@ impl Ledger {
         }
         let limit = self.limit;
         for key in Ledger::keys(login) {
-            let window = self.windows.entry(key).or_insert_with(|| Window {
-                start: now,
-                failures: 0,
-                seen: Vec::new(),
-            });
+            let window = self.windows.entry(key).or_insert_with(|| Window::new(now));
             if now >= window.start + WINDOW {
-                *window = Window {
-                    start: now,
-                    failures: 0,
-                    seen: Vec::new(),
-                };
+                *window = Window::new(now);
             }
             if window.seen.contains(&login.secret) {
                 continue;
