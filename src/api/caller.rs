@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use crate::auth::{keys, sha256_hex};
 use crate::error::Error;
+use crate::http::throttle;
 use crate::{db, AppState};
 
 /// How stale `api_keys.last_used_at` may get: one write per key per minute at most.
@@ -98,7 +99,10 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.headers().contains_key("authorization") {
         let outcome = match authenticate(req.request().clone()).await {
-            Ok(caller) => Some(caller),
+            Ok(caller) => {
+                throttle::signed_in(req.request());
+                Some(caller)
+            }
             Err(ApiError(Error::Unauthorized)) => None,
             Err(other) => return Err(other.into()),
         };

@@ -109,10 +109,11 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .default_service(web::to(no_route))
 }
 
-/// API keys travel as bearer tokens (counted against the address only); HTTP Basic logins
-/// count against their username too, in the namespace OPDS logins share.
+/// API keys travel as bearer tokens (counted against the address only; a key that signed in
+/// from an address is trusted there); HTTP Basic logins count against their username too, in
+/// the namespace OPDS logins share.
 static THROTTLE: throttle::Scope = throttle::Scope {
-    presented: throttle::basic_user,
+    presented: throttle::authorization,
     users: "opds",
     refuse,
 };

@@ -1,81 +1,146 @@
-//! Failed logins, counted per client address and per username, across KoSync, OPDS Basic
-//! and API keys: past the limit in a minute, a client gets 429 with Retry-After (in the
-//! protocol's own error format) before its credentials are even checked. Requests that
-//! present no credentials are not counted, and nothing is counted or delayed for a success.
+//! Failed logins, across KoSync, OPDS Basic and API keys: limits that stop guessing without
+//! locking households out. The rules are in [`ledger`]: failures count per client address,
+//! per username and per pair of the two, a minute at a time; the same wrong secret again
+//! counts once (a device with a stale password is not a guesser); and an address whose
+//! account signed in from it in the last 30 days is still checked while others' guesses
+//! hold the address or the username, so the right password is not refused there.
 //!
-//! The counters are shared by the whole server; each face wraps its own scope with
-//! [`guard`], naming how its requests present a username and how it renders the refusal.
+//! Past the limit a client gets 429 with Retry-After, in the protocol's own error format,
+//! before its credentials are checked: refusing costs a lookup, never bcrypt. Requests
+//! that present no credentials are not counted. Everything lives in this process's memory
+//! (see docs/security.md for why): a restart forgets counts and trusted pairs alike.
+//!
+//! The ledger is shared by the whole server; each face wraps its own scope with [`guard`],
+//! naming how its requests present credentials and how it renders the refusal, and calls
+//! [`signed_in`] when it has verified them.
 
-use std::collections::HashMap;
+mod ledger;
+
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
 
+use self::ledger::Ledger;
+pub use self::ledger::{Account, Fingerprint, Login};
 use crate::error::Error;
 
-const WINDOW: Duration = Duration::from_secs(60);
-/// Counters kept before old ones are swept out: a flood of addresses cannot grow it without
-/// bound.
-const SWEEP_AT: usize = 100_000;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Key {
-    Addr(IpAddr),
-    /// A username of a protocol ("kosync", "opds").
-    User(&'static str, String),
-}
+/// Where the throttle reads the time: the monotonic clock in a server; a test may hand in a
+/// clock it moves itself, so that minutes and days of a scenario pass without waiting.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 pub struct Throttle {
-    per_minute: u32,
+    enabled: bool,
     /// Whether the client's address is the one a proxy appended to X-Forwarded-For.
     trust_proxy: bool,
-    counts: Mutex<HashMap<Key, (Instant, u32)>>,
+    ledger: Mutex<Ledger>,
+    /// The key of secrets' fingerprints, random per process: fingerprints are never stored,
+    /// and no one outside the process can test a guess against one.
+    key: [u8; 32],
+    clock: Clock,
 }
 
 impl Throttle {
     /// `per_minute` failures allowed per key and minute; 0 turns it off.
     pub fn new(per_minute: u32, trust_proxy: bool) -> Throttle {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
         Throttle {
-            per_minute,
+            enabled: per_minute > 0,
             trust_proxy,
-            counts: Mutex::new(HashMap::new()),
+            ledger: Mutex::new(Ledger::new(per_minute)),
+            key,
+            clock: Arc::new(Instant::now),
         }
+    }
+
+    /// The same throttle reading the time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Throttle {
+        Throttle { clock, ..self }
     }
 
     pub fn enabled(&self) -> bool {
-        self.per_minute > 0
+        self.enabled
     }
 
-    /// How long until the first of `keys` that reached the limit may try again.
-    pub fn blocked(&self, keys: &[Key], now: Instant) -> Option<Duration> {
-        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .filter_map(|k| counts.get(k))
-            .filter(|(start, n)| *n >= self.per_minute && now < *start + WINDOW)
-            .map(|(start, _)| *start + WINDOW - now)
-            .max()
+    pub fn now(&self) -> Instant {
+        (self.clock)()
     }
 
-    /// Counts a failed login against each key.
-    pub fn failed(&self, keys: &[Key], now: Instant) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if counts.len() >= SWEEP_AT {
-            counts.retain(|_, (start, _)| now < *start + WINDOW);
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `presented` from `addr`, its username counted among `users`, as the ledger sees it.
+    pub fn login(&self, addr: Option<IpAddr>, users: &'static str, presented: &Presented) -> Login {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(users.as_bytes());
+        mac.update(&[0]);
+        // Length-prefixed: no username and secret can be read as another pair.
+        if let Some(user) = &presented.user {
+            mac.update(&(user.len() as u64).to_be_bytes());
+            mac.update(user.as_bytes());
+        } else {
+            mac.update(&u64::MAX.to_be_bytes());
         }
-        for key in keys {
-            let entry = counts.entry(key.clone()).or_insert((now, 0));
-            if now >= entry.0 + WINDOW {
-                *entry = (now, 0);
-            }
-            entry.1 = entry.1.saturating_add(1);
+        mac.update(&presented.secret);
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        let secret = Fingerprint::from_be_bytes(first);
+        let account = match &presented.user {
+            Some(user) => Account::User(users, user.clone()),
+            None => Account::Key(secret),
+        };
+        Login {
+            addr,
+            account,
+            secret,
         }
     }
+
+    /// How long `login` must wait, or `None` when its credentials may be checked now.
+    pub fn refused(&self, login: &Login, now: Instant) -> Option<Duration> {
+        self.ledger().refused(login, now)
+    }
+
+    /// Counts `login` as a failed login (a repeated secret once a window).
+    pub fn failed(&self, login: &Login, now: Instant) {
+        self.ledger().failed(login, now)
+    }
+
+    /// Remembers that `login`'s address and account signed in.
+    pub fn succeeded(&self, login: &Login, now: Instant) {
+        self.ledger().succeeded(login, now)
+    }
+}
+
+/// Credentials a request presents, as the throttle reads them before anyone checks them.
+pub struct Presented {
+    /// The username they name; `None` for a bearer key or a header nothing can be read from.
+    pub user: Option<String>,
+    /// Only ever fingerprinted, never kept.
+    pub secret: Vec<u8>,
+}
+
+/// Left in a request's extensions by a face that verified its credentials.
+#[derive(Clone, Copy)]
+struct SignedIn;
+
+/// A face calls this once it has verified the request's credentials: the throttle then
+/// remembers the address and account. A status cannot say it: a request can fail before its
+/// credentials are looked at (a malformed body, a missing book) without being a sign-in.
+pub fn signed_in(req: &HttpRequest) {
+    req.extensions_mut().insert(SignedIn);
 }
 
 /// The client's address: the peer, or behind a trusted proxy the address it appended last
@@ -96,26 +161,36 @@ fn client_addr(req: &ServiceRequest, trust_proxy: bool) -> Option<IpAddr> {
 }
 
 /// A face's part in the throttle: how its requests present credentials, and how it refuses
-/// one whose address or username failed too often.
+/// one that must wait.
 pub struct Scope {
-    /// Whether the request presents credentials, and the username among them (`None` inside
-    /// when it names none, e.g. a bearer key).
-    pub presented: fn(&ServiceRequest) -> Option<Option<String>>,
+    /// The credentials a request presents, if any.
+    pub presented: fn(&ServiceRequest) -> Option<Presented>,
     /// The namespace its usernames are counted in ("kosync", "opds").
     pub users: &'static str,
     /// [`Error::TooManyFailures`] in the face's own format.
     pub refuse: fn(Error) -> HttpResponse,
 }
 
-/// The user of an HTTP Basic `Authorization` header, if the request sends any authorization.
-pub fn basic_user(req: &ServiceRequest) -> Option<Option<String>> {
-    let value = req.headers().get("authorization")?.to_str().ok();
-    let user = value
+/// The credentials of an `Authorization` header: HTTP Basic's username and password, else
+/// the whole value (a bearer key, or something unreadable) as a secret naming nobody.
+pub fn authorization(req: &ServiceRequest) -> Option<Presented> {
+    let value = req.headers().get("authorization")?;
+    let basic = value
+        .to_str()
+        .ok()
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, rest)| super::basic::decode(rest))
-        .map(|(user, _)| user);
-    Some(user)
+        .and_then(|(_, rest)| super::basic::decode(rest));
+    Some(match basic {
+        Some((user, password)) => Presented {
+            user: Some(user),
+            secret: password.into_bytes(),
+        },
+        None => Presented {
+            user: None,
+            secret: value.as_bytes().to_vec(),
+        },
+    })
 }
 
 fn too_many(scope: &Scope, wait: Duration) -> HttpResponse {
@@ -128,8 +203,8 @@ fn too_many(scope: &Scope, wait: Duration) -> HttpResponse {
     resp
 }
 
-/// The middleware of one face's scope: refuses a client over the limit before its
-/// credentials are checked, and counts a 401 against its address and username.
+/// The middleware of one face's scope: refuses a login that must wait before its
+/// credentials are checked, counts a 401 as a failure, and remembers a sign-in.
 pub async fn guard(
     scope: &'static Scope,
     req: ServiceRequest,
@@ -138,72 +213,88 @@ pub async fn guard(
     let Some(throttle) = req.app_data::<web::Data<Throttle>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let Some(user) = throttle
+    let Some(presented) = throttle
         .enabled()
         .then(|| (scope.presented)(&req))
         .flatten()
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let mut keys = vec![];
-    if let Some(addr) = client_addr(&req, throttle.trust_proxy) {
-        keys.push(Key::Addr(addr));
-    }
-    if let Some(u) = user {
-        keys.push(Key::User(scope.users, u));
-    }
-    if let Some(wait) = throttle.blocked(&keys, Instant::now()) {
+    let addr = client_addr(&req, throttle.trust_proxy);
+    let login = throttle.login(addr, scope.users, &presented);
+    if let Some(wait) = throttle.refused(&login, throttle.now()) {
         let resp = too_many(scope, wait);
         return Ok(req.into_response(resp).map_into_boxed_body());
     }
     let resp = next.call(req).await?;
-    if resp.status() == StatusCode::UNAUTHORIZED {
-        throttle.failed(&keys, Instant::now());
+    if resp.request().extensions().contains::<SignedIn>() {
+        throttle.succeeded(&login, throttle.now());
+    } else if resp.status() == StatusCode::UNAUTHORIZED {
+        throttle.failed(&login, throttle.now());
     }
     Ok(resp.map_into_boxed_body())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ledger::REMEMBERED;
     use super::*;
 
-    #[test]
-    fn the_limit_holds_for_a_minute_per_key() {
-        let t = Throttle::new(3, false);
-        let now = Instant::now();
-        let ip = Key::Addr("10.0.0.1".parse().unwrap());
-        let ann = Key::User("kosync", "ann".into());
-        let keys = [ip.clone(), ann.clone()];
-        for _ in 0..2 {
-            t.failed(&keys, now);
+    fn presented(user: Option<&str>, secret: &str) -> Presented {
+        Presented {
+            user: user.map(str::to_owned),
+            secret: secret.as_bytes().to_vec(),
         }
-        assert_eq!(t.blocked(&keys, now), None, "two of three");
-        t.failed(&keys, now + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn fingerprints_tell_secrets_and_accounts_apart_and_hold_neither() {
+        let t = Throttle::new(3, false);
+        let fp = |users, user, secret| t.login(None, users, &presented(user, secret)).secret;
+        let ann = fp("kosync", Some("ann"), "pw");
         assert_eq!(
-            t.blocked(&keys, now + Duration::from_secs(10)),
-            Some(Duration::from_secs(50))
+            ann,
+            fp("kosync", Some("ann"), "pw"),
+            "the same secret again"
         );
-        // Another address trying ann is refused too; ann's address with another name as well.
-        let other_ip = Key::Addr("10.0.0.2".parse().unwrap());
-        assert!(t.blocked(&[other_ip.clone(), ann.clone()], now).is_some());
-        assert!(t
-            .blocked(&[ip.clone(), Key::User("kosync", "bob".into())], now)
-            .is_some());
-        assert_eq!(
-            t.blocked(&[other_ip, Key::User("kosync", "bob".into())], now),
-            None
+        assert_ne!(ann, fp("kosync", Some("ann"), "pw2"));
+        assert_ne!(ann, fp("kosync", Some("bob"), "pw"), "another account");
+        assert_ne!(ann, fp("opds", Some("ann"), "pw"), "another protocol");
+        assert_ne!(
+            fp("kosync", Some("an"), "npw"),
+            fp("kosync", Some("ann"), "pw"),
+            "no username and secret read as another pair"
         );
-        assert_eq!(t.blocked(&keys, now + WINDOW), None, "a minute later");
-        t.failed(&keys, now + WINDOW);
-        assert_eq!(
-            t.blocked(&keys, now + WINDOW),
-            None,
-            "a new window starts counting"
+        assert_ne!(fp("kosync", None, "pw"), fp("kosync", Some(""), "pw"));
+        let other_process = Throttle::new(3, false);
+        assert_ne!(
+            ann,
+            other_process
+                .login(None, "kosync", &presented(Some("ann"), "pw"))
+                .secret,
+            "keyed per process"
         );
+    }
+
+    #[test]
+    fn a_bearer_key_is_its_own_account() {
+        let t = Throttle::new(3, false);
+        let login = t.login(None, "opds", &presented(None, "Bearer abc"));
+        assert_eq!(login.account, Account::Key(login.secret));
+        let basic = t.login(None, "opds", &presented(Some("ann"), "abc"));
+        assert_eq!(basic.account, Account::User("opds", "ann".into()));
+    }
+
+    #[test]
+    fn a_test_clock_is_the_throttle_s_time() {
+        let start = Instant::now();
+        let t = Throttle::new(3, false).with_clock(Arc::new(move || start + REMEMBERED));
+        assert_eq!(t.now(), start + REMEMBERED);
     }
 
     #[test]
     fn off_means_off() {
         assert!(!Throttle::new(0, false).enabled());
+        assert!(Throttle::new(1, false).enabled());
     }
 }

@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 
+use actix_web::HttpRequest;
 use uuid::Uuid;
 
 use crate::auth::credentials;
 use crate::db::{self, Conn};
 use crate::error::Error;
+use crate::http::throttle;
 use crate::AppState;
 
 enum Step<T, F> {
@@ -34,10 +36,20 @@ async fn verify(
         .await
 }
 
+/// `result` of authenticating `req`, told to the login throttle when it signed in (the
+/// credentials verified and the work done).
+fn noted<T>(req: &HttpRequest, result: Result<T, Error>) -> Result<T, Error> {
+    if result.is_ok() {
+        throttle::signed_in(req);
+    }
+    result
+}
+
 /// Authenticates `(username, key)` and runs `work` for the reader. `unknown` is the error for
 /// a username without a kosync credential (401 everywhere but `DELETE /users/me`).
 pub async fn authorized<T, F>(
     state: &AppState,
+    req: &HttpRequest,
     creds: (String, String),
     unknown: Error,
     work: F,
@@ -60,12 +72,12 @@ where
     .await?;
 
     let (work, found) = match step {
-        Step::Done(value) => return Ok(value),
+        Step::Done(value) => return noted(req, Ok(value)),
         Step::Verify(work, found) => (work, found),
     };
     let ok = verify(state, username, key, found.as_ref().map(|(_, h)| h.clone())).await?;
     match (ok, found) {
-        (true, Some((id, _))) => db::run(&state.pool, move |conn| work(conn, id)).await,
+        (true, Some((id, _))) => noted(req, db::run(&state.pool, move |conn| work(conn, id)).await),
         (_, None) => Err(unknown),
         (false, Some(_)) => Err(Error::Unauthorized),
     }
@@ -76,6 +88,7 @@ where
 /// an unknown user. One round trip when the verification is cached.
 pub async fn authorized_read<T, F>(
     state: &AppState,
+    req: &HttpRequest,
     creds: (String, String),
     read: F,
 ) -> Result<T, Error>
@@ -88,12 +101,12 @@ where
     let found = db::run(&state.pool, move |conn| read(conn, &user)).await?;
     if let Some((_, hash, _)) = &found {
         if state.verifier.is_cached(&username, hash, &key) {
-            return Ok(found.unwrap().2);
+            return noted(req, Ok(found.unwrap().2));
         }
     }
     let hash = found.as_ref().map(|(_, h, _)| h.clone());
     match (verify(state, username, key, hash).await?, found) {
-        (true, Some((_, _, data))) => Ok(data),
+        (true, Some((_, _, data))) => noted(req, Ok(data)),
         _ => Err(Error::Unauthorized),
     }
 }
@@ -104,6 +117,7 @@ where
 /// then the work.
 pub async fn authorized_as<T, F>(
     state: &AppState,
+    req: &HttpRequest,
     creds: (String, String),
     work: F,
 ) -> Result<T, Error>
@@ -116,7 +130,7 @@ where
     if let Some(hash) = state.verifier.verified_hash(&username, &key) {
         let (warm, user) = (work.clone(), username.clone());
         match db::run(&state.pool, move |conn| warm(conn, &user, &hash)).await? {
-            Some(value) => return Ok(value),
+            Some(value) => return noted(req, Ok(value)),
             None => state.verifier.forget(&username, &key),
         }
     }
@@ -130,14 +144,17 @@ where
         return Err(Error::Unauthorized);
     }
     let hash = hash.ok_or(Error::Unauthorized)?;
-    db::run(&state.pool, move |conn| work(conn, &username, &hash))
-        .await?
-        .ok_or(Error::Unauthorized)
+    let done = db::run(&state.pool, move |conn| work(conn, &username, &hash)).await?;
+    noted(req, done.ok_or(Error::Unauthorized))
 }
 
 /// Authentication alone (`/users/auth`, and requests refused after it).
-pub async fn authenticate(state: &AppState, creds: (String, String)) -> Result<(), Error> {
-    authorized_read(state, creds, |conn, user| {
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    creds: (String, String),
+) -> Result<(), Error> {
+    authorized_read(state, req, creds, |conn, user| {
         Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, hash)| (id, hash, ())))
     })
     .await

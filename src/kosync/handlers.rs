@@ -97,7 +97,7 @@ pub async fn create_user(
 
 pub async fn auth(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     accept(&req, &state)?;
-    authenticate(&state, credentials(&req)?).await?;
+    authenticate(&state, &req, credentials(&req)?).await?;
     reply(StatusCode::OK, json!({ "authorized": "OK" }))
 }
 
@@ -113,14 +113,14 @@ pub async fn put_progress(
     let report = match request::progress_report(body) {
         Ok(report) => report,
         Err(invalid) => {
-            authenticate(&state, creds).await?;
+            authenticate(&state, &req, creds).await?;
             return Err(invalid.into());
         }
     };
     let timestamp = unix_now();
     let document = report.document.clone();
     let rules = state.rules.clone();
-    authorized_as(&state, creds, move |conn, user, hash| {
+    authorized_as(&state, &req, creds, move |conn, user, hash| {
         let rules = rules.get(conn)?;
         reading::record(conn, &rules, user, hash, &report, timestamp)
     })
@@ -140,7 +140,7 @@ pub async fn get_progress(
     let creds = credentials(&req)?;
     let document = path.into_inner();
     let valid = request::valid_document(&document);
-    let position = authorized_read(&state, creds, move |conn, user| {
+    let position = authorized_read(&state, &req, creds, move |conn, user| {
         reading::credential_and_latest(conn, user, if valid { document.as_str() } else { "" })
     })
     .await?;
@@ -168,7 +168,7 @@ pub async fn delete_me(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let creds = credentials(&req)?;
     let username = creds.0.clone();
     let unknown = Error::NotFound("account not found".into());
-    authorized(&state, creds, unknown, move |conn, key_id| {
+    authorized(&state, &req, creds, unknown, move |conn, key_id| {
         accounts::delete(conn, key_id, &username)
     })
     .await?;
@@ -184,9 +184,13 @@ pub async fn set_password(
     let body = json_body(&req, payload).await?;
     let creds = credentials(&req)?;
     let new_key = request::password(&body);
-    authorized(&state, creds, Error::Unauthorized, move |conn, key_id| {
-        accounts::set_password(conn, key_id, &new_key?)
-    })
+    authorized(
+        &state,
+        &req,
+        creds,
+        Error::Unauthorized,
+        move |conn, key_id| accounts::set_password(conn, key_id, &new_key?),
+    )
     .await?;
     reply(StatusCode::OK, json!({ "updated": true }))
 }

@@ -25,16 +25,22 @@ pub fn scope(prefix: &str) -> impl HttpServiceFactory {
         .default_service(web::to(no_route))
 }
 
-/// KoSync names its user in `x-auth-user`.
+/// KoSync names its user in `x-auth-user` and sends the key in `x-auth-key`.
 static THROTTLE: throttle::Scope = throttle::Scope {
-    presented: x_auth_user,
+    presented: x_auth,
     users: "kosync",
     refuse,
 };
 
-fn x_auth_user(req: &ServiceRequest) -> Option<Option<String>> {
+fn x_auth(req: &ServiceRequest) -> Option<throttle::Presented> {
     let user = req.headers().get("x-auth-user")?;
-    Some(user.to_str().ok().map(|u| u.trim().to_owned()))
+    Some(throttle::Presented {
+        user: user.to_str().ok().map(|u| u.trim().to_owned()),
+        secret: req
+            .headers()
+            .get("x-auth-key")
+            .map_or_else(Vec::new, |k| k.as_bytes().to_vec()),
+    })
 }
 
 fn refuse(e: Error) -> HttpResponse {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::error::OpdsError;
 use crate::auth::{credentials, keys, sha256_hex};
 use crate::error::Error;
+use crate::http::throttle;
 use crate::settings::{self, Settings};
 use crate::{db, AppState};
 
@@ -122,6 +123,9 @@ pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<(Viewer, Sett
             }
         }
     };
+    if let Viewer::Reader(_) = viewer {
+        throttle::signed_in(req);
+    }
     Ok((viewer, settings))
 }
 

@@ -83,7 +83,7 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
 
 /// OPDS apps log in with HTTP Basic.
 static THROTTLE: throttle::Scope = throttle::Scope {
-    presented: throttle::basic_user,
+    presented: throttle::authorization,
     users: "opds",
     refuse,
 };

@@ -1,10 +1,9 @@
 //! The OPDS catalog through the real HTTP stack: who may browse, what the feeds hold (every
 //! feed checked by the OPDS validators), paging, search, downloads and conditional requests.
 
-use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::common::{RawResp, TestApp, KEY};
+use crate::common::{basic, RawResp, TestApp, KEY};
 use crate::library::fixture;
 use crate::opds_validators::{
     validate_atom_feed, validate_entry, validate_json, validate_opensearch,
@@ -15,13 +14,6 @@ const BOOKS: [&str; 3] = [
     "accented-emoji.epub",
     "no-cover-epub3.epub",
 ];
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
 
 async fn get(app: &TestApp, path: &str, auth: &str, headers: &[(&str, &str)]) -> RawResp {
     let mut all = vec![("authorization", auth)];
@@ -389,6 +381,76 @@ async fn downloads_answer_head_range_and_conditional_requests() {
     )
     .await;
     assert_eq!(since.status, 200, "and its date");
+}
+
+/// (filename, filename* decoded) of a download's Content-Disposition.
+fn download_names(r: &RawResp) -> (String, String) {
+    let cd = r.header("content-disposition");
+    let ascii = cd
+        .split_once("filename=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(name, _)| name.to_owned())
+        .unwrap_or_else(|| panic!("no filename: {cd}"));
+    let utf8 = cd
+        .split_once("filename*=UTF-8''")
+        .map(|(_, rest)| rest.split(';').next().unwrap_or(""))
+        .map(|v| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_else(|| panic!("no filename*: {cd}"));
+    (ascii, utf8)
+}
+
+#[actix_web::test]
+async fn downloads_carry_a_transliterated_ascii_name_for_koreader() {
+    let app = TestApp::start();
+    // Two names of the same length in characters: an ASCII name of '_' for each would be one.
+    let names = [
+        (
+            "夏目漱石 - 吾輩は猫である.epub",
+            "夏目漱石 - 吾輩は猫である.epub",
+        ),
+        ("chinese.epub", "宮沢賢治 - 銀河鉄道の夜だ.epub"),
+    ];
+    let admin = app.admin_key().await;
+    let mut got = vec![];
+    for (fixture_name, name) in names {
+        let r = app.upload(&admin, &[(name, &fixture(fixture_name))]).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let book = r.body["files"][0]["book_id"].as_str().unwrap().to_owned();
+        let path = format!("/api/books/{book}/approve");
+        let r = app.api("POST", &path, Some(&admin), Some(json!({}))).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let file = r.body["files"][0]["id"].as_str().unwrap().to_owned();
+        let auth = format!("Bearer {admin}");
+        // KOReader's way in (the last segment is not looked at), and the REST API's.
+        let opds = get(
+            &app,
+            &format!("/opds/books/{book}/files/{file}/x.epub"),
+            &auth,
+            &[],
+        )
+        .await;
+        let api = app
+            .raw(
+                "GET",
+                &format!("/api/books/{book}/files/{file}"),
+                Some(&admin),
+                &[],
+            )
+            .await;
+        assert_eq!((opds.status, api.status), (200, 200));
+        let (ascii, utf8) = download_names(&opds);
+        assert_eq!(download_names(&api), (ascii.clone(), utf8.clone()));
+        assert_eq!(utf8, name, "filename* keeps the name");
+        assert!(ascii.is_ascii() && ascii.ends_with(".epub"), "{ascii}");
+        assert!(!ascii.contains('_'), "transliterated, not blanked: {ascii}");
+        got.push(ascii);
+    }
+    assert_eq!(got[0], "Xia Mu Shu Shi - Wu Bei haMao dearu.epub");
+    assert_ne!(got[0], got[1], "two books, two names");
 }
 
 async fn library_edit(app: &TestApp, admin: &str, page: &str) {

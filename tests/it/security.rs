@@ -1,11 +1,18 @@
 //! Abuse and secrets: failed logins limited per address and per username in each
-//! protocol's own error format, and no secret in any log line.
+//! protocol's own error format, without locking out a household (a stale key repeated counts
+//! once; an address where an account signed in is still checked), and no secret in any log
+//! line.
 
-use base64::Engine;
+use std::time::Duration;
 
-use crate::common::{TestApp, KEY};
+use crate::common::{basic, TestApp, TestClock, KEY};
 
 const WRONG: &str = "0123456789abcdef0123456789abcdef";
+
+/// A new wrong key each time `n` differs.
+fn guess(n: usize) -> String {
+    format!("{:032x}", n + 1)
+}
 
 /// A KoSync auth from `addr` (through a trusted proxy): (status, Retry-After, body).
 async fn kosync_auth(app: &TestApp, addr: &str, user: &str, key: &str) -> (u16, String, String) {
@@ -29,78 +36,189 @@ async fn kosync_auth(app: &TestApp, addr: &str, user: &str, key: &str) -> (u16, 
     )
 }
 
-#[actix_web::test]
-async fn failed_logins_are_limited_per_address_and_per_username() {
+/// The status of a KoSync auth from `addr`.
+async fn status(app: &TestApp, addr: &str, user: &str, key: &str) -> u16 {
+    kosync_auth(app, addr, user, key).await.0
+}
+
+/// A server allowing 3 failed logins a minute, behind a trusted proxy, its throttle on
+/// `clock`, with the KoSync accounts ann and bob.
+async fn ann_and_bob(clock: &TestClock) -> TestApp {
     let app = TestApp::builder()
         .auth_failures_per_minute(3)
         .trust_proxy()
+        .throttle_clock(clock)
         .start();
     for user in ["ann", "bob"] {
         assert_eq!(app.create_user(user, KEY).await.status, 201);
     }
-    // Successes are never counted.
+    app
+}
+
+#[actix_web::test]
+async fn failed_logins_are_limited_per_address_and_per_username() {
+    let app = ann_and_bob(&TestClock::new()).await;
+    // Successes are never counted. ann's reader at home signs in.
     for _ in 0..10 {
-        assert_eq!(kosync_auth(&app, "10.0.0.1", "ann", KEY).await.0, 200);
+        assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
     }
-    for _ in 0..3 {
-        assert_eq!(kosync_auth(&app, "10.0.0.1", "ann", WRONG).await.0, 401);
+    // Someone at 10.0.0.9 guesses ann's key: three new guesses are checked...
+    for n in 0..3 {
+        assert_eq!(status(&app, "10.0.0.9", "ann", &guess(n)).await, 401);
     }
-    // The fourth try is refused before the key is looked at, right or wrong.
-    let (status, retry, body) = kosync_auth(&app, "10.0.0.1", "ann", KEY).await;
-    assert_eq!(status, 429, "{body}");
+    // ...the fourth is refused before the key is looked at, right or wrong.
+    let (status_code, retry, body) = kosync_auth(&app, "10.0.0.9", "ann", &guess(3)).await;
+    assert_eq!(status_code, 429, "{body}");
     let seconds: u64 = retry.parse().unwrap();
     assert!((1..=60).contains(&seconds), "{retry}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["code"], 2007, "KoSync's own error format: {body}");
-    // ann from anywhere: the username is over its limit.
-    assert_eq!(kosync_auth(&app, "10.0.0.2", "ann", KEY).await.0, 429);
+    assert_eq!(status(&app, "10.0.0.9", "ann", KEY).await, 429);
+    // ann from a new address: the username is over its limit.
+    assert_eq!(status(&app, "10.0.0.2", "ann", KEY).await, 429);
     // That address for anyone: over its limit.
-    assert_eq!(kosync_auth(&app, "10.0.0.1", "bob", KEY).await.0, 429);
+    assert_eq!(status(&app, "10.0.0.9", "bob", KEY).await, 429);
     // Someone else elsewhere is not touched.
-    assert_eq!(kosync_auth(&app, "10.0.0.2", "bob", KEY).await.0, 200);
+    assert_eq!(status(&app, "10.0.0.2", "bob", KEY).await, 200);
+    // ann at home signed in there before: still checked, let in with the right key, told
+    // a wrong one is wrong.
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
+    assert_eq!(status(&app, "10.0.0.1", "ann", &guess(10)).await, 401);
     // A client cannot pick its address: only the proxy's last entry counts.
+    assert_eq!(status(&app, "10.0.0.1, 10.0.0.9", "bob", KEY).await, 429);
+    assert_eq!(status(&app, "10.0.0.9, 10.0.0.1", "ann", KEY).await, 200);
+}
+
+#[actix_web::test]
+async fn a_stale_key_pushed_again_and_again_locks_out_no_one() {
+    let app = ann_and_bob(&TestClock::new()).await;
+    // A device of ann's still holds an old key and keeps pushing progress with it.
+    for _ in 0..20 {
+        let r = app
+            .call_with(
+                "PUT",
+                "/syncs/progress",
+                Some(("ann", WRONG)),
+                Some(r#"{"document":"d1","progress":"p","percentage":0.5,"device":"old"}"#),
+                &[("x-forwarded-for", "10.0.0.1")],
+            )
+            .await;
+        assert_eq!(r.error(), (401, 2001), "told it is wrong, never to wait");
+    }
+    // ann's other device, bob, and ann elsewhere are not refused.
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
+    assert_eq!(status(&app, "10.0.0.1", "bob", KEY).await, 200);
+    assert_eq!(status(&app, "10.0.0.2", "ann", KEY).await, 200);
+    // New secrets still count: with the stale one, two guesses reach the limit.
+    for n in 0..2 {
+        assert_eq!(status(&app, "10.0.0.1", "ann", &guess(n)).await, 401);
+    }
     assert_eq!(
-        kosync_auth(&app, "10.0.0.3, 10.0.0.1", "carol", KEY)
-            .await
-            .0,
-        429
+        status(&app, "10.0.0.1", "carol", KEY).await,
+        429,
+        "the address, for an account that never signed in there"
     );
+    assert_eq!(
+        status(&app, "10.0.0.3", "ann", KEY).await,
+        429,
+        "the username, from an address it never signed in from"
+    );
+    assert_eq!(
+        status(&app, "10.0.0.1", "ann", KEY).await,
+        429,
+        "the pair itself guessed three times"
+    );
+    assert_eq!(status(&app, "10.0.0.1", "bob", KEY).await, 200);
+    assert_eq!(status(&app, "10.0.0.2", "ann", KEY).await, 200);
+}
+
+#[actix_web::test]
+async fn a_sign_in_is_trusted_for_30_days_and_nothing_else_is() {
+    let clock = TestClock::new();
+    let app = ann_and_bob(&clock).await;
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
+    // A request refused before its key is checked (a body over KoSync's limit) is no
+    // sign-in, whatever key it carries.
+    let r = app
+        .call_with(
+            "PUT",
+            "/syncs/progress",
+            Some(("ann", KEY)),
+            Some(&format!(r#"{{"document":"{}"}}"#, "d".repeat(70_000))),
+            &[("x-forwarded-for", "10.0.0.5")],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let mut guesses = 0..;
+    let mut hold_ann = async || {
+        for _ in 0..3 {
+            let n = guesses.next().unwrap();
+            assert_eq!(status(&app, "10.0.0.9", "ann", &guess(n)).await, 401);
+        }
+        assert_eq!(status(&app, "10.0.0.7", "ann", KEY).await, 429);
+    };
+    hold_ann().await;
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
+    assert_eq!(status(&app, "10.0.0.5", "ann", KEY).await, 429);
+    // A minute later the username is free again.
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(status(&app, "10.0.0.2", "ann", KEY).await, 200);
+    // Signed in (at .1, and at .2 since) 29 days ago: still trusted.
+    clock.advance(Duration::from_secs(29 * 24 * 3600));
+    hold_ann().await;
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 200);
+    assert_eq!(
+        status(&app, "10.0.0.2", "ann", KEY).await,
+        200,
+        "that one, too"
+    );
+    // That sign-in renewed it; 31 days without one, it is forgotten.
+    clock.advance(Duration::from_secs(31 * 24 * 3600));
+    hold_ann().await;
+    assert_eq!(status(&app, "10.0.0.1", "ann", KEY).await, 429);
 }
 
 #[actix_web::test]
 async fn opds_and_api_logins_are_limited_in_their_own_formats() {
     let app = TestApp::builder().auth_failures_per_minute(3).start();
     let admin = app.admin_key().await;
+    let (_, reader) = app.reader_key(&admin, "ann").await;
+    app.set_credential(&reader, "opds", "ann", "right-pw").await;
+    let opds = async |user: &str, password: &str| {
+        let auth = basic(user, password);
+        app.raw("GET", "/opds", None, &[("authorization", auth.as_str())])
+            .await
+    };
     // Requests without credentials (an OPDS app's first look) are not failures.
     for _ in 0..5 {
         assert_eq!(app.raw("GET", "/opds", None, &[]).await.status, 401);
     }
     assert_eq!(app.raw("GET", "/opds", Some(&admin), &[]).await.status, 200);
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("ann:nope")
-    );
-    for _ in 0..3 {
-        let r = app
-            .raw("GET", "/opds", None, &[("authorization", basic.as_str())])
-            .await;
-        assert_eq!(r.status, 401);
+    // KOReader sends two requests a tap: five taps with a wrong password, then the right one.
+    for _ in 0..10 {
+        assert_eq!(opds("ann", "wrong-pw").await.status, 401);
     }
-    let r = app
-        .raw("GET", "/opds", None, &[("authorization", basic.as_str())])
-        .await;
+    assert_eq!(opds("ann", "right-pw").await.status, 200);
+    // Two guesses at another account make three failures from this address.
+    for password in ["g1", "g2"] {
+        assert_eq!(opds("carl", password).await.status, 401);
+    }
+    let r = opds("carl", "g3").await;
     assert_eq!(r.status, 429);
     assert!(!r.header("retry-after").is_empty());
     assert!(r.header("content-type").starts_with("text/plain"));
-    // The address is over its limit for the API as well, in the API's format.
+    // ann signed in from here: still checked.
+    assert_eq!(opds("ann", "right-pw").await.status, 200);
+    // The address is over its limit for the API as well, in the API's format...
     let r = app.api("GET", "/api/keys", Some(WRONG), None).await;
     assert_eq!(r.status, 429, "{:?}", r.body);
     assert_eq!(r.body["error"], "too_many_requests");
+    // ...but not for a key that signed in from it; a key that never did waits.
     let r = app.api("GET", "/api/keys", Some(&admin), None).await;
-    assert_eq!(
-        r.status, 429,
-        "a right key from a blocked address waits too"
-    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (_, fresh) = app.reader_key(&admin, "bob").await;
+    let r = app.api("GET", "/api/reading", Some(&fresh), None).await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
     // Routes that need no credentials still answer.
     let r = app.api("GET", "/api/health", None, None).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -147,10 +265,7 @@ async fn no_secret_reaches_a_log_line() {
         app.get_progress("ann", key, "d1").await;
     }
     for password in [opds_password, "opds-wrong-5Tt1-unique"] {
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("ann-opds:{password}"))
-        );
+        let basic = basic("ann-opds", password);
         app.raw("GET", "/opds", None, &[("authorization", basic.as_str())])
             .await;
     }

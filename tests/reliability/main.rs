@@ -9,6 +9,7 @@ mod crash;
 mod db_restart;
 mod enumeration;
 mod files;
+mod guessing;
 mod hostile_kosync;
 mod process;
 mod slow_clients;
@@ -71,6 +72,9 @@ async fn reliability() {
     }
     if wanted("enumeration") {
         enumeration::run(&mut figures).await;
+    }
+    if wanted("guessing") {
+        guessing::run(&mut figures).await;
     }
     if wanted("crash") {
         crash::run(&mut figures).await;

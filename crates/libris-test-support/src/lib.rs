@@ -14,6 +14,7 @@ use diesel::sql_types::BigInt;
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
+use libris::http::throttle::Throttle;
 use libris::{build_app, db, AppState, Config};
 
 /// The server DATABASE_URL points at (`make test` starts one).
@@ -213,6 +214,34 @@ pub struct Builder {
     config: Config,
     pool_url: Option<String>,
     db: Option<TestDb>,
+    throttle_clock: Option<TestClock>,
+}
+
+/// A clock that moves only when a test moves it, for the login throttle: the minutes and
+/// days of a scenario pass without waiting for them.
+#[derive(Clone)]
+pub struct TestClock(std::sync::Arc<std::sync::Mutex<std::time::Instant>>);
+
+impl TestClock {
+    pub fn new() -> TestClock {
+        TestClock(std::sync::Arc::new(std::sync::Mutex::new(
+            std::time::Instant::now(),
+        )))
+    }
+
+    pub fn now(&self) -> std::time::Instant {
+        *self.0.lock().unwrap()
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> TestClock {
+        TestClock::new()
+    }
 }
 
 impl Builder {
@@ -256,6 +285,12 @@ impl Builder {
         self
     }
 
+    /// The login throttle reads the time from `clock`.
+    pub fn throttle_clock(mut self, clock: &TestClock) -> Builder {
+        self.throttle_clock = Some(clock.clone());
+        self
+    }
+
     /// How long a request body may take beyond a second per KiB.
     pub fn body_grace(mut self, grace: std::time::Duration) -> Builder {
         self.config.body_grace = grace;
@@ -290,7 +325,7 @@ impl Builder {
         let url = self.pool_url.unwrap_or_else(|| db.url.clone());
         let pool = db::pool(&url, 4, std::time::Duration::from_secs(1));
         let data = tempfile::tempdir().unwrap();
-        let state = AppState::new(
+        let mut state = AppState::new(
             Config {
                 database_url: url,
                 data_dir: data.path().to_owned(),
@@ -299,6 +334,12 @@ impl Builder {
             pool,
         )
         .expect("the app state builds");
+        if let Some(clock) = self.throttle_clock {
+            let config = &state.config;
+            let throttle = Throttle::new(config.auth_failures_per_minute, config.trust_proxy)
+                .with_clock(std::sync::Arc::new(move || clock.now()));
+            state.throttle = std::sync::Arc::new(throttle);
+        }
         let app_state = state.clone();
         let server = actix_test::start(move || build_app(app_state.clone()));
         TestApp {
@@ -312,6 +353,15 @@ impl Builder {
 
 /// md5("password"): what KOReader sends as x-auth-key.
 pub const KEY: &str = "5f4dcc3b5aa765d61d8327deb882cf99";
+
+/// An `Authorization` value for HTTP Basic, as OPDS apps send it.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
 
 impl TestApp {
     /// Registration on, lenient Accept.
@@ -333,6 +383,7 @@ impl TestApp {
             config,
             pool_url: None,
             db: None,
+            throttle_clock: None,
         }
     }
 
