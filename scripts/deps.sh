@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks what building libris needs (cargo, libpq for diesel) and installs what is missing
+# Checks what building and running libris needs (cargo, libpq for diesel; mutool and ddjvu,
+# which render the first page of PDFs and DjVus as their covers) and installs what is missing
 # when it can (root with apt-get); otherwise says exactly what to install.
 set -euo pipefail
 
@@ -12,6 +13,8 @@ libdir=$(pg_config --libdir 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
 [ -e "$libdir/libpq.so" ] || ls /usr/lib/*/libpq.so >/dev/null 2>&1 || missing+=(libpq-dev)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v mutool >/dev/null 2>&1 || missing+=(mupdf-tools)
+command -v ddjvu >/dev/null 2>&1 || missing+=(djvulibre-bin)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

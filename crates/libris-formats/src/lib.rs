@@ -2,9 +2,11 @@
 //! the format, cleaned metadata and the raw cover bytes, or a `FormatError` saying what is
 //! wrong with the file. No reader panics or reads unbounded data on hostile input.
 //!
-//! Also [`hash`]: KOReader's partial MD5 of a file (its document id) and SHA-256.
-//! No database, no HTTP, no async runtime: `cargo test -p libris-formats` needs nothing but
-//! the repository's `fixtures/`.
+//! Also [`hash`]: KOReader's partial MD5 of a file (its document id) and SHA-256, and
+//! [`page_cover`]: the first page of a PDF or DjVu rendered as its cover, by an outside
+//! program run confined.
+//! No database, no HTTP, no async runtime: `cargo test -p libris-formats` needs the
+//! repository's `fixtures/`, and `mutool` and `ddjvu` for the page covers (`make deps`).
 
 mod types;
 pub use types::*;
@@ -25,6 +27,7 @@ mod fb2;
 mod html;
 mod mobi;
 pub mod opf;
+pub mod page_cover;
 mod pdf;
 pub mod rar;
 mod text;

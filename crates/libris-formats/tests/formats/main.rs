@@ -6,4 +6,5 @@ mod common;
 mod covers;
 mod manifest;
 mod mutations;
+mod page_covers;
 mod pdf_synthetic;
