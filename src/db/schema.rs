@@ -56,6 +56,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         filename_digest -> Nullable<Text>,
+        page_cover_failures -> Int2,
     }
 }
 

@@ -214,3 +214,43 @@ fn the_library_version_moves_once_per_transaction_as_it_commits() {
         .unwrap_err();
     assert_eq!(version(&mut reader), before + 2, "rolled back: no change");
 }
+
+/// Migration 15: a file's failed page-cover renderings start at none and never go negative;
+/// its down.sql takes the column and the job's index away, and up puts them back.
+#[test]
+fn page_cover_failures_migrate_up_and_down() {
+    use diesel::migration::MigrationSource;
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    diesel::sql_query(
+        "WITH b AS (INSERT INTO books (title) VALUES ('T') RETURNING id)
+         INSERT INTO book_files (book_id, format, original_name) SELECT id, 'pdf', 'x.pdf' FROM b",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert_eq!(db.count("SELECT page_cover_failures FROM book_files"), 0);
+    assert!(
+        diesel::sql_query("UPDATE book_files SET page_cover_failures = -1")
+            .execute(&mut conn)
+            .is_err()
+    );
+    let present = |db: &TestDb| {
+        db.count(
+            "SELECT (SELECT count(*) FROM information_schema.columns \
+                     WHERE table_name = 'book_files' AND column_name = 'page_cover_failures') \
+                  + (SELECT count(*) FROM pg_indexes WHERE indexname = 'books_without_cover_idx')",
+        )
+    };
+    assert_eq!(present(&db), 2);
+    let migrations =
+        MigrationSource::<diesel::pg::Pg>::migrations(&libris::db::MIGRATIONS).unwrap();
+    let migration = migrations
+        .iter()
+        .find(|m| m.name().to_string().ends_with("_page_cover_failures"))
+        .expect("the migration");
+    conn.revert_migration(migration.as_ref()).unwrap();
+    assert_eq!(present(&db), 0);
+    conn.run_migration(migration.as_ref()).unwrap();
+    assert_eq!(present(&db), 2);
+    assert_eq!(db.count("SELECT page_cover_failures FROM book_files"), 0);
+}
