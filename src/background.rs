@@ -1,7 +1,8 @@
 //! All the work a server does besides answering requests, started in one place: the reading
-//! sweep, the inbox watcher, Hardcover's metadata lookups and its daily sync. (A rebuild of
-//! reading aggregates after a change of rules is started by the settings endpoint that
-//! changes them; its state shows in `GET /api/health`.)
+//! sweep, the inbox watcher, the covers of PDFs and DjVus (their first page), Hardcover's
+//! metadata lookups and its daily sync. (A rebuild of reading aggregates after a change of
+//! rules is started by the settings endpoint that changes them; its state shows in
+//! `GET /api/health`.)
 
 use crate::{hardcover, library, reading, AppState};
 
@@ -15,6 +16,7 @@ pub fn start(state: &AppState) {
     if let Some(dir) = config.inbox_dir.clone() {
         actix_web::rt::spawn(library::inbox::watch(state.inbox(), dir));
     }
+    actix_web::rt::spawn(library::page_covers::work(state.page_covers.clone()));
     actix_web::rt::spawn(hardcover::metadata::work(state.hardcover.clone()));
     if let Some(at) = config.hardcover_sync_at {
         actix_web::rt::spawn(hardcover::schedule::daily(state.hardcover.clone(), at));

@@ -20,6 +20,8 @@ pub struct AppState {
     pub throttle: Arc<http::throttle::Throttle>,
     /// Hardcover's client and everything its lookups and syncs need.
     pub hardcover: hardcover::Context,
+    /// The job that renders PDFs' and DjVus' first pages as covers (woken by new books).
+    pub page_covers: library::page_covers::Context,
     /// bcrypt jobs at once: one per core. More only share the cores, and starve the short
     /// database work of other requests of CPU (64 logins at once timed out others' queries).
     bcrypt_slots: Arc<tokio::sync::Semaphore>,
@@ -35,6 +37,7 @@ impl AppState {
         let config = Arc::new(config);
         let hardcover = hardcover::Context::new(pool.clone(), config.clone(), &secret);
         Ok(AppState {
+            page_covers: library::page_covers::Context::new(pool.clone(), config.data_dir.clone()),
             rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
             opds_cache: Arc::new(opds::pages::CatalogCache::new(config.db_pool_size)),
             hardcover,
@@ -74,14 +77,18 @@ impl AppState {
     }
 
     /// What the inbox watcher needs: where files go, the size limit, and a nudge for
-    /// Hardcover's lookups when books arrive.
+    /// Hardcover's lookups and the page covers when books arrive.
     pub fn inbox(&self) -> library::inbox::Context {
         let client = self.hardcover.client.clone();
+        let page_covers = self.page_covers.clone();
         library::inbox::Context {
             pool: self.pool.clone(),
             data_dir: self.config.data_dir.clone(),
             max_upload_bytes: self.config.max_upload_bytes,
-            imported: Arc::new(move || client.wake_lookups()),
+            imported: Arc::new(move || {
+                client.wake_lookups();
+                page_covers.wake();
+            }),
         }
     }
 }

@@ -119,6 +119,7 @@ async fn ingest_one(
     .await?;
     if matches!(outcome, Outcome::Created { .. }) {
         state.hardcover.client.wake_lookups();
+        state.page_covers.wake();
     }
     Ok(outcome)
 }

@@ -156,7 +156,8 @@ fn set_aside(dir: &Path, file: &Path, why: &str) -> std::io::Result<()> {
 }
 
 /// What the watcher needs: the pool, where books go, the largest file taken, and what to
-/// call when a book was imported (the app wakes Hardcover's metadata lookups).
+/// call when a book was imported (the app wakes Hardcover's metadata lookups and the page
+/// covers).
 #[derive(Clone)]
 pub struct Context {
     pub pool: DbPool,

@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod languages;
 pub mod links;
+pub mod page_covers;
 pub mod paths;
 pub mod review;
 pub mod sample;

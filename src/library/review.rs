@@ -270,7 +270,11 @@ pub fn approve(
 }
 
 /// Writes a cover and its thumbnail under temporary names beside where they go.
-fn stage_cover(data_dir: &Path, book_id: Uuid, cover: &Cover) -> Result<(PathBuf, PathBuf), Error> {
+pub(super) fn stage_cover(
+    data_dir: &Path,
+    book_id: Uuid,
+    cover: &Cover,
+) -> Result<(PathBuf, PathBuf), Error> {
     let (full, thumb) = paths::cover_files(data_dir, book_id, cover.extension);
     let tag = Uuid::new_v4().simple().to_string();
     let staged = |p: &Path| {

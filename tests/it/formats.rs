@@ -14,7 +14,7 @@ const EPUB: &str = "lighthouse-epub2.epub";
 const PDF: &str = "lighthouse.pdf";
 const PDF_PMD5: &str = "87e05158656226787ee6e4c136d623f5";
 
-async fn approve(app: &TestApp, admin: &str, id: &str) {
+pub async fn approve(app: &TestApp, admin: &str, id: &str) {
     let r = app
         .api(
             "POST",

@@ -12,6 +12,7 @@ mod hardcover;
 mod kosync;
 mod library;
 mod opds;
+mod page_covers;
 use libris_test_support::opds_validators;
 mod reading;
 mod schema;
