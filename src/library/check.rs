@@ -7,7 +7,8 @@
 //! hold a shared lock on `<data>/.lock` for their lifetime, the check an exclusive one. A
 //! file placed by a running process, its rows not yet committed, is never taken for a leftover.
 //!
-//! - `tmp/`: uploads being received by a process that is gone are removed.
+//! - `tmp/`: uploads being received and pages being rendered (`page_covers`) by a process
+//!   that is gone are removed.
 //! - a file row whose file is missing gets it back when an unclaimed file with the same size
 //!   and SHA-256 lies in `inbox/` or `library/` (an approval interrupted after its move);
 //! - unclaimed files: partial copies (`*.part`) and covers no book names are removed, as are
@@ -36,7 +37,7 @@ const LOCK: &str = ".lock";
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// Files of `tmp/` left by a process that is gone.
+    /// Files of `tmp/` left by a process that is gone (and directories a page was rendered in).
     pub partial_uploads: usize,
     /// File rows whose missing file was found and put back.
     pub restored: usize,
@@ -282,16 +283,25 @@ fn quarantine(data_dir: &Path, file: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes files of `tmp/` whose writer is gone. Staged files are named `<pid>-…`: with the
-/// lock held no other libris process runs, but a pid's own check keeps them readable in logs.
+/// Removes files of `tmp/` whose writer is gone, and the directories pages were rendered in
+/// (`libris_formats::page_cover`). Both are named `<pid>-…`: with the lock held no other
+/// libris process runs, but a pid's own check keeps them readable in logs.
 fn clear_tmp(dir: &Path, report: &mut Report) {
     let Some(entries) = read_dir(dir, report) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().is_ok_and(|t| t.is_file()) && !writer_alive(&name) {
-            match fs::remove_file(entry.path()) {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if !writer_alive(&name) && (kind.is_file() || kind.is_dir()) {
+            let removed = if kind.is_dir() {
+                fs::remove_dir_all(entry.path())
+            } else {
+                fs::remove_file(entry.path())
+            };
+            match removed {
                 Ok(()) => report.partial_uploads += 1,
                 Err(e) => {
                     log::error!("removing {}: {e}", entry.path().display());
@@ -384,12 +394,21 @@ mod tests {
         for name in [ours.as_str(), alive, gone.as_str(), "old.part"] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
+        // Where pages are rendered: a directory with the program's output.
+        let rendering = "1-page-0-0a";
+        let rendered = format!("{}-page-1-0b", u32::MAX - 1);
+        for name in [rendering, rendered.as_str()] {
+            fs::create_dir(dir.path().join(name)).unwrap();
+            fs::write(dir.path().join(name).join("page.ppm"), b"P6").unwrap();
+        }
         let mut report = Report::default();
         clear_tmp(dir.path(), &mut report);
-        assert_eq!(report.partial_uploads, 3);
+        assert_eq!(report.partial_uploads, 4);
         assert!(dir.path().join(alive).exists());
+        assert!(dir.path().join(rendering).join("page.ppm").exists());
+        assert!(!dir.path().join(&rendered).exists());
         clear_tmp(&dir.path().join("none"), &mut report);
-        assert_eq!((report.partial_uploads, report.errors), (3, 0));
+        assert_eq!((report.partial_uploads, report.errors), (4, 0));
     }
 
     #[test]

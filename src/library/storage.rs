@@ -2,7 +2,7 @@
 //! half-written: a temporary name in the same file system, then a rename.
 //!
 //! ```text
-//! <data>/tmp/                         uploads and imports being received
+//! <data>/tmp/                         uploads and imports being received, pages being rendered
 //! <data>/inbox/<book id>/<file name>  files of books awaiting review
 //! <data>/library/<Author>/<Title>/    organized books
 //! <data>/covers/<book id>.<ext>       covers, and <book id>.thumb.jpg
