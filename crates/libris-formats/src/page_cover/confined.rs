@@ -5,8 +5,12 @@
 //! - address space (RLIMIT_AS): a page that declares a huge image cannot take the server's
 //!   memory;
 //! - file size (RLIMIT_FSIZE): it cannot write more than the largest page we asked for;
-//! - CPU time (RLIMIT_CPU): a backstop should this process die before its child;
+//! - CPU time (RLIMIT_CPU): a backstop for the time limit;
 //! - no core dumps; few open files.
+//!
+//! It is killed when the thread that started it ends (PR_SET_PDEATHSIG): that thread waits
+//! for it, so this happens only when the server itself dies, which then leaves no renderer
+//! running.
 //!
 //! The program gets its own process group (the whole group is killed at the time limit), an
 //! empty environment, no standard output, and a private directory as its working and home
@@ -103,6 +107,7 @@ pub fn run(
         (libc::RLIMIT_CORE, 0),
         (libc::RLIMIT_NOFILE, MAX_OPEN_FILES),
     ];
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
     let mut command = Command::new(program);
     command
         .args(args)
@@ -114,10 +119,17 @@ pub fn run(
         .stdout(Stdio::null())
         .stderr(stderr)
         .process_group(0);
-    // SAFETY: runs in the forked child before exec; it only calls setrlimit, which is
-    // async-signal-safe, and allocates nothing.
+    // SAFETY: runs in the forked child before exec; it only makes system calls that are
+    // async-signal-safe (prctl, getppid, setrlimit) and allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The server may have died between the fork and the prctl.
+            if libc::getppid() != parent {
+                return Err(io::Error::other("the server is gone"));
+            }
             for (resource, value) in rlimits {
                 let limit = libc::rlimit {
                     rlim_cur: value,
