@@ -403,26 +403,28 @@ struct Id {
 }
 
 /// The library's version as read at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct Version {
     /// The change counter (migrations 5 and 8): a committed write to books, files or author
     /// sort names moves it.
-    #[diesel(sql_type = BigInt)]
     pub number: i64,
     /// When that write committed (migration 13).
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub changed_at: DateTime<Utc>,
     /// The database's time of the read: whatever is read after it is at least this new.
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub read_at: DateTime<Utc>,
 }
 
-/// The library's version now.
+/// The library's version now. Read by every catalog request: a statement diesel keeps
+/// prepared (a `sql_query` or an `sql` fragment is parsed and planned anew each time).
 pub fn library_version(conn: &mut PgConnection) -> Result<Version, Error> {
-    Ok(
-        sql_query("SELECT version AS number, changed_at, now() AS read_at FROM library_state")
-            .get_result(conn)?,
-    )
+    use crate::db::schema::library_state;
+    Ok(library_state::table
+        .select((
+            library_state::version,
+            library_state::changed_at,
+            diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>(),
+        ))
+        .first(conn)?)
 }
 
 /// When an organized book last changed (None: there are none).
