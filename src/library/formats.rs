@@ -8,9 +8,9 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::{paths, storage};
+use super::{links, paths, storage};
 use crate::db::models::{Book, BookFile, BookStatus};
-use crate::db::schema::{book_files, book_metadata_candidates as bmc, books, document_links};
+use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::Error;
 
 /// Books one merge may take in.
@@ -164,18 +164,7 @@ pub fn merge(
         diesel::update(bmc::table.filter(bmc::book_id.eq_any(from)))
             .set(bmc::book_id.eq(into))
             .execute(conn)?;
-        // A document tied to both keeps the stronger tie: a person's.
-        sql_query(
-            "INSERT INTO document_links (document, book_id, source, created_at) \
-             SELECT document, $1, source, created_at FROM document_links WHERE book_id = ANY($2) \
-             ON CONFLICT (document, book_id) DO UPDATE SET source = CASE \
-                 WHEN EXCLUDED.source = 'manual' THEN 'manual' ELSE document_links.source END",
-        )
-        .bind::<SqlUuid, _>(into)
-        .bind::<Array<SqlUuid>, _>(from)
-        .execute(conn)?;
-        diesel::delete(document_links::table.filter(document_links::book_id.eq_any(from)))
-            .execute(conn)?;
+        let documents = links::merge_into(conn, into, from)?;
         crate::reading::store::merge_books(conn, into, from)?;
         for column in ["possible_duplicate_of", "format_of"] {
             sql_query(format!(
@@ -187,6 +176,9 @@ pub fn merge(
             .execute(conn)?;
         }
         diesel::delete(books::table.filter(books::id.eq_any(from))).execute(conn)?;
+        // Reports of a document that was tied to several of these books belonged to none;
+        // now that they are one, they belong to it.
+        crate::reading::relink(conn, &documents)?;
         diesel::update(books::table.find(into))
             .set((
                 books::title.eq(&merged.title),
@@ -258,8 +250,17 @@ fn into_library(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| file.original_name.clone());
-        let to = paths::library_file(data_dir, book.title.as_deref(), &book.author, &name);
-        storage::move_file(&from, &to)
+        if !from.exists() {
+            // Its row stays as it is: the start-up check reports a missing file.
+            log::error!(
+                "book {}: {} is missing; left in place",
+                book.id,
+                from.display()
+            );
+            continue;
+        }
+        let dir = paths::library_dir(data_dir, book.title.as_deref(), &book.author);
+        let to = storage::place(&from, &dir, &name)
             .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
         moves.done.push((from, to.clone()));
         diesel::update(book_files::table.find(file.id))
@@ -319,12 +320,18 @@ pub fn split(
         }
         let staying: Vec<&BookFile> = files.iter().filter(|f| f.id != file).collect();
         let cover_path = match original.cover_path.as_deref() {
-            Some(cover) => {
-                let (copy, thumb) = copy_cover(data_dir, cover, new_id)?;
-                let relative = storage::relative(data_dir, &copy);
-                copied_cover = Some((copy, thumb));
-                Some(relative)
-            }
+            Some(cover) => match copy_cover(data_dir, cover, new_id) {
+                Ok((copy, thumb)) => {
+                    let relative = storage::relative(data_dir, &copy);
+                    copied_cover = Some((copy, thumb));
+                    Some(relative)
+                }
+                // The new book is still a book without its cover.
+                Err(e) => {
+                    log::warn!("book {book}: its cover not copied for the split file: {e}");
+                    None
+                }
+            },
             None => None,
         };
         diesel::insert_into(books::table)
@@ -368,15 +375,7 @@ pub fn split(
             .into_iter()
             .filter(|d| !staying.iter().any(|f| file_documents(f).contains(d)))
             .collect();
-        diesel::update(
-            document_links::table
-                .filter(document_links::book_id.eq(book))
-                .filter(document_links::document.eq_any(&documents))
-                .filter(document_links::source.eq_any(["content", "filename"])),
-        )
-        .set(document_links::book_id.eq(new_id))
-        .execute(conn)?;
-        crate::reading::relink(conn, &documents)?;
+        links::move_documents(conn, book, new_id, &documents)?;
         Ok(())
     });
     match result {

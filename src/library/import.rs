@@ -92,10 +92,12 @@ fn take_file(path: PathBuf, out: &mut Collected) {
 fn walk(dir: &Path, out: &mut Collected) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
-    let is_calibre_book = entries.iter().any(|e| e.file_name() == calibre::OPF)
-        && entries
-            .iter()
-            .any(|e| is_book_name(&e.file_name().to_string_lossy()));
+    let visible_book = |e: &std::fs::DirEntry| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        !name.starts_with('.') && is_book_name(&name) && e.file_type().is_ok_and(|t| t.is_file())
+    };
+    let is_calibre_book =
+        entries.iter().any(|e| e.file_name() == calibre::OPF) && entries.iter().any(visible_book);
     let mut book = CalibreBook {
         dir: dir.to_owned(),
         cover: None,
@@ -108,8 +110,8 @@ fn walk(dir: &Path, out: &mut Collected) -> std::io::Result<()> {
         if name.starts_with('.') {
             out.skipped.push((path, "hidden".into()));
         } else if kind.is_dir() {
-            // A calibre book folder's subfolders hold its extra files (`data/`), not books.
-            if is_calibre_book {
+            // A calibre book folder's `data/` holds its extra files, not books.
+            if is_calibre_book && name == "data" {
                 out.skipped
                     .push((path, "a calibre book's extra files".into()));
             } else {
@@ -324,6 +326,10 @@ impl Run<'_> {
                 }
             });
             match read {
+                // The same bytes twice in one folder (a `.prc` copy of a `.mobi`): one file.
+                Ok(Ok(file)) if fresh.iter().any(|f| f.sha256() == file.sha256()) => {
+                    duplicates += 1;
+                }
                 Ok(Ok(file)) => fresh.push(file),
                 Ok(Err(duplicate)) => {
                     duplicates += 1;
@@ -356,7 +362,16 @@ impl Run<'_> {
             }
         };
         let prepared = ingest::prepare(self.data_dir, fresh, target, self.options.approve)?;
-        outcomes.push((ingest::commit(conn, prepared, self.options)?, count));
+        let outcome = ingest::commit(conn, prepared, self.options)?;
+        // Copies within the folder itself are duplicates of the book just made.
+        if known.is_none() && duplicates > 0 {
+            let copies = Outcome::Duplicate {
+                book_id: outcome.book_id(),
+                title: None,
+            };
+            outcomes.push((copies, duplicates));
+        }
+        outcomes.push((outcome, count));
         Ok(outcomes)
     }
 }

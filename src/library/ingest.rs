@@ -324,12 +324,12 @@ pub fn prepare(
     }
     for mut file in files {
         let file_name = storage::sanitize_file_name(&file.name, file.format.extension());
-        let destination = if in_library {
-            paths::library_file(data_dir, title.as_deref(), &author, &file_name)
+        let dir = if in_library {
+            paths::library_dir(data_dir, title.as_deref(), &author)
         } else {
-            storage::unique_path(&paths::inbox_dir(data_dir, book_id), &file_name)
+            paths::inbox_dir(data_dir, book_id)
         };
-        storage::move_file(&file.staged.path, &destination)
+        let destination = storage::place(&file.staged.path, &dir, &file_name)
             .map_err(|e| Error::Internal(format!("storing a file: {e}")))?;
         file.staged.keep();
         prepared.written.push(destination.clone());
@@ -461,6 +461,15 @@ fn store(conn: &mut PgConnection, row: &Prepared, options: &Options) -> Result<O
     }
     for file in &row.files {
         if let Some(found) = existing(conn, &file.sha256)? {
+            // Several files, one of them stored meanwhile by another import: dropping the
+            // others as duplicates would lose them, storing them beside it guesses. Refused,
+            // their files removed: importing again takes them (as new formats of its book).
+            if row.files.len() > 1 {
+                return Err(Error::Conflict(format!(
+                    "{} was stored meanwhile as another book's file; import again",
+                    file.name
+                )));
+            }
             register_upload(conn, options.uploader, &file.sha256, &file.name)?;
             return Ok(Outcome::Duplicate {
                 book_id: found.book_id,

@@ -88,3 +88,62 @@ pub fn of_book(conn: &mut PgConnection, book_id: Uuid) -> Result<Vec<(String, St
         .order((dl::source, dl::document))
         .load(conn)?)
 }
+
+/// How strongly a link of `column`'s source ties a document to its book: a person's link,
+/// then the file's bytes, its name, KOReader's metadata.
+fn rank(column: &str) -> String {
+    format!(
+        "CASE {column} WHEN 'manual' THEN 4 WHEN 'content' THEN 3 WHEN 'filename' THEN 2 ELSE 1 END"
+    )
+}
+
+/// Books `from` are becoming book `into`: their links go to it, each document keeping its
+/// strongest tie (to `into` or to any of them). Returns the documents moved: their reading
+/// is the caller's to relink once the books are one.
+pub fn merge_into(
+    conn: &mut PgConnection,
+    into: Uuid,
+    from: &[Uuid],
+) -> Result<Vec<String>, Error> {
+    use crate::db::schema::document_links as dl;
+    let documents: Vec<String> = dl::table
+        .filter(dl::book_id.eq_any(from))
+        .select(dl::document)
+        .distinct()
+        .load(conn)?;
+    sql_query(format!(
+        "INSERT INTO document_links (document, book_id, source, created_at) \
+         SELECT DISTINCT ON (document) document, $1, source, created_at FROM document_links \
+         WHERE book_id = ANY($2) ORDER BY document, {} DESC, created_at \
+         ON CONFLICT (document, book_id) DO UPDATE SET source = CASE \
+             WHEN {} > {} THEN EXCLUDED.source ELSE document_links.source END",
+        rank("source"),
+        rank("EXCLUDED.source"),
+        rank("document_links.source"),
+    ))
+    .bind::<SqlUuid, _>(into)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(from)
+    .execute(conn)?;
+    diesel::delete(dl::table.filter(dl::book_id.eq_any(from))).execute(conn)?;
+    Ok(documents)
+}
+
+/// A file moving from book `from` to book `to` takes its documents' links along, except a
+/// person's (which name the book, not the file); then their reading follows.
+pub fn move_documents(
+    conn: &mut PgConnection,
+    from: Uuid,
+    to: Uuid,
+    documents: &[String],
+) -> Result<(), Error> {
+    use crate::db::schema::document_links as dl;
+    diesel::update(
+        dl::table
+            .filter(dl::book_id.eq(from))
+            .filter(dl::document.eq_any(documents))
+            .filter(dl::source.ne(Source::Manual.as_str())),
+    )
+    .set(dl::book_id.eq(to))
+    .execute(conn)?;
+    crate::reading::relink(conn, documents)
+}

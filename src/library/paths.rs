@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
-use super::storage::{self, sanitize, COVERS, INBOX, LIBRARY};
+use super::storage::{sanitize, COVERS, INBOX, LIBRARY};
 
 /// `<data>/covers/<id>.<ext>` and its thumbnail `<data>/covers/<id>.thumb.jpg`.
 pub fn cover_files(data_dir: &Path, book_id: Uuid, extension: &str) -> (PathBuf, PathBuf) {
@@ -25,18 +25,13 @@ pub fn inbox_dir(data_dir: &Path, book_id: Uuid) -> PathBuf {
     data_dir.join(INBOX).join(book_id.to_string())
 }
 
-/// `<data>/library/<Author>/<Title>/<file name>`, numbered when taken. Never outside the
-/// library root: every part is sanitised to a single path component.
-pub fn library_file(
-    data_dir: &Path,
-    title: Option<&str>,
-    author: &Option<String>,
-    file_name: &str,
-) -> PathBuf {
+/// `<data>/library/<Author>/<Title>/`, where an organized book's files go (named with
+/// [`storage::place`], which numbers a taken name). Never outside the library root: every
+/// part is sanitised to a single path component.
+pub fn library_dir(data_dir: &Path, title: Option<&str>, author: &Option<String>) -> PathBuf {
     let author = sanitize(author.as_deref().unwrap_or("Unknown Author"), 100);
     let title = sanitize(title.unwrap_or("Untitled"), 120);
-    let dir = data_dir.join(LIBRARY).join(author).join(title);
-    storage::unique_path(&dir, file_name)
+    data_dir.join(LIBRARY).join(author).join(title)
 }
 
 #[cfg(test)]
@@ -46,14 +41,14 @@ mod tests {
     #[test]
     fn library_paths_stay_in_the_library() {
         let data = Path::new("/data");
-        let p = library_file(data, Some("../../etc"), &Some("/root".into()), "x.epub");
+        let p = library_dir(data, Some("../../etc"), &Some("/root".into()));
         assert!(p.starts_with("/data/library"), "{p:?}");
         assert_eq!(
             p.components().count(),
-            Path::new("/data/library/a/b/x.epub").components().count()
+            Path::new("/data/library/a/b").components().count()
         );
-        let p = library_file(data, None, &None, "x.epub");
-        assert_eq!(p, Path::new("/data/library/Unknown Author/Untitled/x.epub"));
+        let p = library_dir(data, None, &None);
+        assert_eq!(p, Path::new("/data/library/Unknown Author/Untitled"));
     }
 
     #[test]

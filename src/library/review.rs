@@ -211,8 +211,8 @@ pub fn approve(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| file.original_name.clone());
-            let to = paths::library_file(data_dir, title.as_deref(), &author, &name);
-            storage::move_file(&from, &to)
+            let dir = paths::library_dir(data_dir, title.as_deref(), &author);
+            let to = storage::place(&from, &dir, &name)
                 .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
             moved.push((from, to.clone()));
             diesel::update(book_files::table.find(file.id))

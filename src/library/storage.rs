@@ -198,6 +198,37 @@ pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
         .expect("some numbered name is free")
 }
 
+/// Moves `from` into `dir` as `name`, or `stem (2).ext`, `(3)`, …: the first name free.
+/// The name is taken by creating it (`create_new`) before the move replaces that empty
+/// file, so two books placing the same name at once never overwrite each other.
+pub fn place(from: &Path, dir: &Path, name: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let (stem, ext) = match name.find('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    let names = std::iter::once(name.to_owned()).chain((2..).map(|n| format!("{stem} ({n}){ext}")));
+    for candidate in names.map(|n| dir.join(n)) {
+        match File::options()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+        return match move_file(from, &candidate) {
+            Ok(()) => Ok(candidate),
+            Err(e) => {
+                let _ = fs::remove_file(&candidate);
+                Err(e)
+            }
+        };
+    }
+    unreachable!("some numbered name is free")
+}
+
 /// A path relative to the data dir, as stored in the database, made absolute. Refuses
 /// anything that could leave the data dir (absolute paths, `..`), whatever the database says.
 pub fn resolve(data_dir: &Path, relative: &str) -> Option<PathBuf> {
@@ -295,6 +326,29 @@ mod tests {
         assert_eq!(resolve(d, "library/../../x"), None);
         assert_eq!(resolve(d, ""), None);
         assert_eq!(resolve(d, "a\0b"), None);
+    }
+
+    #[test]
+    fn placing_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let dest = dir.path().join("lib");
+        let mut placed = Vec::new();
+        for n in 0..3 {
+            let from = src.join(format!("{n}"));
+            fs::create_dir_all(&src).unwrap();
+            fs::write(&from, format!("book {n}")).unwrap();
+            placed.push(place(&from, &dest, "book.epub").unwrap());
+            assert!(!from.exists());
+        }
+        let names: Vec<_> = placed
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["book.epub", "book (2).epub", "book (3).epub"]);
+        for (n, p) in placed.iter().enumerate() {
+            assert_eq!(fs::read_to_string(p).unwrap(), format!("book {n}"));
+        }
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn formats(book: &Value) -> Vec<String> {
 }
 
 /// Rows that must survive a merge or a split, whatever book they end on.
-fn totals(app: &TestApp) -> [i64; 5] {
+fn totals(app: &TestApp) -> [i64; 4] {
     [
         app.db.count("SELECT count(*) FROM book_files"),
         app.db
@@ -59,10 +59,10 @@ fn totals(app: &TestApp) -> [i64; 5] {
         app.db.count("SELECT count(*) FROM reading_progress"),
         app.db
             .count("SELECT count(*) FROM reading_progress_history"),
-        app.db
-            .count("SELECT count(*) FROM reading_progress_history WHERE book_id IS NULL"),
     ]
 }
+
+const SHARED: &str = "0123456789abcdef0123456789abcdef";
 
 #[actix_web::test]
 async fn another_format_merges_into_its_book_and_splits_off_again() {
@@ -106,6 +106,33 @@ async fn another_format_merges_into_its_book_and_splits_off_again() {
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+    // A document a person tied to both the PDF and the AZW3: it belongs to neither, so
+    // Ann's report of it is no book's yet.
+    for id in [&pdf, &azw3] {
+        let r = app
+            .api(
+                "POST",
+                &format!("/api/books/{id}/documents"),
+                Some(&admin),
+                Some(json!({ "document": SHARED })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let r = app
+        .put_progress(
+            "ann",
+            KEY,
+            json!({ "document": SHARED, "progress": "p", "percentage": 0.2, "device": "kobo" }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_progress_history WHERE document = '{SHARED}' AND book_id IS NULL"
+        )),
+        1
+    );
     let before = totals(&app);
 
     // Wrong merges are refused and change nothing.
@@ -160,6 +187,13 @@ async fn another_format_merges_into_its_book_and_splits_off_again() {
     assert_eq!(
         app.db.count(&format!(
             "SELECT count(*) FROM reading_progress_history WHERE book_id = '{epub}'"
+        )),
+        2,
+        "the PDF's report, and the shared document's, now the one book's"
+    );
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM document_links WHERE document = '{SHARED}' AND book_id = '{epub}' AND source = 'manual'"
         )),
         1
     );
@@ -396,6 +430,12 @@ fn a_calibre_library_imports_with_calibres_metadata_and_covers() {
         edited.join("Keeper - Jane Doe.azw3"),
     )
     .unwrap();
+    // calibre keeps an old `.prc` that is the same bytes: one file.
+    std::fs::copy(
+        fixture_path("lighthouse.azw3"),
+        edited.join("Keeper - Jane Doe.prc"),
+    )
+    .unwrap();
     std::fs::write(edited.join("data/notes.txt"), "extra files of calibre's").unwrap();
     std::fs::write(edited.join(".DS_Store"), "junk").unwrap();
     std::fs::write(
@@ -425,7 +465,7 @@ fn a_calibre_library_imports_with_calibres_metadata_and_covers() {
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.starts_with(
-            "13 books added (26 files), 0 formats added to books already here, 0 duplicates, \
+            "13 books added (26 files), 0 formats added to books already here, 1 duplicates, \
              3 skipped, 0 failed\n"
         ),
         "metadata.db, data/ and .DS_Store are skipped: {text}"
@@ -488,7 +528,7 @@ fn a_calibre_library_imports_with_calibres_metadata_and_covers() {
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.starts_with(
-            "0 books added (0 files), 1 formats added to books already here, 26 duplicates, \
+            "0 books added (0 files), 1 formats added to books already here, 27 duplicates, \
              3 skipped, 0 failed\n"
         ),
         "{text}"
