@@ -8,7 +8,7 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::{links, paths, storage};
+use super::{links, paths, review, storage};
 use crate::db::models::{Book, BookFile, BookStatus};
 use crate::db::schema::{book_files, book_metadata_candidates as bmc, books};
 use crate::error::Error;
@@ -95,28 +95,6 @@ pub fn merged_metadata(into: &Book, from: &[Book]) -> Book {
     out
 }
 
-/// Files moved on disk by a transaction still open: put back if it rolls back.
-#[derive(Default)]
-struct Moves {
-    done: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Moves {
-    fn undo(&mut self) {
-        for (from, to) in self.done.drain(..).rev() {
-            if let Err(e) = storage::move_file(&to, &from) {
-                log::error!("could not move {} back: {e}", to.display());
-            }
-        }
-    }
-
-    fn settle(&mut self, data_dir: &Path) {
-        for (from, _) in self.done.drain(..) {
-            storage::remove_and_prune(&from, data_dir);
-        }
-    }
-}
-
 /// Merges books `from` into book `into`, in one transaction: their files, metadata
 /// candidates, document links, every reader's positions, history and statuses (reading
 /// state rebuilt), and the proposals pointing at them move to `into`, which keeps its own
@@ -130,7 +108,7 @@ pub fn merge(
     from: &[Uuid],
 ) -> Result<(), Error> {
     check_merge(into, from)?;
-    let mut moves = Moves::default();
+    let mut moves = storage::Moves::default();
     let result = conn.transaction(|conn| -> Result<Vec<String>, Error> {
         let mut ids = from.to_vec();
         ids.push(into);
@@ -202,7 +180,8 @@ pub fn merge(
             ))
             .execute(conn)?;
         if merged.status == BookStatus::Organized {
-            into_library(conn, data_dir, &merged, &mut moves)?;
+            let place = (merged.title.as_deref(), &merged.author);
+            review::into_library(conn, data_dir, into, place, &mut moves)?;
         }
         // Covers of merged books that `into` did not take are no one's now.
         Ok(sources
@@ -215,71 +194,13 @@ pub fn merge(
         Ok(orphaned_covers) => {
             moves.settle(data_dir);
             for cover in orphaned_covers {
-                remove_cover(data_dir, &cover);
+                review::remove_cover(data_dir, &cover);
             }
             Ok(())
         }
         Err(e) => {
             moves.undo();
             Err(e)
-        }
-    }
-}
-
-/// An organized book's files still in the inbox go to the library, beside its others.
-fn into_library(
-    conn: &mut PgConnection,
-    data_dir: &Path,
-    book: &Book,
-    moves: &mut Moves,
-) -> Result<(), Error> {
-    let files: Vec<BookFile> = book_files::table
-        .filter(book_files::book_id.eq(book.id))
-        .filter(book_files::inbox_path.is_not_null())
-        .select(BookFile::as_select())
-        .load(conn)?;
-    for file in files {
-        let Some(from) = file
-            .inbox_path
-            .as_deref()
-            .and_then(|p| storage::resolve(data_dir, p))
-        else {
-            continue;
-        };
-        let name = from
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.original_name.clone());
-        if !from.exists() {
-            // Its row stays as it is: the start-up check reports a missing file.
-            log::error!(
-                "book {}: {} is missing; left in place",
-                book.id,
-                from.display()
-            );
-            continue;
-        }
-        let dir = paths::library_dir(data_dir, book.title.as_deref(), &book.author);
-        let to = storage::place(&from, &dir, &name)
-            .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
-        moves.done.push((from, to.clone()));
-        diesel::update(book_files::table.find(file.id))
-            .set((
-                book_files::storage_path.eq(storage::relative(data_dir, &to)),
-                book_files::inbox_path.eq(None::<String>),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-fn remove_cover(data_dir: &Path, cover: &str) {
-    for p in [Some(cover.to_owned()), paths::thumbnail_of(cover)]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(path) = storage::resolve(data_dir, &p) {
-            storage::remove_and_prune(&path, data_dir);
         }
     }
 }

@@ -144,7 +144,7 @@ pub fn approve(
     cover: Option<&TakenCover>,
     this_year: i32,
 ) -> Result<(), Error> {
-    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut moved = storage::Moves::default();
     let mut cover_files = None;
     // The new cover is written beside the old one first, and takes its place only once the
     // approval stands: a failed write changes nothing, a rolled-back approval keeps the old.
@@ -199,29 +199,7 @@ pub fn approve(
             .find(book_id)
             .select((books::title, books::author))
             .first(conn)?;
-        let files: Vec<BookFile> = book_files::table
-            .filter(book_files::book_id.eq(book_id))
-            .select(BookFile::as_select())
-            .load(conn)?;
-        for file in files {
-            let Some(from) = file.inbox_path.as_deref().and_then(|p| storage::resolve(data_dir, p)) else {
-                continue;
-            };
-            let name = from
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| file.original_name.clone());
-            let dir = paths::library_dir(data_dir, title.as_deref(), &author);
-            let to = storage::place(&from, &dir, &name)
-                .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
-            moved.push((from, to.clone()));
-            diesel::update(book_files::table.find(file.id))
-                .set((
-                    book_files::storage_path.eq(storage::relative(data_dir, &to)),
-                    book_files::inbox_path.eq(None::<String>),
-                ))
-                .execute(conn)?;
-        }
+        into_library(conn, data_dir, book_id, (title.as_deref(), &author), &mut moved)?;
         diesel::update(books::table.find(book_id))
             .set((
                 books::status.eq(BookStatus::Organized),
@@ -232,9 +210,7 @@ pub fn approve(
     });
     match result {
         Ok(()) => {
-            for (from, _) in &moved {
-                storage::remove_and_prune(from, data_dir);
-            }
+            moved.settle(data_dir);
             if let (Some((full, thumb, old)), Some(staged)) = (cover_files, &staged) {
                 let placed = std::fs::rename(&staged.0, &full)
                     .and_then(|_| std::fs::rename(&staged.1, &thumb));
@@ -258,13 +234,60 @@ pub fn approve(
                 let _ = std::fs::remove_file(image);
                 let _ = std::fs::remove_file(thumb);
             }
-            // The rows were rolled back: put the files back where the rows say they are.
-            for (from, to) in moved.iter().rev() {
-                if let Err(err) = storage::move_file(to, from) {
-                    log::error!("could not move {} back: {err}", to.display());
-                }
-            }
+            moved.undo();
             Err(e)
+        }
+    }
+}
+
+/// Moves a book's files still in the inbox to `library/<Author>/<Title>/` (its title and
+/// author as they are now), in the caller's transaction, recording each move in `moves`.
+pub(super) fn into_library(
+    conn: &mut PgConnection,
+    data_dir: &Path,
+    book_id: Uuid,
+    (title, author): (Option<&str>, &Option<String>),
+    moves: &mut storage::Moves,
+) -> Result<(), Error> {
+    let files: Vec<BookFile> = book_files::table
+        .filter(book_files::book_id.eq(book_id))
+        .filter(book_files::inbox_path.is_not_null())
+        .select(BookFile::as_select())
+        .load(conn)?;
+    let dir = paths::library_dir(data_dir, title, author);
+    for file in files {
+        let Some(from) = file
+            .inbox_path
+            .as_deref()
+            .and_then(|p| storage::resolve(data_dir, p))
+        else {
+            continue;
+        };
+        let name = from
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.original_name.clone());
+        let to = storage::place(&from, &dir, &name)
+            .map_err(|e| Error::Internal(format!("moving {}: {e}", from.display())))?;
+        moves.record(from, to.clone());
+        diesel::update(book_files::table.find(file.id))
+            .set((
+                book_files::storage_path.eq(storage::relative(data_dir, &to)),
+                book_files::inbox_path.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Removes a cover and its thumbnail.
+pub(super) fn remove_cover(data_dir: &Path, cover: &str) {
+    for p in [Some(cover.to_owned()), paths::thumbnail_of(cover)]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(path) = storage::resolve(data_dir, &p) {
+            storage::remove_and_prune(&path, data_dir);
         }
     }
 }
@@ -336,14 +359,7 @@ pub fn delete(conn: &mut PgConnection, data_dir: &Path, book_id: Uuid) -> Result
         }
     }
     if let Some(cover) = book.cover_path.as_deref() {
-        for p in [Some(cover.to_owned()), paths::thumbnail_of(cover)]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(path) = storage::resolve(data_dir, &p) {
-                storage::remove_and_prune(&path, data_dir);
-            }
-        }
+        remove_cover(data_dir, cover);
     }
     Ok(())
 }

@@ -264,6 +264,35 @@ pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// Files moved on disk by a transaction still open: put back where the rows say they are if
+/// it rolls back, their old places tidied once it commits.
+#[derive(Default)]
+pub struct Moves {
+    done: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Moves {
+    pub fn record(&mut self, from: PathBuf, to: PathBuf) {
+        self.done.push((from, to));
+    }
+
+    /// The transaction rolled back.
+    pub fn undo(&mut self) {
+        for (from, to) in self.done.drain(..).rev() {
+            if let Err(e) = move_file(&to, &from) {
+                log::error!("could not move {} back: {e}", to.display());
+            }
+        }
+    }
+
+    /// The transaction committed: empty folders the files left are pruned.
+    pub fn settle(&mut self, data_dir: &Path) {
+        for (from, _) in self.done.drain(..) {
+            remove_and_prune(&from, data_dir);
+        }
+    }
+}
+
 /// Writes bytes to `path` through a temporary name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent() {

@@ -26,6 +26,11 @@ pub async fn approve(app: &TestApp, admin: &str, id: &str) {
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
+async fn split_off(app: &TestApp, admin: &str, book: &str, file: &str) -> crate::common::Resp {
+    let path = format!("/api/books/{book}/files/{file}/split");
+    app.api("POST", &path, Some(admin), None).await
+}
+
 async fn book(app: &TestApp, admin: &str, id: &str) -> (u16, Value) {
     let r = app
         .api("GET", &format!("/api/books/{id}"), Some(admin), None)
@@ -250,14 +255,7 @@ async fn another_format_merges_into_its_book_and_splits_off_again() {
         "SELECT count(*) FROM book_files WHERE book_id = '{epub}' AND format = 'epub'"
     ));
     assert_eq!(only_epub, 1);
-    let r = app
-        .api(
-            "POST",
-            &format!("/api/books/{epub}/files/{pdf_file}/split"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = split_off(&app, &admin, &epub, &pdf_file).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let split = r.body["id"].as_str().unwrap().to_owned();
     assert_ne!(split, epub);
@@ -287,23 +285,9 @@ async fn another_format_merges_into_its_book_and_splits_off_again() {
     assert_eq!(totals(&app), before, "nothing lost");
 
     // A book's only file is the book.
-    let r = app
-        .api(
-            "POST",
-            &format!("/api/books/{split}/files/{pdf_file}/split"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = split_off(&app, &admin, &split, &pdf_file).await;
     assert_eq!(r.status, 409, "{:?}", r.body);
-    let r = app
-        .api(
-            "POST",
-            &format!("/api/books/{epub}/files/{pdf_file}/split"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let r = split_off(&app, &admin, &epub, &pdf_file).await;
     assert_eq!(r.status, 404, "not a file of that book: {:?}", r.body);
 }
 
