@@ -45,7 +45,8 @@ LIBRIS_DATA_DIR="$work/data" LIBRIS_MAX_UPLOAD_MB=2048 $bin serve --bind "127.0.
 server=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -sf "$base/healthcheck" >/dev/null && break; sleep 0.1; done
-key=$(curl -sf -X POST "$base/api/auth/setup" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+token=$(LIBRIS_DATA_DIR="$work/data" $bin setup-token)
+key=$(curl -sf -X POST "$base/api/auth/setup" -d "{\"setup_token\": \"$token\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 # A plain-text book: the pipeline reads it whole only to hash it.
 head -c 1073741824 < <(yes 'The sea was calm that night and the lamp burned until dawn.') >"$work/big.txt"
 rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }

@@ -104,6 +104,37 @@ pub fn legacy_from_passphrase(passphrase: &str) -> [u8; 32] {
     )
 }
 
+/// The one-time setup token: whoever claims a fresh server (no key yet) must show it, so the
+/// first to reach it over the network does not become its admin. Derived from the secret, so
+/// `serve`'s log and `libris setup-token` print the same one with nothing stored; it opens
+/// nothing once a key exists. Twenty hex digits in groups of four, for pasting and reading.
+pub fn setup_token(secret: &[u8; 32]) -> String {
+    let key = derive(secret, "setup token");
+    let digits = hex::encode(&key[..10]);
+    digits
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).expect("hex is ASCII"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether `given` is the setup token, ignoring case, spaces and dashes; compared in constant
+/// time.
+pub fn is_setup_token(secret: &[u8; 32], given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let normal = |s: &str| -> Vec<u8> {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .into_bytes()
+    };
+    let want = normal(&setup_token(secret));
+    let got = normal(given);
+    want.len() == got.len() && bool::from(want.ct_eq(&got))
+}
+
 /// The key for one purpose.
 pub fn derive(secret: &[u8; 32], purpose: &str) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -116,6 +147,21 @@ pub fn derive(secret: &[u8; 32], purpose: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_setup_token_is_read_forgivingly_and_only_whole() {
+        let secret = [7u8; 32];
+        let token = setup_token(&secret);
+        assert_eq!(token.len(), 24, "{token}");
+        assert!(is_setup_token(&secret, &token));
+        assert!(is_setup_token(
+            &secret,
+            &format!(" {} ", token.to_uppercase().replace('-', " "))
+        ));
+        assert!(!is_setup_token(&secret, &token[..23]));
+        assert!(!is_setup_token(&secret, ""));
+        assert!(!is_setup_token(&[8u8; 32], &token));
+    }
 
     #[test]
     fn made_once_then_kept() {

@@ -71,6 +71,15 @@ impl AppState {
         Ok(actix_web::web::block(work).await?)
     }
 
+    /// The one-time token that claims a server without keys (see `secret::setup_token`).
+    pub fn setup_token(&self) -> String {
+        secret::setup_token(&self.secret)
+    }
+
+    pub fn is_setup_token(&self, given: &str) -> bool {
+        secret::is_setup_token(&self.secret, given)
+    }
+
     /// The key for `purpose`, derived from the server secret.
     pub fn key(&self, purpose: &str) -> [u8; 32] {
         secret::derive(&self.secret, purpose)

@@ -13,11 +13,13 @@ use crate::auth::keys::{self, ApiKey};
 use crate::error::Error;
 use crate::{db, AppState};
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// A name for the admin key (default "admin").
     pub label: Option<String>,
+    /// The one-time setup token from the server's log at start-up, or `libris setup-token`.
+    pub setup_token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,20 +56,29 @@ fn created((row, key): (ApiKey, String)) -> HttpResponse {
     })
 }
 
-/// Creates the first admin key. Only while no key exists: exactly one of several
-/// concurrent calls wins.
+/// Creates the first admin key, given the setup token the server printed at start-up (and
+/// `libris setup-token` prints). Only while no key exists: exactly one of several concurrent
+/// calls wins.
 #[utoipa::path(
     tag = "keys",
-    request_body(content = Option<SetupRequest>, description = "optional"),
+    request_body = SetupRequest,
     responses(
         (status = 201, body = CreatedKey),
+        (status = 403, description = "not the setup token", body = ErrorBody),
         (status = 409, description = "a key already exists", body = ErrorBody),
         (status = 400, body = ErrorBody),
     )
 )]
 #[post("/auth/setup")]
 pub async fn setup(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let request: SetupRequest = optional_json(&body)?.unwrap_or_default();
+    let request: SetupRequest = optional_json(&body)?
+        .ok_or_else(|| Error::invalid("setup_token", "required: see the server's log"))?;
+    if !state.is_setup_token(&request.setup_token) {
+        return Err(Error::Forbidden(
+            "not the setup token: see the server's log at start-up or `libris setup-token`".into(),
+        )
+        .into());
+    }
     let label = valid_label(request.label.as_deref().unwrap_or("admin"))?;
     let made = db::run(&state.pool, move |conn| keys::setup(conn, &label)).await?;
     Ok(created(made))

@@ -101,6 +101,14 @@ fn lock(conn: &mut PgConnection) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether any key exists (once one does, setup is done).
+pub fn any(conn: &mut PgConnection) -> Result<bool, Error> {
+    Ok(
+        diesel::select(diesel::dsl::exists(api_keys::table.select(api_keys::id)))
+            .get_result(conn)?,
+    )
+}
+
 /// Creates the first admin key, only while no key exists: exactly one of several concurrent
 /// calls wins, the others are a conflict.
 pub fn setup(conn: &mut PgConnection, label: &str) -> Result<(ApiKey, String), Error> {

@@ -59,3 +59,17 @@ pub fn run(conn: &mut PgConnection, cmd: KeysCommand) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `libris setup-token`: the token the web app's set-up page and `POST /api/auth/setup` ask
+/// for, while no key exists (afterwards it opens nothing, and saying so is more useful).
+pub fn setup_token(conn: &mut PgConnection, config: &crate::Config) -> Result<(), String> {
+    if keys::any(conn).map_err(|e| e.to_string())? {
+        return Err(
+            "setup is done: libris has an admin already (sign in, or `libris keys create --admin`)"
+                .into(),
+        );
+    }
+    let secret = crate::secret::of(config).map_err(|e| e.to_string())?;
+    println!("{}", crate::secret::setup_token(&secret));
+    Ok(())
+}

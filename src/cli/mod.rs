@@ -43,6 +43,8 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the one-time token that claims a new server (its first admin), while it has none.
+    SetupToken,
     /// Manage API keys (a key is the identity of a reader or an administrator).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -114,6 +116,9 @@ pub fn run(cli: Cli, mut config: Config) -> ExitCode {
             serve::run(config)
         }
         Command::Migrate => connect(&config).map(|_| ()),
+        Command::SetupToken => {
+            connect(&config).and_then(|mut conn| keys::setup_token(&mut conn, &config))
+        }
         Command::Keys(cmd) => connect(&config).and_then(|mut conn| keys::run(&mut conn, cmd)),
         Command::Credentials(cmd) => {
             connect(&config).and_then(|mut conn| credentials::run(&mut conn, cmd))

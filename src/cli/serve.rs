@@ -55,7 +55,20 @@ pub fn run(config: Config) -> Result<(), String> {
             config.data_dir.display()
         )
     })?;
-    if check_data_dir(&mut connect(&config)?, &config)?.is_none() {
+    let mut conn = connect(&config)?;
+    if !crate::auth::keys::any(&mut conn).map_err(|e| e.to_string())? {
+        let secret = crate::secret::of(&config).map_err(|e| e.to_string())?;
+        let url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.bind));
+        log::warn!(
+            "libris is not set up yet: open {url} and enter the setup token {} \
+             (`libris setup-token` prints it too)",
+            crate::secret::setup_token(&secret)
+        );
+    }
+    if check_data_dir(&mut conn, &config)?.is_none() {
         log::warn!(
             "data dir not checked: another libris process (serve or import) uses {}",
             config.data_dir.display()

@@ -7,7 +7,41 @@ use crate::common::{TestApp, KEY};
 #[actix_web::test]
 async fn setup_works_once_and_only_while_no_key_exists() {
     let app = TestApp::start();
+    let token = app.state.setup_token();
     let r = app
+        .api(
+            "POST",
+            "/api/auth/setup",
+            None,
+            Some(json!({ "label": "me", "setup_token": token.to_uppercase() })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["label"], "me");
+    assert_eq!(r.body["is_admin"], true);
+    assert_eq!(r.body["key"].as_str().unwrap().len(), 64);
+    let again = app
+        .api(
+            "POST",
+            "/api/auth/setup",
+            None,
+            Some(json!({ "setup_token": token })),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["error"], "conflict");
+    assert_eq!(app.db.count("SELECT count(*) FROM api_keys"), 1);
+}
+
+/// Whoever reaches a fresh server first does not become its admin: without the token from the
+/// server's log nothing is made.
+#[actix_web::test]
+async fn setup_needs_the_token_from_the_log() {
+    let app = TestApp::start();
+    let missing = app.api("POST", "/api/auth/setup", None, None).await;
+    assert_eq!(missing.status, 400, "{:?}", missing.body);
+    assert_eq!(missing.body["field"], "setup_token");
+    let no_field = app
         .api(
             "POST",
             "/api/auth/setup",
@@ -15,20 +49,34 @@ async fn setup_works_once_and_only_while_no_key_exists() {
             Some(json!({ "label": "me" })),
         )
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(r.body["label"], "me");
-    assert_eq!(r.body["is_admin"], true);
-    assert_eq!(r.body["key"].as_str().unwrap().len(), 64);
-    let again = app.api("POST", "/api/auth/setup", None, None).await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.body["error"], "conflict");
-    assert_eq!(app.db.count("SELECT count(*) FROM api_keys"), 1);
+    assert_eq!(no_field.status, 400, "{:?}", no_field.body);
+    let token = app.state.setup_token();
+    let mut wrong = token.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    for guess in [
+        String::from_utf8(wrong).unwrap(),
+        String::new(),
+        token[..10].to_owned(),
+    ] {
+        let r = app
+            .api(
+                "POST",
+                "/api/auth/setup",
+                None,
+                Some(json!({ "setup_token": guess })),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{guess}: {:?}", r.body);
+        assert_eq!(r.body["error"], "forbidden");
+    }
+    assert_eq!(app.db.count("SELECT count(*) FROM api_keys"), 0);
 }
 
 #[actix_web::test]
 async fn concurrent_setups_make_exactly_one_key() {
     let app = TestApp::start();
-    let calls = (0..8).map(|_| app.api("POST", "/api/auth/setup", None, None));
+    let body = json!({ "setup_token": app.state.setup_token() });
+    let calls = (0..8).map(|_| app.api("POST", "/api/auth/setup", None, Some(body.clone())));
     let statuses: Vec<u16> = futures_util::future::join_all(calls)
         .await
         .iter()

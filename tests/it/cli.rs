@@ -378,3 +378,38 @@ async fn hardcover_sync_runs_each_readers_sync_and_reports_it() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no Hardcover token"));
 }
+
+/// `libris setup-token` prints the token a fresh server's set-up asks for (the same each time,
+/// from the data dir's secret), and refuses once a key exists.
+#[actix_web::test]
+async fn setup_token_is_printed_until_setup_is_done() {
+    let db = TestDb::new();
+    let data = tempfile::tempdir().unwrap();
+    let token = |db: &TestDb| {
+        Command::new(env!("CARGO_BIN_EXE_libris"))
+            .arg("setup-token")
+            .env("DATABASE_URL", &db.url)
+            .env("LIBRIS_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+    };
+    let first = token(&db);
+    assert!(first.status.success(), "{first:?}");
+    let printed = stdout(&first).trim().to_owned();
+    assert_eq!(printed.len(), 24, "{printed}");
+    assert_eq!(stdout(&token(&db)).trim(), printed);
+    let secret = libris::secret::load_or_create(data.path()).unwrap();
+    assert!(libris::secret::is_setup_token(&secret, &printed));
+
+    assert!(
+        libris(&db.url, &["keys", "create", "--label", "me", "--admin"])
+            .status
+            .success()
+    );
+    let done = token(&db);
+    assert!(!done.status.success());
+    assert!(
+        String::from_utf8_lossy(&done.stderr).contains("setup is done"),
+        "{done:?}"
+    );
+}

@@ -10,6 +10,22 @@ use crate::common::TestDb;
 pub struct Server {
     pub child: Child,
     pub url: String,
+    database_url: String,
+    data: std::path::PathBuf,
+}
+
+impl Server {
+    /// What `libris setup-token` prints for this server's database and data dir.
+    pub fn setup_token(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_libris"))
+            .arg("setup-token")
+            .env("DATABASE_URL", &self.database_url)
+            .env("LIBRIS_DATA_DIR", &self.data)
+            .output()
+            .expect("libris setup-token runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
 }
 
 pub fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
@@ -39,6 +55,8 @@ pub fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
     Server {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        database_url: db.url.clone(),
+        data: data.to_owned(),
     }
 }
 
@@ -74,7 +92,7 @@ pub fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
 pub async fn first_admin(client: &awc::Client, server: &Server) -> String {
     let mut r = client
         .post(format!("{}/api/auth/setup", server.url))
-        .send()
+        .send_json(&serde_json::json!({ "setup_token": server.setup_token() }))
         .await
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&r.body().await.unwrap()).unwrap();

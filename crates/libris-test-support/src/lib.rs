@@ -535,7 +535,15 @@ impl TestApp {
 
     /// The first admin key, made through setup.
     pub async fn admin_key(&self) -> String {
-        let r = self.api("POST", "/api/auth/setup", None, None).await;
+        let token = self.state.setup_token();
+        let r = self
+            .api(
+                "POST",
+                "/api/auth/setup",
+                None,
+                Some(serde_json::json!({ "setup_token": token })),
+            )
+            .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.body["key"].as_str().unwrap().to_owned()
     }
