@@ -5,7 +5,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Logger;
-use actix_web::{web, App};
+use actix_web::{guard, web, App, HttpRequest};
 
 use crate::http::slow_body;
 use crate::{api, kosync, opds, AppState};
@@ -38,7 +38,28 @@ pub fn build_app(
         .service(opds::scope())
         .service(opds::root_redirect())
         .service(kosync::scope("/kosync"))
+        // The web app's own paths only (its guard), before KoSync's scope takes everything.
+        .service(crate::web::scope())
+        // A path nobody serves, asked for by a browser: the web app's 404 page. KoSync's JSON
+        // 404 for everyone else.
+        .service(
+            web::scope("")
+                .guard(guard::fn_guard(|ctx| {
+                    wants_html(ctx.head().headers()) && !kosync::serves(ctx.head().uri.path())
+                }))
+                .default_service(web::to(|req: HttpRequest| async move {
+                    crate::web::not_found_page(&req)
+                })),
+        )
         .service(kosync::scope(""))
         // A path under /api or /opds that no route of theirs takes.
         .default_service(web::to(kosync::no_route))
+}
+
+/// A browser navigating (its Accept names HTML first), as opposed to an app or script.
+fn wants_html(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.trim_start().starts_with("text/html"))
 }

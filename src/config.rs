@@ -58,6 +58,10 @@ pub struct Config {
     /// How long a request body may take beyond one second per KiB it brings (30 s; tests
     /// shorten it). See [`crate::http::slow_body`].
     pub body_grace: Duration,
+    /// How long a web session lasts unused (LIBRIS_SESSION_IDLE_DAYS, 30) and at most
+    /// (LIBRIS_SESSION_MAX_DAYS, 180).
+    pub session_idle: Duration,
+    pub session_max: Duration,
 }
 
 /// A secret from the environment: never shown by `{:?}`, so it cannot reach a log.
@@ -123,6 +127,8 @@ impl Config {
                 parse_failures,
             )?,
             body_grace: Duration::from_secs(30),
+            session_idle: parse_or(&get, "LIBRIS_SESSION_IDLE_DAYS", "30", parse_days)?,
+            session_max: parse_or(&get, "LIBRIS_SESSION_MAX_DAYS", "180", parse_days)?,
         })
     }
 
@@ -152,6 +158,13 @@ fn parse_or<T>(
         value,
         expected,
     })
+}
+
+fn parse_days(value: &str) -> Result<Duration, &'static str> {
+    match value.parse::<u64>() {
+        Ok(days @ 1..=3650) => Ok(Duration::from_secs(days * 86_400)),
+        _ => Err("expected a whole number of days from 1 to 3650"),
+    }
 }
 
 pub fn parse_bind(value: &str) -> Result<SocketAddr, &'static str> {

@@ -2,7 +2,7 @@
 //!
 //! Layers, dependencies pointing one way (docs/architecture.md; `tests/layers.rs` checks it):
 //! core (`error`, `db`, `config`, `secret`, `settings`, `http`) ← domain (`auth`, `reading`,
-//! `library`, `hardcover`) ← faces (`kosync`, `opds`, `api`) ← the app (`state`, `app`,
+//! `library`, `hardcover`) ← faces (`kosync`, `opds`, `api`, `web`) ← the app (`state`, `app`,
 //! `background`, `cli`).
 
 pub mod api;
@@ -22,6 +22,7 @@ pub mod reading;
 pub mod secret;
 pub mod settings;
 pub mod state;
+pub mod web;
 
 use std::time::Duration;
 

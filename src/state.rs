@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::{api, auth, config::Config, db, hardcover, http, library, opds, reading, secret};
+use crate::{api, auth, config::Config, db, hardcover, http, library, opds, reading, secret, web};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +16,8 @@ pub struct AppState {
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
     pub opds_cache: Arc<opds::pages::CatalogCache>,
+    /// The web app's memory: whether set-up is done, when sessions were last written.
+    pub web: Arc<web::WebState>,
     /// Failed logins, for every face's scope.
     pub throttle: Arc<http::throttle::Throttle>,
     /// Hardcover's client and everything its lookups and syncs need.
@@ -53,6 +55,7 @@ impl AppState {
             pool,
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
+            web: Arc::new(Default::default()),
             jobs: Arc::new(Default::default()),
         })
     }

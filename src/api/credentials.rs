@@ -1,4 +1,4 @@
-//! A reader's usernames and passwords for KoSync and OPDS.
+//! A reader's usernames and passwords for KoSync, OPDS and the web app.
 
 use actix_web::{delete, get, put, web, HttpResponse};
 use serde::Deserialize;
@@ -26,7 +26,8 @@ fn service(name: &str) -> Result<Service, Error> {
     match name {
         "kosync" => Ok(Service::Kosync),
         "opds" => Ok(Service::Opds),
-        _ => Err(Error::invalid("service", "must be kosync or opds")),
+        "web" => Ok(Service::Web),
+        _ => Err(Error::invalid("service", "must be kosync, opds or web")),
     }
 }
 
@@ -40,13 +41,7 @@ async fn set_for(
     if !crate::auth::valid_username(&body.username) {
         return Err(Error::invalid("username", "must be 1–255 characters without ':'").into());
     }
-    if body.password.is_empty() || body.password.len() > 1024 {
-        return Err(Error::invalid("password", "must be 1–1024 bytes").into());
-    }
-    // bcrypt would end the password at a NUL: "a\u0000b" and "a" would be the same password.
-    if body.password.contains('\0') {
-        return Err(Error::invalid("password", "must not hold NUL characters").into());
-    }
+    service.check_password(&body.password)?;
     // bcrypt is deliberately slow: never on an async worker, never holding a connection.
     let password = body.password;
     let hash = state
@@ -100,7 +95,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("service" = String, Path, description = "kosync or opds")),
+    params(("service" = String, Path, description = "kosync, opds or web")),
     responses(
         (status = 200, description = "set"),
         (status = 400, body = ErrorBody),
@@ -121,7 +116,7 @@ pub async fn set_own(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("service" = String, Path, description = "kosync, opds or hardcover")),
+    params(("service" = String, Path, description = "kosync, opds, web or hardcover")),
     responses(
         (status = 204),
         (status = 400, description = "no such service", body = ErrorBody),
@@ -142,7 +137,7 @@ pub async fn delete_own(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync or opds")),
+    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync, opds or web")),
     responses(
         (status = 200, description = "set"),
         (status = 400, body = ErrorBody),
@@ -165,7 +160,7 @@ pub async fn set_other(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync, opds or hardcover")),
+    params(("id" = Uuid, Path), ("service" = String, Path, description = "kosync, opds, web or hardcover")),
     responses(
         (status = 204),
         (status = 400, description = "no such service", body = ErrorBody),

@@ -16,6 +16,8 @@ pub const BCRYPT_COST: u32 = 10;
 pub enum Service {
     Kosync,
     Opds,
+    /// The web app's sign-in.
+    Web,
 }
 
 impl Service {
@@ -23,6 +25,7 @@ impl Service {
         match self {
             Service::Kosync => "kosync",
             Service::Opds => "opds",
+            Service::Web => "web",
         }
     }
 
@@ -31,9 +34,30 @@ impl Service {
     pub fn hash_password(self, password: &str) -> Result<String, Error> {
         let secret = match self {
             Service::Kosync => md5_hex(password),
-            Service::Opds => password.to_owned(),
+            Service::Opds | Service::Web => password.to_owned(),
         };
         hash_secret(&secret)
+    }
+}
+
+impl Service {
+    /// The rules a new password must meet: 1–1024 bytes without NUL (bcrypt would end it
+    /// there: "a\0b" and "a" would be one password); a web login's at least 8 characters,
+    /// since anyone who reaches the server's address can try it in a browser.
+    pub fn check_password(self, password: &str) -> Result<(), Error> {
+        let min = if self == Service::Web { 8 } else { 1 };
+        if password.chars().count() < min || password.len() > 1024 {
+            let what = if min > 1 {
+                "must be 8 characters or more (at most 1024 bytes)"
+            } else {
+                "must be 1–1024 bytes"
+            };
+            return Err(Error::invalid("password", what));
+        }
+        if password.contains('\0') {
+            return Err(Error::invalid("password", "must not hold NUL characters"));
+        }
+        Ok(())
     }
 }
 

@@ -3,7 +3,9 @@
 pub mod accounts;
 pub mod credentials;
 pub mod keys;
+pub mod sessions;
 pub mod verifier;
+pub mod web;
 
 pub use credentials::Service;
 pub use verifier::Verifier;

@@ -247,6 +247,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id) {
+        id -> Uuid,
+        token_hash -> Text,
+        api_key_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        user_agent -> Text,
+    }
+}
+
 diesel::joinable!(book_files -> books (book_id));
 diesel::joinable!(book_metadata_candidates -> books (book_id));
 diesel::joinable!(document_links -> books (book_id));
@@ -263,6 +275,7 @@ diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
 diesel::joinable!(reading_progress_history -> books (book_id));
 diesel::joinable!(service_credentials -> api_keys (api_key_id));
 diesel::joinable!(upload_registry -> api_keys (api_key_id));
+diesel::joinable!(web_sessions -> api_keys (api_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -281,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reading_progress_history,
     service_credentials,
     upload_registry,
+    web_sessions,
 );

@@ -143,9 +143,17 @@ pub fn signed_in(req: &HttpRequest) {
     req.extensions_mut().insert(SignedIn);
 }
 
+impl Throttle {
+    /// The client's address as this throttle counts it (for a face that checks a login in
+    /// its handler, as the web app's sign-in form does).
+    pub fn client_addr(&self, req: &HttpRequest) -> Option<IpAddr> {
+        client_addr(req, self.trust_proxy)
+    }
+}
+
 /// The client's address: the peer, or behind a trusted proxy the address it appended last
 /// to X-Forwarded-For (entries before it come from the client and prove nothing).
-fn client_addr(req: &ServiceRequest, trust_proxy: bool) -> Option<IpAddr> {
+fn client_addr(req: &HttpRequest, trust_proxy: bool) -> Option<IpAddr> {
     if trust_proxy {
         let forwarded = req
             .headers()
@@ -220,7 +228,7 @@ pub async fn guard(
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let addr = client_addr(&req, throttle.trust_proxy);
+    let addr = client_addr(req.request(), throttle.trust_proxy);
     let login = throttle.login(addr, scope.users, &presented);
     if let Some(wait) = throttle.refused(&login, throttle.now()) {
         let resp = too_many(scope, wait);

@@ -25,6 +25,12 @@ pub fn scope(prefix: &str) -> impl HttpServiceFactory {
         .default_service(web::to(no_route))
 }
 
+/// Whether `path` is one of KoSync's at the root (the app hands other paths a browser asks
+/// for to the web app's 404 page).
+pub fn serves(path: &str) -> bool {
+    path == "/healthcheck" || path.starts_with("/users/") || path.starts_with("/syncs/")
+}
+
 /// KoSync names its user in `x-auth-user` and sends the key in `x-auth-key`.
 static THROTTLE: throttle::Scope = throttle::Scope {
     presented: x_auth,

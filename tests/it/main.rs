@@ -17,4 +17,5 @@ use libris_test_support::opds_validators;
 mod reading;
 mod schema;
 mod security;
+mod web;
 mod write_path;

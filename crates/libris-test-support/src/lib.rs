@@ -6,6 +6,7 @@ pub mod fake_hardcover;
 pub mod logs;
 pub mod opds_validators;
 pub mod proxy;
+pub mod web;
 
 use std::sync::OnceLock;
 
