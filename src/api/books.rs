@@ -4,7 +4,6 @@
 use actix_web::{delete, get, patch, post, route, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Utc};
 use diesel::{Connection, PgConnection};
-use libris_formats::covers;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -312,22 +311,8 @@ async fn taken_cover(
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<Uuid>().ok())
         .ok_or_else(|| Error::invalid("fields", "cover: expected {\"candidate\": \"<id>\"}"))?;
-    let url = db::run(&state.pool, move |conn| {
-        review::candidate_cover_url(conn, book_id, candidate)
-    })
-    .await?;
-    let bytes = hardcover::cover::fetch(&url, state.config.allow_private_cover_urls)
-        .await
-        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
-    let image = web::block(move || covers::render(&bytes))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
-    Ok(review::TakenCover {
-        candidate,
-        url,
-        cover: image,
-    })
+    let allow_private = state.config.allow_private_cover_urls;
+    hardcover::cover::take(&state.pool, allow_private, book_id, candidate).await
 }
 
 /// Looks the book up on Hardcover now (again) with a reader's token; the proposal made

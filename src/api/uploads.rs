@@ -6,16 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::error::ApiError;
 use super::ErrorBody;
 use crate::error::Error;
-use crate::library::ingest::{self, NewBook, Options, Outcome, Target};
-use crate::library::storage::{Staged, StagingWriter, TooLarge};
-use crate::{db, AppState};
+use crate::library::ingest::Outcome;
+use crate::library::uploads::{self, MULTIPART_FRAMING};
+use crate::AppState;
 
 /// One file's fate.
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,91 +43,6 @@ pub struct UploadResult {
 enum UploadRefused {
     Files(UploadResult),
     Error(ErrorBody),
-}
-
-/// Chunks in flight between the HTTP stream and the thread writing the file: the memory
-/// an upload can hold is this many chunks, whatever the file's size.
-const CHANNEL_CHUNKS: usize = 8;
-
-/// What multipart boundaries and part headers may add to the files of an upload.
-const MULTIPART_FRAMING: u64 = 1024 * 1024;
-
-/// Streams one multipart field to a staged file on a blocking thread, refusing it past
-/// `limit` bytes.
-async fn stage_field(
-    state: &AppState,
-    field: &mut actix_multipart::Field,
-    limit: u64,
-) -> Result<Staged, Error> {
-    let data_dir = state.config.data_dir.clone();
-    let (tx, mut rx) = mpsc::channel::<web::Bytes>(CHANNEL_CHUNKS);
-    let writer = web::block(move || -> Result<Result<Staged, TooLarge>, Error> {
-        let io = |e: std::io::Error| Error::Internal(format!("staging an upload: {e}"));
-        let mut writer = StagingWriter::create(&data_dir, limit).map_err(io)?;
-        while let Some(chunk) = rx.blocking_recv() {
-            if let Err(too_large) = writer.write(&chunk).map_err(io)? {
-                return Ok(Err(too_large));
-            }
-        }
-        writer.finish().map(Ok).map_err(io)
-    });
-    let reader = async move {
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| Error::invalid("body", format!("multipart: {e}")))?;
-            if tx.send(chunk).await.is_err() {
-                break; // the writer stopped: over the limit, or failed
-            }
-        }
-        Ok::<(), Error>(())
-    };
-    let (read, written) = tokio::join!(reader, writer);
-    let staged = written.map_err(Error::from)??;
-    read?;
-    staged.map_err(|TooLarge| Error::PayloadTooLarge)
-}
-
-async fn ingest_one(
-    state: &AppState,
-    caller: &Caller,
-    staged: Staged,
-    name: String,
-) -> Result<Outcome, Error> {
-    let options = Options {
-        uploader: Some(caller.key_id),
-        approve: false,
-    };
-    let (n, o) = (name.clone(), options.clone());
-    let (duplicate, staged) = db::run(&state.pool, move |conn| {
-        Ok((ingest::find_duplicate(conn, &staged, &n, &o)?, staged))
-    })
-    .await?;
-    if let Some(duplicate) = duplicate {
-        return Ok(duplicate);
-    }
-    let data_dir = state.config.data_dir.clone();
-    let prepared = web::block(move || {
-        let file = ingest::read(staged, &name)?;
-        let book = NewBook::from_files(std::slice::from_ref(&file));
-        ingest::prepare(&data_dir, vec![file], Target::New(Box::new(book)), false)
-    })
-    .await
-    .map_err(Error::from)??;
-    let outcome = db::run(&state.pool, move |conn| {
-        ingest::commit(conn, prepared, &options)
-    })
-    .await?;
-    if matches!(outcome, Outcome::Created { .. }) {
-        state.hardcover.client.wake_lookups();
-        state.page_covers.wake();
-    }
-    Ok(outcome)
-}
-
-fn file_name(field: &actix_multipart::Field) -> Option<String> {
-    let name = field.content_disposition()?.get_filename()?;
-    // Browsers send a bare name; some clients a whole path.
-    let name = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
-    (!name.is_empty()).then(|| name.chars().take(255).collect())
 }
 
 /// Uploads one or many files (multipart/form-data, any field name), at most
@@ -176,16 +90,22 @@ pub async fn upload(
     let mut first_failure: Option<StatusCode> = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| Error::invalid("body", format!("multipart: {e}")))?;
-        let Some(name) = file_name(&field) else {
+        let Some(name) = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .and_then(uploads::file_name)
+        else {
             continue; // a plain form field, not a file
         };
         // Over the limit the request stops here: nothing more can be read sensibly. Files
         // stored before it are listed with this one's refusal.
-        let (outcome, stop) = match stage_field(&state, &mut field, left).await {
+        let staging = uploads::stage(state.config.data_dir.clone(), &mut field, left);
+        let (outcome, stop) = match staging.await {
             Ok(staged) => {
                 left -= staged.size;
+                let inbox = state.inbox();
                 (
-                    ingest_one(&state, &caller, staged, name.clone()).await,
+                    uploads::ingest(&inbox, staged, name.clone(), caller.key_id).await,
                     false,
                 )
             }

@@ -8,6 +8,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use libris_formats::covers;
+use uuid::Uuid;
+
+use crate::db::{self, DbPool};
+use crate::error::Error;
+use crate::library::review;
 
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -162,6 +168,33 @@ pub async fn fetch(url: &str, allow_private: bool) -> Result<Vec<u8>, FetchError
         return Ok(bytes);
     }
     Err(FetchError::Failed("too many redirects".into()))
+}
+
+/// A candidate's proposed cover for approval: its URL (the book must be in review), the
+/// image fetched as [`fetch`] does and checked as a book's own cover is. Errors about the
+/// cover are `Invalid { field: "fields" }`, saying "cover: …".
+pub async fn take(
+    pool: &DbPool,
+    allow_private: bool,
+    book_id: Uuid,
+    candidate: Uuid,
+) -> Result<review::TakenCover, Error> {
+    let url = db::run(pool, move |conn| {
+        review::candidate_cover_url(conn, book_id, candidate)
+    })
+    .await?;
+    let bytes = fetch(&url, allow_private)
+        .await
+        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
+    let image = actix_web::web::block(move || covers::render(&bytes))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::invalid("fields", format!("cover: {e}")))?;
+    Ok(review::TakenCover {
+        candidate,
+        url,
+        cover: image,
+    })
 }
 
 #[cfg(test)]

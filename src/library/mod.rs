@@ -16,6 +16,8 @@ pub mod languages;
 pub mod links;
 pub mod page_covers;
 pub mod paths;
+pub mod queue;
 pub mod review;
 pub mod sample;
 pub mod storage;
+pub mod uploads;

@@ -40,6 +40,16 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("static/app.js"),
         ),
         asset(
+            "upload.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/upload.js"),
+        ),
+        asset(
+            "review.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/review.js"),
+        ),
+        asset(
             "icon.svg",
             "image/svg+xml",
             include_bytes!("static/icon.svg"),

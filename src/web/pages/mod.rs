@@ -2,7 +2,12 @@
 //! `db::run`, and render with `super::layout`; none holds SQL.
 
 mod account;
+mod inbox;
+mod review;
+mod review_form;
 mod signin;
+mod told;
+mod upload;
 
 use actix_web::web;
 
@@ -22,5 +27,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/sessions/revoke-all",
             web::post().to(account::revoke_all),
+        )
+        .route("/inbox", web::get().to(inbox::show))
+        .route("/inbox/upload", web::post().to(upload::upload))
+        .route("/review/{id}", web::get().to(review::show))
+        .route("/review/{id}/approve", web::post().to(review::approve))
+        .route("/review/{id}/lookup", web::post().to(review::lookup))
+        .route("/review/{id}/delete", web::post().to(review::delete))
+        .route("/review/{id}/merge", web::post().to(review::merge))
+        .route(
+            "/review/{id}/covers/{candidate}",
+            web::get().to(review::candidate_cover),
         );
 }
