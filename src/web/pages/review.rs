@@ -197,7 +197,7 @@ fn approve_form(v: &Visitor, r: &Review, form: Option<&Form>, errors: &Errors) -
                 @if let Some(e) = errors.of("cover") { p.error #cover-error role="alert" { (e) } }
                 div.covers {
                     label.card {
-                        input type="radio" name="cover" value="keep" checked[cover_pick != "" && !covers.iter().any(|c| c.id.to_string() == cover_pick)];
+                        input type="radio" name="cover" value="keep" checked[!covers.iter().any(|c| c.id.to_string() == cover_pick)];
                         (thumbnail(id, book.cover_path.is_some()))
                         span.title { @if book.cover_path.is_some() { "This file's cover" } @else { "No cover (keep as is)" } }
                     }

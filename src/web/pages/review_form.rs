@@ -135,7 +135,7 @@ fn typed_value(field: &str, typed: &str) -> Result<Value, String> {
 }
 
 /// Approve's `fields` from a posted review form, and what is wrong with it, field by field.
-/// A typed value equal to the book's current one is left out (unchanged).
+/// A typed value equal to the book's current one, or absent, is left out (unchanged).
 pub fn fields(
     form: &Form,
     book: &Book,
@@ -161,8 +161,9 @@ pub fn fields(
             out.insert(field.into(), json!({ "candidate": id }));
             continue;
         }
+        // A field the form did not send is left as it is, never cleared.
         let typed = form.get(field);
-        if typed.trim() == current(book, field) {
+        if !form.has(field) || typed.trim() == current(book, field) {
             continue;
         }
         if typed.trim().is_empty()
