@@ -558,3 +558,50 @@ async fn book_metadata_is_text_on_the_queue_and_the_review() {
         assert!(page.has("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path}");
     }
 }
+
+#[actix_web::test]
+async fn a_candidate_s_cover_is_shown_through_libris_and_taken_on_approval() {
+    let fake = crate::common::fake_hardcover::FakeHardcover::start();
+    fake.with(|d| {
+        let img = image::RgbImage::from_pixel(40, 60, image::Rgb([200, 40, 40]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        d.image = Some(("image/png".into(), out.into_inner()));
+    });
+    let app = TestApp::builder().allow_private_cover_urls().start();
+    let (mut w, _) = people(&app).await;
+    upload(&mut w, &[EPUB]).await;
+    let id = book_of(&app, EPUB);
+    let candidate = propose(
+        &app,
+        &id,
+        json!({ "title": "The Lighthouse Keeper", "cover_url": fake.image_url() }),
+    );
+    let page = w.get(&format!("/review/{id}")).await;
+    let src = format!("/review/{id}/covers/{candidate}");
+    assert!(page.has(&format!("src=\"{src}\"")), "{}", page.html);
+    assert!(page.has(&format!("name=\"cover\" value=\"{candidate}\"")));
+    let image = w.get(&src).await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), "image/jpeg");
+    // A made-up candidate's cover is the 404 page.
+    let none = w
+        .get(&format!(
+            "/review/{id}/covers/00000000-0000-0000-0000-000000000000"
+        ))
+        .await;
+    assert_eq!(none.status, 404);
+
+    w.get(&format!("/review/{id}")).await;
+    let done = w
+        .post(&format!("/review/{id}/approve"), &[("cover", &candidate)])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(
+        one(
+            &app,
+            &format!("SELECT cover_url AS v FROM books WHERE id = '{id}'")
+        ),
+        fake.image_url()
+    );
+}
