@@ -87,7 +87,8 @@ pub fn find(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let row: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, String, bool)> = ws::table
+    type Row = (Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, String, bool);
+    let row: Option<Row> = ws::table
         .inner_join(api_keys::table)
         .filter(ws::token_hash.eq(sha256_hex(token.as_bytes())))
         .select((
