@@ -78,7 +78,7 @@ pub async fn render(
                         input #files type="file" name="file" multiple required aria-describedby="files-hint";
                     }
                     div.actions { button.primary type="submit" { "Upload" } }
-                    ol #upload-progress.outcomes aria-live="polite" {}
+                    ul #upload-progress.outcomes aria-live="polite" {}
                 }
                 @if let Some(told) = told {
                     h3 { "What became of each file" }
@@ -90,7 +90,7 @@ pub async fn render(
                 @if items.is_empty() {
                     p.muted { "Nothing waits for review. Uploaded books appear here." }
                 } @else {
-                    (queue_table(&items))
+                    (queue_grid(&items))
                     @if pages > 1 { (pager(page, pages)) }
                 }
             }
@@ -119,9 +119,9 @@ pub fn other_link(other: &Other) -> Markup {
 pub fn thumbnail(id: Uuid, has_cover: bool) -> Markup {
     html! {
         @if has_cover {
-            img.cover src={"/books/" (id) "/thumbnail"} alt="" loading="lazy" width="60" height="90";
+            img.cover src={"/books/" (id) "/thumbnail"} alt="" loading="lazy" width="200" height="300";
         } @else {
-            span.cover.blank aria-hidden="true" {}
+            span.cover.placeholder aria-hidden="true" {}
         }
     }
 }
@@ -138,27 +138,18 @@ pub fn warnings(q: &Queued) -> Markup {
     }
 }
 
-fn queue_table(items: &[Queued]) -> Markup {
+fn queue_grid(items: &[Queued]) -> Markup {
     html! {
-        table.list.queue {
-            thead {
-                tr {
-                    th scope="col" { span.sr-only { "Cover" } }
-                    th scope="col" { "Title" }
-                    th scope="col" { "Author" }
-                    th scope="col" { "Format" }
-                    th scope="col" { "Notes" }
-                }
-            }
-            tbody {
-                @for q in items {
-                    tr {
-                        td { (thumbnail(q.book.id, q.book.cover_path.is_some())) }
-                        th scope="row" { a href={"/review/" (q.book.id)} { (title_of(&q.book.title)) } }
-                        td { (q.book.author.as_deref().unwrap_or("—")) }
-                        td { @for f in &q.formats { span.badge { (f.to_uppercase()) } " " } }
-                        td { (warnings(q)) }
+        ul.covers.queue {
+            @for q in items {
+                li {
+                    a.card href={"/review/" (q.book.id)} {
+                        (thumbnail(q.book.id, q.book.cover_path.is_some()))
+                        span.title { (title_of(&q.book.title)) }
+                        span.author { (q.book.author.as_deref().unwrap_or("Unknown author")) }
                     }
+                    p.muted { @for f in &q.formats { span.badge { (f.to_uppercase()) } " " } }
+                    (warnings(q))
                 }
             }
         }

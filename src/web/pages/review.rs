@@ -146,7 +146,7 @@ fn render(
                     (csrf_field(v))
                     button type="submit" { "Look up on Hardcover again" }
                 }
-                form method="post" action={"/review/" (id) "/delete"} {
+                form method="post" action={"/review/" (id) "/delete"} data-confirm="Delete this book, its files and its cover for good?" {
                     (csrf_field(v))
                     button.danger type="submit" { "Delete…" }
                 }
@@ -195,17 +195,17 @@ fn approve_form(v: &Visitor, r: &Review, form: Option<&Form>, errors: &Errors) -
             fieldset.covers-choice {
                 legend { "Cover" }
                 @if let Some(e) = errors.of("cover") { p.error #cover-error role="alert" { (e) } }
-                div.covers {
-                    label.card {
+                div.choices {
+                    label {
                         input type="radio" name="cover" value="keep" checked[!covers.iter().any(|c| c.id.to_string() == cover_pick)];
                         (thumbnail(id, book.cover_path.is_some()))
-                        span.title { @if book.cover_path.is_some() { "This file's cover" } @else { "No cover (keep as is)" } }
+                        span { @if book.cover_path.is_some() { "This file's cover" } @else { "No cover (keep as is)" } }
                     }
                     @for c in &covers {
-                        label.card {
+                        label {
                             input type="radio" name="cover" value=(c.id) checked[c.id.to_string() == cover_pick];
-                            img.cover src={"/review/" (id) "/covers/" (c.id)} alt="" loading="lazy" width="60" height="90";
-                            span.title { (column_name(all, c)) "'s cover" }
+                            img.cover src={"/review/" (id) "/covers/" (c.id)} alt="" loading="lazy" width="200" height="300";
+                            span { (column_name(all, c)) "'s cover" }
                         }
                     }
                 }

@@ -120,7 +120,7 @@ pub fn refused(name: String, e: &Error, limit_mb: u64) -> Told {
 /// The outcomes as a list.
 pub fn list(told: &[Told]) -> Markup {
     html! {
-        ol.outcomes {
+        ul.outcomes {
             @for t in told {
                 li class={"outcome " (t.kind)} {
                     strong { (t.name) } " — "

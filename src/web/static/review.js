@@ -6,6 +6,16 @@
   var form = document.getElementById("approve");
   if (!form) return;
 
+  /* app.js asks before a form[data-confirm] is sent: the server need not ask again. */
+  var del = document.querySelector("form[data-confirm][action$='/delete']");
+  if (del) {
+    var yes = document.createElement("input");
+    yes.type = "hidden";
+    yes.name = "confirm";
+    yes.value = "yes";
+    del.appendChild(yes);
+  }
+
   form.addEventListener("change", function (e) {
     var radio = e.target;
     if (radio.type !== "radio" || !radio.hasAttribute("data-value")) return;

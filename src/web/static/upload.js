@@ -113,12 +113,12 @@
   ["dragenter", "dragover"].forEach(function (type) {
     form.addEventListener(type, function (e) {
       e.preventDefault();
-      form.classList.add("dragging");
+      form.classList.add("over");
     });
   });
   ["dragleave", "drop"].forEach(function (type) {
     form.addEventListener(type, function () {
-      form.classList.remove("dragging");
+      form.classList.remove("over");
     });
   });
   form.addEventListener("drop", function (e) {
