@@ -694,3 +694,76 @@ async fn deleting_asks_first_and_needs_the_token() {
     let library = w.get("/library").await;
     assert!(!library.has(LIGHTHOUSE) && library.has("0 books"));
 }
+
+#[actix_web::test]
+async fn the_domain_narrows_orders_and_finds_neighbours_and_problems() {
+    use libris::db::models::BookStatus;
+    use libris::db::schema::books;
+    use libris::library::browse::{self, Narrow};
+    use libris::library::catalog::List;
+    let app = TestApp::start();
+    let mut conn = app.db.conn();
+    let make = |title: &str, series: Option<(&str, f32)>, status: BookStatus| {
+        diesel::insert_into(books::table)
+            .values((
+                books::title.eq(title.to_owned()),
+                books::author.eq("Jane Doe & John Roe"),
+                books::series.eq(series.map(|s| s.0.to_owned())),
+                books::series_index.eq(series.map(|s| s.1)),
+                books::genres.eq(vec![Some("Sea".to_owned())]),
+                books::status.eq(status),
+            ))
+            .returning(books::id)
+            .get_result::<uuid::Uuid>(&mut app.db.conn())
+            .unwrap()
+    };
+    let second = make("B second", Some(("Tales", 2.0)), BookStatus::Organized);
+    let first = make("C first", Some(("Tales", 1.0)), BookStatus::Organized);
+    let hidden = make("A hidden", Some(("Tales", 1.5)), BookStatus::Review);
+    let narrow = Narrow {
+        author: Some("John Roe".into()),
+        ..Narrow::default()
+    };
+    let (total, ids) = browse::page(&mut conn, &narrow, Some(List::Title), 1, 10).unwrap();
+    assert_eq!(
+        (total, ids),
+        (2, vec![second, first]),
+        "organized only, by title"
+    );
+    let series = Narrow {
+        series: Some("Tales".into()),
+        genre: Some("Sea".into()),
+        ..Narrow::default()
+    };
+    let (_, ids) = browse::page(&mut conn, &series, None, 1, 10).unwrap();
+    assert_eq!(ids, vec![first, second], "a series by position");
+    let (_, ids) = browse::page(&mut conn, &series, None, 2, 1).unwrap();
+    assert_eq!(ids, vec![second], "paged");
+    let book = libris::library::books::visible(&mut conn, first, true).unwrap();
+    let (before, after) = browse::series_neighbours(&mut conn, &book).unwrap();
+    assert!(before.is_none());
+    assert_eq!(
+        after.map(|b| b.id),
+        Some(second),
+        "the book in review is skipped"
+    );
+    assert_eq!(browse::in_review(&mut conn).unwrap(), 1);
+    let added: Vec<_> = browse::recently_added(&mut conn, 5)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert!(!added.contains(&hidden) && added.len() == 2);
+
+    let (key, _) = libris::auth::keys::create(&mut conn, "ann", false).unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO hardcover_sync_runs (api_key_id, trigger, failed, error, finished_at) VALUES
+         ('{0}', 'api', 0, NULL, now()), ('{0}', 'api', 2, NULL, now()),
+         ('{0}', 'cli', 0, 'token refused', now())",
+        key.id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let problems = libris::hardcover::status::problems(&mut conn, 5).unwrap();
+    assert_eq!(problems.len(), 2, "the run without a failure is none");
+}
