@@ -129,7 +129,7 @@ async fn page(
             Nav::Library,
             html! {
                 @if let Some(n) = notice { p.notice role="status" { (n) } }
-                div.columns {
+                div.book-head {
                     div {
                         @if shown.book.cover_path.is_some() {
                             a href=(cards::cover_url(&shown.book)) {
@@ -216,7 +216,7 @@ fn about(shown: &Shown, admin: bool) -> Markup {
             dt { "Added" } dd { (when(b.created_at)) }
         }
         @if let Some(d) = &b.description {
-            @for para in d.split("\n\n").filter(|p| !p.trim().is_empty()) { p { (para.trim()) } }
+            p.description { (d.trim()) }
         }
         @if admin {
             div.actions {

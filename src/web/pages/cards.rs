@@ -38,17 +38,9 @@ pub fn thumbnail(book: &Book) -> Markup {
             img.cover src=(thumbnail_url(book)) alt="" loading="lazy" decoding="async"
                 width=(THUMB.0) height=(THUMB.1);
         } @else {
-            span.cover.blank aria-hidden="true" { (initial(book)) }
+            span.cover.placeholder aria-hidden="true" { (title(book)) }
         }
     }
-}
-
-fn initial(book: &Book) -> String {
-    title(book)
-        .chars()
-        .next()
-        .map(String::from)
-        .unwrap_or_default()
 }
 
 /// A book of the cover grid, with how far the reader is when given (0–100).
@@ -69,6 +61,15 @@ pub fn card(book: &Book, progress: Option<u8>) -> Markup {
 pub fn grid<'a>(books: impl IntoIterator<Item = (&'a Book, Option<u8>)>) -> Markup {
     html! {
         div.covers {
+            @for (book, progress) in books { (card(book, progress)) }
+        }
+    }
+}
+
+/// One row of cards, scrolled sideways (the home page's).
+pub fn row<'a>(books: impl IntoIterator<Item = (&'a Book, Option<u8>)>) -> Markup {
+    html! {
+        div.covers.row {
             @for (book, progress) in books { (card(book, progress)) }
         }
     }

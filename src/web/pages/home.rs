@@ -91,7 +91,7 @@ pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse
                 @if home.reading.is_empty() {
                     p.muted { "Nothing in progress. Books you read on a synced device show up here." }
                 } @else {
-                    (cards::grid(home.reading.iter().map(|(b, p)| (b, *p))))
+                    (cards::row(home.reading.iter().map(|(b, p)| (b, *p))))
                 }
             }
             section aria-labelledby="added-h" {
@@ -99,7 +99,7 @@ pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse
                 @if home.added.is_empty() {
                     p.muted { "The library is empty." }
                 } @else {
-                    (cards::grid(home.added.iter().map(|b| (b, None))))
+                    (cards::row(home.added.iter().map(|b| (b, None))))
                     p { a href="/library?sort=added" { "All books, newest first" } }
                 }
             }

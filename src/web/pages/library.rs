@@ -231,7 +231,7 @@ fn toolbar(asked: &Asked, choices: &Choices) -> Markup {
         .collect();
     html! {
         form.toolbar method="get" action="/library" role="search" {
-            div.field {
+            div.field.search {
                 label for="f-q" { "Search" }
                 input #f-q type="search" name="q" value=(asked.q) placeholder="Title, author, series…";
             }
@@ -310,7 +310,7 @@ fn chips(asked: &Asked) -> Markup {
             ul.chips aria-label="Active filters" {
                 @for (name, label, value) in &active {
                     li {
-                        a.badge href=(asked.href(&[(name, "")])) {
+                        a href=(asked.href(&[(name, "")])) {
                             (label) ": " (value)
                             span aria-hidden="true" { " ×" }
                             span.sr-only { " (remove)" }
