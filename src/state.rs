@@ -18,6 +18,8 @@ pub struct AppState {
     pub opds_cache: Arc<opds::pages::CatalogCache>,
     /// The web app's memory: whether set-up is done, when sessions were last written.
     pub web: Arc<web::WebState>,
+    /// The web app's pages of the library, kept per library version.
+    pub web_library: Arc<web::LibraryCache>,
     /// Failed logins, for every face's scope.
     pub throttle: Arc<http::throttle::Throttle>,
     /// Hardcover's client and everything its lookups and syncs need.
@@ -56,6 +58,7 @@ impl AppState {
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
             web: Arc::new(Default::default()),
+            web_library: Arc::new(Default::default()),
             jobs: Arc::new(Default::default()),
         })
     }

@@ -13,7 +13,7 @@ use super::ErrorBody;
 use crate::db::models::{Book, ReadingStatus};
 use crate::error::Error;
 use crate::library::books;
-use crate::reading::derive::{self, Derived, Manual};
+use crate::reading::derive::{self, Manual};
 use crate::reading::state::{aggregate_of, AggregateRow, DevicePosition, HistoryEntry};
 use crate::{db, reading, AppState};
 
@@ -47,21 +47,7 @@ impl ReadingState {
     }
 
     pub fn of(row: &AggregateRow) -> ReadingState {
-        let derived = Derived {
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-            last_read_at: row.last_read_at,
-            paused_at: row.paused_at,
-            status: row.derived_status,
-            ..Derived::default()
-        };
-        let manual = row.manual_status.map(|status| Manual {
-            status,
-            started_at: row.manual_started_at,
-            finished_at: row.manual_finished_at,
-            paused_at: row.manual_paused_at,
-        });
-        let effective = derive::effective(&derived, manual.as_ref(), row.external_status);
+        let effective = row.effective();
         ReadingState {
             status: effective.status,
             started_at: effective.started_at,

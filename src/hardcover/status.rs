@@ -102,6 +102,17 @@ pub fn log(
     Ok((runs, books))
 }
 
+/// The latest sync runs, of any reader, that failed or failed for some books: what an admin
+/// is shown on the home page.
+pub fn problems(conn: &mut PgConnection, limit: i64) -> Result<Vec<Run>, Error> {
+    Ok(runs::table
+        .filter(runs::error.is_not_null().or(runs::failed.gt(0)))
+        .order(runs::started_at.desc())
+        .limit(limit)
+        .select(Run::as_select())
+        .load(conn)?)
+}
+
 fn as_f64<S: serde::Serializer>(
     v: &Option<bigdecimal::BigDecimal>,
     s: S,

@@ -3,8 +3,10 @@
 
 pub mod author_sort;
 pub mod books;
+pub mod browse;
 pub mod catalog;
 pub mod check;
+pub mod covers;
 pub mod download;
 pub mod edit;
 pub mod external;
@@ -21,3 +23,4 @@ pub mod review;
 pub mod sample;
 pub mod storage;
 pub mod uploads;
+pub mod versioned;

@@ -135,6 +135,28 @@ pub struct AggregateRow {
     pub external_status: Option<crate::db::models::ReadingStatus>,
 }
 
+impl AggregateRow {
+    /// The effective status and dates: the manual override wins, then what the history
+    /// shows, then a sync service (`derive::effective`).
+    pub fn effective(&self) -> super::derive::Effective {
+        let derived = super::derive::Derived {
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            last_read_at: self.last_read_at,
+            paused_at: self.paused_at,
+            status: self.derived_status,
+            ..super::derive::Derived::default()
+        };
+        let manual = self.manual_status.map(|status| super::derive::Manual {
+            status,
+            started_at: self.manual_started_at,
+            finished_at: self.manual_finished_at,
+            paused_at: self.manual_paused_at,
+        });
+        super::derive::effective(&derived, manual.as_ref(), self.external_status)
+    }
+}
+
 pub fn aggregate_of(
     conn: &mut PgConnection,
     reader: Uuid,

@@ -45,15 +45,6 @@ impl Form {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
-
-    /// Every value of a repeated field.
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
 }
 
 /// What was wrong with a posted form, field by field, for the page that shows it again.

@@ -13,6 +13,7 @@ mod error;
 mod form;
 mod guard;
 mod layout;
+mod listing;
 mod pages;
 mod session;
 
@@ -20,6 +21,7 @@ use actix_web::dev::HttpServiceFactory;
 use actix_web::{guard as actix_guard, web};
 
 pub use self::error::not_found_page;
+pub use self::listing::LibraryCache;
 pub use self::session::WebState;
 
 /// The first path segments the web app serves.

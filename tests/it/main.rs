@@ -19,4 +19,5 @@ mod schema;
 mod security;
 mod web;
 mod web_inbox;
+mod web_library;
 mod write_path;

@@ -1,4 +1,4 @@
-//! The home page and a reader's own account: their sessions (revoke one, or all) and their
+//! A reader's own account: their sessions (revoke one, or all) and their
 //! web password.
 
 use actix_web::http::StatusCode;
@@ -14,18 +14,6 @@ use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
 use crate::web::session::{self as visit, Visitor};
 use crate::{db, AppState};
-
-pub async fn home(v: Visitor) -> Result<HttpResponse, WebError> {
-    let s = v.signed()?;
-    Ok(layout::ok(layout::page(
-        &v,
-        "Home",
-        Nav::Home,
-        html! {
-            h1 { "Welcome, " (s.label) }
-        },
-    )))
-}
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

@@ -2,7 +2,13 @@
 //! `db::run`, and render with `super::layout`; none holds SQL.
 
 mod account;
+mod book;
+mod book_edit;
+mod cards;
+mod files;
+mod home;
 mod inbox;
+mod library;
 mod review;
 mod review_form;
 mod signin;
@@ -17,7 +23,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signin", web::get().to(signin::signin_form))
         .route("/signin", web::post().to(signin::signin))
         .route("/signout", web::post().to(signin::signout))
-        .route("/", web::get().to(account::home))
+        .route("/", web::get().to(home::show))
+        .route("/library", web::get().to(library::show))
+        .route("/authors/{name}", web::get().to(library::author))
+        .route("/series/{name}", web::get().to(library::series))
+        .route("/books/{id}", web::get().to(book::show))
+        .route("/books/{id}/cover", web::get().to(files::cover))
+        .route(
+            "/books/{id}/cover",
+            web::post().to(book_edit::replace_cover),
+        )
+        .route("/books/{id}/thumbnail", web::get().to(files::thumbnail))
+        .route("/books/{id}/files/{file_id}", web::get().to(files::file))
+        .route("/books/{id}/status", web::post().to(book::set_status))
+        .route(
+            "/books/{id}/status/clear",
+            web::post().to(book::clear_status),
+        )
+        .route("/books/{id}/edit", web::get().to(book_edit::edit_form))
+        .route("/books/{id}/edit", web::post().to(book_edit::edit))
+        .route("/books/{id}/delete", web::get().to(book_edit::delete_form))
+        .route("/books/{id}/delete", web::post().to(book_edit::delete))
         .route("/account", web::get().to(account::show))
         .route(
             "/account/password",
