@@ -333,6 +333,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_writability_probe_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        writable(dir.path()).unwrap();
+        assert_eq!(fs::read_dir(dir.path().join(TMP)).unwrap().count(), 0);
+        assert!(writable(&dir.path().join("missing/\0")).is_err());
+    }
+
+    #[test]
     fn sanitize_keeps_names_readable_and_safe() {
         assert_eq!(sanitize("Jane Doe", 100), "Jane Doe");
         assert_eq!(sanitize("../../etc/passwd", 100), "_.._etc_passwd");

@@ -18,4 +18,5 @@ mod reading;
 mod schema;
 mod security;
 mod web;
+mod web_people;
 mod write_path;

@@ -35,7 +35,7 @@ pub fn qr_svg(text: &str) -> Option<Markup> {
     let start = svg.find("<svg")?;
     let svg = svg[start..].replacen(
         "<svg ",
-        "<svg class=\"qr\" role=\"img\" aria-label=\"QR code of the catalog address\" ",
+        "<svg class=\"qr-code\" role=\"img\" aria-label=\"QR code of the catalog address\" ",
         1,
     );
     Some(PreEscaped(svg))
@@ -465,5 +465,23 @@ pub async fn sync_now(
             again(&state, &v, &req, None, &errors, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_qr_code_is_plain_svg_whatever_the_address() {
+        let svg = super::qr_svg("https://x.example/<script>alert(1)</script>\"")
+            .unwrap()
+            .into_string();
+        assert!(
+            svg.starts_with("<svg class=\"qr-code\" role=\"img\""),
+            "{svg:.80}"
+        );
+        assert!(svg.ends_with("</svg>"));
+        assert!(!svg.contains("script") && !svg.contains("<?xml"));
+        // Only the crate's own markup: numbers, colours, path commands.
+        assert_eq!(svg.matches('<').count(), 4, "svg, rect, path, /svg");
     }
 }

@@ -132,7 +132,7 @@ impl LoginForm<'_> {
             Some(f) => f.get(n.username),
             None => self.current.unwrap_or(""),
         };
-        let heading = format!("h-{}", self.service.as_str());
+        let heading = format!("h-login-{}", self.service.as_str());
         html! {
             section.panel aria-labelledby=(heading) {
                 h3 id=(heading) { (title(self.service)) }

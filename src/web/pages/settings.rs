@@ -29,7 +29,7 @@ fn describe(key: &str) -> (&'static str, &'static str) {
         ),
         "reading.finished_threshold" => (
             "Finished at",
-            "A book read this far (0.5 to 1, e.g. 0.95) counts as finished.",
+            "A book read this far (0.95: 95 %) counts as finished.",
         ),
         "reading.paused_after_days" => (
             "Paused after (days)",
@@ -72,7 +72,7 @@ fn input(key: &'static str, kind: Input, value: &str, errors: &Errors) -> Markup
         format!("{id}-hint")
     };
     html! {
-        div.field.invalid[error.is_some()] {
+        div.field.check[kind == Input::Checkbox].invalid[error.is_some()] {
             @match kind {
                 Input::Checkbox => {
                     input id=(id) type="checkbox" name=(key) value="true" checked[value == "true"]
