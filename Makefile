@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-mixed bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-mixed bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -57,6 +57,10 @@ bench-reading: deps
 
 bench-opds: deps
 	@scripts/bench-opds.sh
+
+# The web app's pages, signed in, on the library of bench-opds (scripts/bench-web.sh).
+bench-web: deps
+	@scripts/bench-web.sh
 
 # KoSync PUT p99 alone and beside 32 connections of cold OPDS searches (scripts/bench-opds.sh).
 bench-mixed: deps

@@ -20,6 +20,17 @@ pub struct Lifetimes {
     pub absolute: Duration,
 }
 
+impl Lifetimes {
+    /// LIBRIS_SESSION_IDLE_DAYS and LIBRIS_SESSION_MAX_DAYS.
+    pub fn of(config: &crate::config::Config) -> Lifetimes {
+        let days = |d: std::time::Duration| Duration::from_std(d).unwrap_or(Duration::days(30));
+        Lifetimes {
+            idle: days(config.session_idle),
+            absolute: days(config.session_max),
+        }
+    }
+}
+
 /// A signed-in browser, as each request sees it.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -76,7 +87,8 @@ pub fn find(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let row: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, String, bool)> = ws::table
+    type Row = (Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, String, bool);
+    let row: Option<Row> = ws::table
         .inner_join(api_keys::table)
         .filter(ws::token_hash.eq(sha256_hex(token.as_bytes())))
         .select((
@@ -183,6 +195,19 @@ pub fn sweep(conn: &mut PgConnection, lifetimes: Lifetimes) -> Result<usize, Err
         ),
     )
     .execute(conn)?)
+}
+
+/// Deletes ended sessions every hour, for the life of the server (a session is refused the
+/// moment it ends; this only keeps the table small).
+pub async fn sweep_forever(pool: crate::db::DbPool, lifetimes: Lifetimes) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        match crate::db::run(&pool, move |conn| sweep(conn, lifetimes)).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("web sessions: {n} ended sessions deleted"),
+            Err(e) => log::warn!("web sessions sweep: {e}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,11 @@ impl Form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|_| Error::invalid("form", "the form could not be read"))?;
         let form = Form(pairs);
-        if !visitor.csrf_ok(&state.key("web csrf"), form.get(csrf::FIELD)) {
+        let given = match form.get(csrf::FIELD) {
+            "" => visitor.header_csrf.as_deref().unwrap_or(""),
+            field => field,
+        };
+        if !visitor.csrf_ok(&state.key("web csrf"), given) {
             return Err(Error::Forbidden(
                 "This form has expired or did not come from this page. Go back, reload the page \
                  and try again."

@@ -58,11 +58,7 @@ impl WebState {
 }
 
 pub fn lifetimes(config: &Config) -> Lifetimes {
-    let days = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(30));
-    Lifetimes {
-        idle: days(config.session_idle),
-        absolute: days(config.session_max),
-    }
+    Lifetimes::of(config)
 }
 
 /// The visitor of one request.
@@ -81,6 +77,8 @@ pub struct Visitor {
     pub secure: bool,
     /// The request's path and query: where sign-in returns to.
     pub here: String,
+    /// The `x-csrf-token` header a script sent, if any (forms send a field instead).
+    pub header_csrf: Option<String>,
 }
 
 impl Visitor {
@@ -171,7 +169,13 @@ pub async fn visitor(state: &AppState, req: &HttpRequest) -> Result<Visitor, Err
         Some(pq) => pq.as_str().to_owned(),
         None => "/".into(),
     };
+    let header_csrf = req
+        .headers()
+        .get(csrf::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     Ok(Visitor {
+        header_csrf,
         csrf: csrf::token(&key, &seed),
         seed,
         session,

@@ -420,3 +420,39 @@ async fn failed_sign_ins_are_throttled_with_a_page() {
     assert!(refused.header("retry-after").parse::<u64>().unwrap() >= 1);
     assert!(refused.has("Too many attempts"));
 }
+
+/// Admins may also set web logins through the REST API, with the web's password rule.
+#[actix_web::test]
+async fn a_web_login_set_through_the_api_signs_in() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let (id, _) = app.reader_key(&admin, "Ann").await;
+    let path = format!("/api/keys/{id}/credentials/web");
+    let short = app
+        .api(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(serde_json::json!({"username": "ann", "password": "short"})),
+        )
+        .await;
+    assert_eq!(short.status, 400, "{:?}", short.body);
+    assert_eq!(short.body["field"], "password");
+    let ok = app
+        .api(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(serde_json::json!({"username": "ann", "password": "long enough"})),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let mut w = WebClient::new(&app);
+    assert_eq!(w.signin("ann", "long enough").await.status, 303);
+    let account = w.get("/account").await;
+    assert!(
+        account.has("Ann") && !account.has("an admin"),
+        "{}",
+        account.html
+    );
+}
