@@ -81,7 +81,8 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows))
 }
 
-/// Sets the caller's own credential for a service.
+/// Sets the caller's own credential for a service. A web login set here ends the caller's web
+/// sessions (a password changed because it leaked must not leave a thief signed in).
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
@@ -115,6 +116,7 @@ pub async fn set_own(
     )
 )]
 #[delete("/credentials/{service}")]
+/// Removes one of the caller's credentials; without a web login their web sessions end too.
 pub async fn delete_own(
     state: web::Data<AppState>,
     caller: Caller,
@@ -123,7 +125,7 @@ pub async fn delete_own(
     delete_for(&state, caller.key_id, &path).await
 }
 
-/// Sets another reader's credential (admin).
+/// Sets another reader's credential (admin). A web login set here ends the reader's web sessions.
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
@@ -159,6 +161,7 @@ pub async fn set_other(
     )
 )]
 #[delete("/keys/{id}/credentials/{service}")]
+/// Removes one of a reader's credentials (admin); without a web login their web sessions end.
 pub async fn delete_other(
     state: web::Data<AppState>,
     _admin: Admin,

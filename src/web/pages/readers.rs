@@ -49,7 +49,7 @@ fn yes_no(b: bool) -> &'static str {
 
 fn list_page(v: &Visitor, all: &[Reader], form: Option<&Form>, errors: &Errors) -> Markup {
     let value = |name| form.map_or("", |f: &Form| f.get(name));
-    let admin_checked = form.is_some_and(|f| f.get("is_admin") == "true");
+    let admin_checked = form.is_some_and(|f| f.has("is_admin"));
     layout::page(
         v,
         "Readers",
@@ -146,7 +146,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let is_admin = form.get("is_admin") == "true";
+    let is_admin = form.has("is_admin");
     let wants_login = !form.get("username").trim().is_empty() || !form.get("password").is_empty();
     let names = logins::Names {
         username: "username",
