@@ -128,6 +128,64 @@ pub fn validate(key: &str, value: &Value) -> Result<Value, Error> {
     }
 }
 
+/// What a form needs to ask for a setting: a checkbox, or a number within bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Input {
+    Checkbox,
+    Number { min: f64, max: f64, whole: bool },
+}
+
+/// Every setting's key and how a form asks for it, in a stable order.
+pub fn inputs() -> impl Iterator<Item = (&'static str, Input)> {
+    KEYS.iter().map(|(key, kind)| {
+        let input = match kind {
+            Kind::Bool => Input::Checkbox,
+            Kind::Float(lo, hi) => Input::Number {
+                min: *lo,
+                max: *hi,
+                whole: false,
+            },
+            Kind::Int(lo, hi) => Input::Number {
+                min: *lo as f64,
+                max: *hi as f64,
+                whole: true,
+            },
+        };
+        (*key, input)
+    })
+}
+
+/// A setting typed as text (a form's field): read as its kind, then [`validate`]d. A
+/// checkbox sends "true" when ticked and nothing (or "false") when not.
+pub fn parse_text(key: &str, text: &str) -> Result<Value, Error> {
+    let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
+        return validate(key, &Value::Null);
+    };
+    let text = text.trim();
+    let value = match kind {
+        Kind::Bool => match text {
+            "true" | "on" => Value::Bool(true),
+            "" | "false" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        // Only finite numbers become JSON numbers: "NaN" or "inf" fall to the range error.
+        Kind::Float(..) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Kind::Int(..) => text.parse::<i64>().map_or(Value::Null, Value::from),
+    };
+    validate(key, &value)
+}
+
+/// Whether a change touches the reading rules (the aggregates are then rebuilt).
+pub fn changes_reading_rules(values: &[(String, Value)]) -> bool {
+    values
+        .iter()
+        .any(|(k, _)| k == "reading.finished_threshold" || k == "reading.paused_after_days")
+}
+
 /// Validates a whole PATCH before anything is written: one bad key changes nothing.
 pub fn validate_patch(patch: &Value) -> Result<Vec<(String, Value)>, Error> {
     let Value::Object(map) = patch else {
@@ -203,6 +261,32 @@ mod tests {
             validate_patch(&json!({"opds.anonymous": true})).unwrap(),
             vec![("opds.anonymous".to_owned(), json!(true))]
         );
+    }
+
+    #[test]
+    fn form_text_is_read_as_its_kind() {
+        assert_eq!(parse_text("opds.page_size", " 25 ").unwrap(), json!(25));
+        assert_eq!(
+            parse_text("reading.finished_threshold", "0.9").unwrap(),
+            json!(0.9)
+        );
+        assert_eq!(parse_text("opds.anonymous", "true").unwrap(), json!(true));
+        assert_eq!(parse_text("opds.anonymous", "").unwrap(), json!(false));
+        for (key, bad) in [
+            ("opds.page_size", "0"),
+            ("opds.page_size", "2.5"),
+            ("opds.page_size", "many"),
+            ("opds.page_size", "99999999999999999999999"),
+            ("reading.finished_threshold", "NaN"),
+            ("reading.finished_threshold", "inf"),
+            ("reading.finished_threshold", "0.1"),
+            ("opds.anonymous", "maybe"),
+            ("nope", "1"),
+        ] {
+            let e = parse_text(key, bad).unwrap_err();
+            assert!(matches!(e, Error::Invalid { .. }), "{key}={bad}: {e}");
+        }
+        assert_eq!(inputs().count(), KEYS.len());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::{api, auth, config::Config, db, hardcover, http, library, opds, reading, secret, web};
+use crate::{
+    api, auth, config::Config, db, hardcover, http, library, opds, reading, secret, settings, web,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -89,6 +91,31 @@ impl AppState {
     /// The key for `purpose`, derived from the server secret.
     pub fn key(&self, purpose: &str) -> [u8; 32] {
         secret::derive(&self.secret, purpose)
+    }
+
+    /// Stores settings already validated (all or nothing) and answers every setting's
+    /// effective value. When the reading rules changed, this process takes them up at once
+    /// and every aggregate is rebuilt in the background.
+    pub async fn change_settings(
+        &self,
+        values: Vec<(String, serde_json::Value)>,
+    ) -> Result<settings::Settings, Error> {
+        let rules_changed = settings::changes_reading_rules(&values);
+        let config = self.config.clone();
+        let (current, rules) = db::run(&self.pool, move |conn| {
+            settings::store(conn, &values)?;
+            Ok((settings::load(conn, &config)?, reading::state::rules(conn)?))
+        })
+        .await?;
+        if rules_changed {
+            self.rules.set(rules);
+            reading::jobs::spawn_rebuild(
+                self.jobs.clone(),
+                self.pool.clone(),
+                self.rules.lifetime(),
+            );
+        }
+        Ok(current)
     }
 
     /// What the inbox watcher needs: where files go, the size limit, and a nudge for

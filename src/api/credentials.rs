@@ -9,8 +9,7 @@ use super::caller::{Admin, Caller};
 use super::error::ApiError;
 use super::ErrorBody;
 use crate::auth::credentials::CredentialView;
-use crate::auth::{credentials, keys, Service};
-use crate::error::Error;
+use crate::auth::{credentials, web as accounts, Service};
 use crate::{db, AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -22,26 +21,14 @@ pub struct SetCredential {
     pub password: String,
 }
 
-fn service(name: &str) -> Result<Service, Error> {
-    match name {
-        "kosync" => Ok(Service::Kosync),
-        "opds" => Ok(Service::Opds),
-        "web" => Ok(Service::Web),
-        _ => Err(Error::invalid("service", "must be kosync, opds or web")),
-    }
-}
-
 async fn set_for(
     state: &AppState,
     key_id: Uuid,
     service_name: &str,
     body: SetCredential,
 ) -> Result<HttpResponse, ApiError> {
-    let service = service(service_name)?;
-    if !crate::auth::valid_username(&body.username) {
-        return Err(Error::invalid("username", "must be 1–255 characters without ':'").into());
-    }
-    service.check_password(&body.password)?;
+    let service = Service::parse(service_name)?;
+    credentials::check_new(service, &body.username, &body.password)?;
     // bcrypt is deliberately slow: never on an async worker, never holding a connection.
     let password = body.password;
     let hash = state
@@ -50,8 +37,11 @@ async fn set_for(
     let username = body.username;
     let shown = username.clone();
     db::run(&state.pool, move |conn| {
-        keys::find(conn, key_id)?;
-        credentials::set(conn, service.as_str(), key_id, &username, &hash)
+        let login = accounts::Login {
+            username: &username,
+            password_hash: &hash,
+        };
+        accounts::set_service_login(conn, service, key_id, login, None)
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -68,10 +58,10 @@ async fn delete_for(
     // Any stored credential can be removed, the Hardcover token too.
     let service = match service_name {
         "hardcover" => "hardcover",
-        other => service(other)?.as_str(),
+        other => Service::parse(other)?.as_str(),
     };
     db::run(&state.pool, move |conn| {
-        credentials::delete(conn, service, key_id)
+        accounts::remove_service_login(conn, service, key_id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -91,7 +81,8 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows))
 }
 
-/// Sets the caller's own credential for a service.
+/// Sets the caller's own credential for a service. A web login set here ends the caller's web
+/// sessions (a password changed because it leaked must not leave a thief signed in).
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
@@ -125,6 +116,7 @@ pub async fn set_own(
     )
 )]
 #[delete("/credentials/{service}")]
+/// Removes one of the caller's credentials; without a web login their web sessions end too.
 pub async fn delete_own(
     state: web::Data<AppState>,
     caller: Caller,
@@ -133,7 +125,7 @@ pub async fn delete_own(
     delete_for(&state, caller.key_id, &path).await
 }
 
-/// Sets another reader's credential (admin).
+/// Sets another reader's credential (admin). A web login set here ends the reader's web sessions.
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
@@ -169,6 +161,7 @@ pub async fn set_other(
     )
 )]
 #[delete("/keys/{id}/credentials/{service}")]
+/// Removes one of a reader's credentials (admin); without a web login their web sessions end.
 pub async fn delete_other(
     state: web::Data<AppState>,
     _admin: Admin,

@@ -11,8 +11,8 @@ use super::ErrorBody;
 use crate::auth::credentials;
 use crate::error::Error;
 use crate::hardcover::status::{self as sync_status, Run, Synced};
-use crate::hardcover::sync::{self, Report, Trigger};
-use crate::hardcover::{token, HardcoverError, Me};
+use crate::hardcover::sync::{self, Report, Trigger, Waited};
+use crate::hardcover::{token, Me};
 use crate::{db, AppState};
 
 use crate::hardcover::SERVICE;
@@ -46,17 +46,12 @@ pub async fn set_token(
     body: web::Json<SetToken>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let token = token::normalize(&body.token).ok_or_else(|| {
-        Error::invalid(
-            "token",
-            "expected the API token from Hardcover's settings page",
-        )
-    })?;
-    let label = match body.label.as_deref().map(str::trim) {
-        None | Some("") => format!("hardcover-{}", caller.key_id.simple()),
-        Some(l) => l.to_owned(),
-    };
-    let sealed = token::seal(&state.hardcover.token_key, caller.key_id, token);
+    let (label, sealed) = token::prepare(
+        &state.hardcover.token_key,
+        caller.key_id,
+        &body.token,
+        body.label.as_deref(),
+    )?;
     let shown = label.clone();
     db::run(&state.pool, move |conn| {
         credentials::set(conn, SERVICE, caller.key_id, &label, &sealed)
@@ -99,39 +94,15 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         Ok((stored, linked, synced, last_run))
     })
     .await?;
-    let mut status = Status {
-        token: "missing",
-        account: None,
-        message: None,
+    let check = sync_status::check_token(&state.hardcover, key_id, stored).await?;
+    let status = Status {
+        token: check.token,
+        account: check.account,
+        message: check.message,
         linked_books,
         synced_books,
         last_run,
     };
-    if let Some(stored) = stored {
-        match crate::hardcover::open_token(&state.hardcover, key_id, stored).await? {
-            None => {
-                status.token = "unreadable";
-                status.message =
-                    Some("the token was stored under another server secret: store it again".into());
-            }
-            Some(token) => match state.hardcover.client.me(&token).await {
-                Ok(me) => {
-                    status.token = "valid";
-                    status.account = Some(me);
-                }
-                Err(e) => {
-                    status.token = match e {
-                        HardcoverError::InvalidToken => "invalid",
-                        HardcoverError::RateLimited => "rate_limited",
-                        HardcoverError::Unreachable(_) | HardcoverError::Response(_) => {
-                            "unreachable"
-                        }
-                    };
-                    status.message = Some(e.to_string());
-                }
-            },
-        }
-    }
     Ok(HttpResponse::Ok().json(status))
 }
 
@@ -154,31 +125,19 @@ pub async fn sync_now(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let key_id = caller.key_id;
-    // The run belongs to the server, not to the request: a client that gives up (or a run
-    // longer than the wait) does not cut it short.
-    let (started, run_id) = tokio::sync::oneshot::channel();
-    let mut running = {
-        let state = state.get_ref().clone();
-        actix_web::rt::spawn(async move {
-            sync::run_announced(&state.hardcover, key_id, Trigger::Api, Some(started)).await
-        })
-    };
-    let finished = |done: Result<Result<Report, Error>, tokio::task::JoinError>| {
-        let report = done.map_err(|e| Error::Internal(format!("the sync task: {e}")))??;
-        Ok::<_, ApiError>(HttpResponse::Ok().json(report))
-    };
-    // No id: the run was refused before it began (sync off, no token, one under way).
-    let Ok(run_id) = run_id.await else {
-        return finished(running.await);
-    };
-    match tokio::time::timeout(state.config.hardcover_sync_wait, &mut running).await {
-        Ok(done) => finished(done),
-        Err(_) => {
-            Ok(HttpResponse::Accepted()
-                .json(serde_json::json!({ "run_id": run_id, "running": true })))
+    let waited = sync::run_waiting(
+        state.hardcover.clone(),
+        caller.key_id,
+        Trigger::Api,
+        state.config.hardcover_sync_wait,
+    )
+    .await?;
+    Ok(match waited {
+        Waited::Done(report) => HttpResponse::Ok().json(report),
+        Waited::Running(run_id) => {
+            HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id, "running": true }))
         }
-    }
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

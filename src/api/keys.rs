@@ -9,7 +9,7 @@ use super::caller::{Admin, Caller};
 use super::error::ApiError;
 use super::json::optional_json;
 use super::ErrorBody;
-use crate::auth::keys::{self, ApiKey};
+use crate::auth::keys::{self, valid_label, ApiKey};
 use crate::error::Error;
 use crate::{db, AppState};
 
@@ -37,14 +37,6 @@ pub struct CreatedKey {
     pub key: String,
     pub label: String,
     pub is_admin: bool,
-}
-
-fn valid_label(label: &str) -> Result<String, Error> {
-    let label = label.trim();
-    if label.is_empty() || label.chars().count() > 200 {
-        return Err(Error::invalid("label", "must be 1–200 characters"));
-    }
-    Ok(label.to_owned())
 }
 
 fn created((row, key): (ApiKey, String)) -> HttpResponse {

@@ -39,25 +39,6 @@ pub async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let values = settings::validate_patch(&body)?;
-    let rules_changed = values
-        .iter()
-        .any(|(k, _)| k == "reading.finished_threshold" || k == "reading.paused_after_days");
-    let config = state.config.clone();
-    let (current, rules) = db::run(&state.pool, move |conn| {
-        settings::store(conn, &values)?;
-        Ok((
-            settings::load(conn, &config)?,
-            crate::reading::state::rules(conn)?,
-        ))
-    })
-    .await?;
-    if rules_changed {
-        state.rules.set(rules);
-        crate::reading::jobs::spawn_rebuild(
-            state.jobs.clone(),
-            state.pool.clone(),
-            state.rules.lifetime(),
-        );
-    }
+    let current = state.change_settings(values).await?;
     Ok(HttpResponse::Ok().json(current))
 }

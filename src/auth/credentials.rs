@@ -29,6 +29,16 @@ impl Service {
         }
     }
 
+    /// A service named in a path: kosync, opds or web (the Hardcover token is not a login).
+    pub fn parse(name: &str) -> Result<Service, Error> {
+        match name {
+            "kosync" => Ok(Service::Kosync),
+            "opds" => Ok(Service::Opds),
+            "web" => Ok(Service::Web),
+            _ => Err(Error::invalid("service", "must be kosync, opds or web")),
+        }
+    }
+
     /// What gets bcrypt-hashed: KOReader only ever sends md5_hex(password) as its key, so
     /// for KoSync the stored hash is over that.
     pub fn hash_password(self, password: &str) -> Result<String, Error> {
@@ -61,6 +71,25 @@ impl Service {
     }
 }
 
+/// A new username's rule (see [`valid_username`]), as a field error.
+pub fn check_username(username: &str) -> Result<(), Error> {
+    if valid_username(username) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "username",
+            "must be 1–255 characters without ':'",
+        ))
+    }
+}
+
+/// A login about to be set for `service`: the username's rule, then the password's. Checked
+/// before the (slow) hashing; `set` checks the username again.
+pub fn check_new(service: Service, username: &str, password: &str) -> Result<(), Error> {
+    check_username(username)?;
+    service.check_password(password)
+}
+
 pub fn hash_secret(secret: &str) -> Result<String, Error> {
     bcrypt::hash(secret, BCRYPT_COST).map_err(|e| Error::Internal(format!("bcrypt: {e}")))
 }
@@ -85,6 +114,17 @@ pub struct CredentialView {
     pub username: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every reader's credentials, by reader and service (for the list of readers).
+pub fn list_all(conn: &mut PgConnection) -> Result<Vec<(Uuid, CredentialView)>, Error> {
+    Ok(sc::table
+        .select((
+            sc::api_key_id,
+            (sc::service, sc::username, sc::created_at, sc::updated_at),
+        ))
+        .order((sc::api_key_id, sc::service))
+        .load::<(Uuid, CredentialView)>(conn)?)
 }
 
 /// A reader's credentials, by service.
@@ -117,12 +157,7 @@ pub fn set(
     username: &str,
     password_hash: &str,
 ) -> Result<(), Error> {
-    if !valid_username(username) {
-        return Err(Error::invalid(
-            "username",
-            "must be 1–255 characters without ':'",
-        ));
-    }
+    check_username(username)?;
     diesel::insert_into(sc::table)
         .values((
             sc::service.eq(service),

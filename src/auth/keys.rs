@@ -59,6 +59,19 @@ pub fn create(
     Ok((row, key.raw))
 }
 
+/// A key's label as stored: trimmed, 1–200 characters, no control characters (a NUL would
+/// fail in PostgreSQL, a line break would break the log lines that name the key).
+pub fn valid_label(label: &str) -> Result<String, Error> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 200 {
+        return Err(Error::invalid("label", "must be 1–200 characters"));
+    }
+    if label.chars().any(char::is_control) {
+        return Err(Error::invalid("label", "must not hold control characters"));
+    }
+    Ok(label.to_owned())
+}
+
 pub fn list(conn: &mut PgConnection) -> Result<Vec<ApiKey>, Error> {
     Ok(api_keys::table
         .select(ApiKey::as_select())
@@ -164,5 +177,15 @@ mod tests {
         assert_eq!(k.prefix, &k.raw[..8]);
         assert_eq!(k.hash, sha256_hex(k.raw.as_bytes()));
         assert_ne!(generate().raw, k.raw);
+    }
+
+    #[test]
+    fn labels_are_trimmed_and_bounded() {
+        assert_eq!(valid_label("  Ann ").unwrap(), "Ann");
+        assert_eq!(valid_label(&"é".repeat(200)).unwrap().chars().count(), 200);
+        for bad in ["", "   ", "a\0b", "a\nb"] {
+            assert!(valid_label(bad).is_err(), "{bad:?}");
+        }
+        assert!(valid_label(&"x".repeat(201)).is_err());
     }
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod keys;
+pub mod readers;
 pub mod sessions;
 pub mod verifier;
 pub mod web;

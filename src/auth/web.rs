@@ -67,3 +67,42 @@ pub fn change_login(
         Ok(())
     })
 }
+
+/// Sets a reader's login for `service` (its password already hashed). A web login goes
+/// through [`change_login`], so a new web password ends the reader's other sessions (all of
+/// them when `keep` is `None`); KoSync and OPDS logins are stored as they are.
+pub fn set_service_login(
+    conn: &mut PgConnection,
+    service: Service,
+    key_id: Uuid,
+    login: Login,
+    keep: Option<Uuid>,
+) -> Result<(), Error> {
+    keys::find(conn, key_id)?;
+    match service {
+        Service::Web => change_login(conn, key_id, login, keep),
+        other => credentials::set(
+            conn,
+            other.as_str(),
+            key_id,
+            login.username,
+            login.password_hash,
+        ),
+    }
+}
+
+/// Removes a reader's login for `service` (`kosync`, `opds`, `web` or `hardcover`). Without
+/// a web login nobody can sign in as them again, so their sessions end with it.
+pub fn remove_service_login(
+    conn: &mut PgConnection,
+    service: &str,
+    key_id: Uuid,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        credentials::delete(conn, service, key_id)?;
+        if service == Service::Web.as_str() {
+            sessions::revoke_all(conn, key_id)?;
+        }
+        Ok(())
+    })
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::{Context, HardcoverError, Me};
 use crate::db::schema::{books, hardcover_sync_log, hardcover_sync_runs as runs};
 use crate::error::Error;
 
@@ -111,6 +112,56 @@ pub fn problems(conn: &mut PgConnection, limit: i64) -> Result<Vec<Run>, Error> 
         .limit(limit)
         .select(Run::as_select())
         .load(conn)?)
+}
+
+/// What Hardcover says of a reader's stored token (one request to Hardcover).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenCheck {
+    /// missing (none stored), valid, invalid (Hardcover refuses it), unreadable (sealed under
+    /// another server secret: store it again), unreachable, or rate_limited.
+    pub token: &'static str,
+    /// The Hardcover account the token belongs to, when valid.
+    pub account: Option<Me>,
+    /// Why it is not valid, for a person.
+    pub message: Option<String>,
+}
+
+/// Asks Hardcover whose `stored` (sealed) token it is.
+pub async fn check_token(
+    cx: &Context,
+    key_id: Uuid,
+    stored: Option<String>,
+) -> Result<TokenCheck, Error> {
+    let mut check = TokenCheck {
+        token: "missing",
+        account: None,
+        message: None,
+    };
+    let Some(stored) = stored else {
+        return Ok(check);
+    };
+    match super::open_token(cx, key_id, stored).await? {
+        None => {
+            check.token = "unreadable";
+            check.message =
+                Some("the token was stored under another server secret: store it again".into());
+        }
+        Some(token) => match cx.client.me(&token).await {
+            Ok(me) => {
+                check.token = "valid";
+                check.account = Some(me);
+            }
+            Err(e) => {
+                check.token = match e {
+                    HardcoverError::InvalidToken => "invalid",
+                    HardcoverError::RateLimited => "rate_limited",
+                    HardcoverError::Unreachable(_) | HardcoverError::Response(_) => "unreachable",
+                };
+                check.message = Some(e.to_string());
+            }
+        },
+    }
+    Ok(check)
 }
 
 fn as_f64<S: serde::Serializer>(

@@ -496,6 +496,41 @@ pub async fn run(cx: &Context, key_id: Uuid, trigger: Trigger) -> Result<Report,
     run_announced(cx, key_id, trigger, None).await
 }
 
+/// How [`run_waiting`] ended its wait.
+pub enum Waited {
+    Done(Report),
+    /// Still running after the wait: the run goes on, its row shows how it ends.
+    Running(Uuid),
+}
+
+/// Starts a run that belongs to the server, not to the caller (a client that gives up does
+/// not cut it short), and waits up to `wait` for its report. A run refused before it began
+/// (sync off, no token, one under way) is that error.
+pub async fn run_waiting(
+    cx: Context,
+    key_id: Uuid,
+    trigger: Trigger,
+    wait: std::time::Duration,
+) -> Result<Waited, Error> {
+    let (started, run_id) = tokio::sync::oneshot::channel();
+    let mut running =
+        actix_web::rt::spawn(
+            async move { run_announced(&cx, key_id, trigger, Some(started)).await },
+        );
+    let finished = |done: Result<Result<Report, Error>, tokio::task::JoinError>| {
+        let report = done.map_err(|e| Error::Internal(format!("the sync task: {e}")))??;
+        Ok(Waited::Done(report))
+    };
+    // No id: the run was refused before it began.
+    let Ok(run_id) = run_id.await else {
+        return finished(running.await);
+    };
+    match tokio::time::timeout(wait, &mut running).await {
+        Ok(done) => finished(done),
+        Err(_) => Ok(Waited::Running(run_id)),
+    }
+}
+
 /// [`run`], telling `started` the run's id once its row exists.
 pub async fn run_announced(
     cx: &Context,

@@ -75,11 +75,44 @@ pub fn normalize(pasted: &str) -> Option<&str> {
         .then_some(t)
 }
 
+/// What a reader pasted, ready to store: the label (theirs, or `hardcover-<key id>`) and the
+/// token sealed for them. A paste that holds no token is a field error on `token`.
+pub fn prepare(
+    key: &[u8; 32],
+    owner: Uuid,
+    pasted: &str,
+    label: Option<&str>,
+) -> Result<(String, String), crate::error::Error> {
+    let token = normalize(pasted).ok_or_else(|| {
+        crate::error::Error::invalid(
+            "token",
+            "expected the API token from Hardcover's settings page",
+        )
+    })?;
+    let label = match label.map(str::trim) {
+        None | Some("") => format!("hardcover-{}", owner.simple()),
+        Some(l) => l.to_owned(),
+    };
+    Ok((label, seal(key, owner, token)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.secret-part";
+
+    #[test]
+    fn a_paste_is_prepared_with_a_label() {
+        let (key, owner) = ([7u8; 32], Uuid::new_v4());
+        let (label, sealed) = prepare(&key, owner, " Bearer abc.def ", None).unwrap();
+        assert_eq!(label, format!("hardcover-{}", owner.simple()));
+        assert_eq!(open(&key, owner, &sealed).as_deref(), Some("abc.def"));
+        let (label, _) = prepare(&key, owner, "abc", Some(" mine ")).unwrap();
+        assert_eq!(label, "mine");
+        assert!(prepare(&key, owner, "  ", None).is_err());
+        assert!(prepare(&key, owner, "a\0b", None).is_err());
+    }
 
     #[test]
     fn sealed_tokens_open_only_for_their_owner_and_key() {

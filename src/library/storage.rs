@@ -57,6 +57,17 @@ pub struct StagingWriter {
     finished: bool,
 }
 
+/// Whether files can be written under the data dir now: a staging file is made and removed
+/// (a read-only mount or a full disk shows here before an upload fails). The I/O error
+/// says why not.
+pub fn writable(data_dir: &Path) -> io::Result<()> {
+    let mut probe = StagingWriter::create(data_dir, 1)?;
+    probe.file.write_all(b"x")?;
+    probe.file.sync_all()?;
+    // Dropped unfinished: the probe removes itself.
+    Ok(())
+}
+
 /// The upload went over the size limit; nothing is kept.
 #[derive(Debug)]
 pub struct TooLarge;
@@ -320,6 +331,14 @@ pub fn remove_and_prune(path: &Path, stop: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writability_probe_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        writable(dir.path()).unwrap();
+        assert_eq!(fs::read_dir(dir.path().join(TMP)).unwrap().count(), 0);
+        assert!(writable(&dir.path().join("missing/\0")).is_err());
+    }
 
     #[test]
     fn sanitize_keeps_names_readable_and_safe() {

@@ -3,7 +3,7 @@
 
 pub mod atom;
 pub mod auth;
-pub mod base;
+use crate::http::base;
 pub mod conditional;
 pub mod covers;
 pub mod error;

@@ -2,6 +2,7 @@
 
 pub mod changed;
 pub mod derive;
+pub mod devices;
 pub mod jobs;
 pub mod progress;
 pub mod relink;

@@ -50,6 +50,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             include_bytes!("static/review.js"),
         ),
         asset(
+            "connect.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/connect.js"),
+        ),
+        asset(
             "icon.svg",
             "image/svg+xml",
             include_bytes!("static/icon.svg"),

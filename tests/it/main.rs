@@ -20,4 +20,5 @@ mod security;
 mod web;
 mod web_inbox;
 mod web_library;
+mod web_people;
 mod write_path;

@@ -1446,7 +1446,11 @@ async fn the_server_address_leads_reading_apps_to_the_catalog() {
         .await
         .unwrap();
     // A browser is not sent to the catalog: the web app has `/` (set-up on a fresh server).
-    assert_eq!(resp.status().as_u16(), 303, "a browser is not redirected to /opds");
+    assert_eq!(
+        resp.status().as_u16(),
+        303,
+        "a browser is not redirected to /opds"
+    );
     let location = resp.headers().get("location").unwrap().to_str().unwrap();
     assert_eq!(location, "/setup");
     let r = app.call("GET", "/healthcheck", None, None).await;

@@ -316,6 +316,12 @@ impl Builder {
         self
     }
 
+    /// LIBRIS_PUBLIC_URL: the address clients reach libris at.
+    pub fn public_url(mut self, url: &str) -> Builder {
+        self.config.public_url = Some(url.to_owned());
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self

@@ -5,12 +5,16 @@ mod account;
 mod book;
 mod book_edit;
 mod cards;
+mod connect;
 mod files;
 mod home;
 mod inbox;
 mod library;
+mod logins;
+mod readers;
 mod review;
 mod review_form;
+mod settings;
 mod signin;
 mod told;
 mod upload;
@@ -64,5 +68,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/review/{id}/covers/{candidate}",
             web::get().to(review::candidate_cover),
-        );
+        )
+        .route("/readers", web::get().to(readers::list))
+        .route("/readers", web::post().to(readers::create))
+        .route("/readers/{id}", web::get().to(readers::show))
+        .route(
+            "/readers/{id}/logins/{service}",
+            web::post().to(readers::set_login),
+        )
+        .route(
+            "/readers/{id}/logins/{service}/remove",
+            web::post().to(readers::remove_login),
+        )
+        .route("/readers/{id}/revoke", web::get().to(readers::revoke_form))
+        .route("/readers/{id}/revoke", web::post().to(readers::revoke))
+        .route("/connect", web::get().to(connect::show))
+        .route(
+            "/connect/logins/{service}",
+            web::post().to(connect::set_login),
+        )
+        .route(
+            "/connect/logins/{service}/remove",
+            web::post().to(connect::remove_login),
+        )
+        .route(
+            "/connect/hardcover/token",
+            web::post().to(connect::set_token),
+        )
+        .route(
+            "/connect/hardcover/remove",
+            web::post().to(connect::remove_token),
+        )
+        .route("/connect/hardcover/sync", web::post().to(connect::sync_now))
+        .route("/settings", web::get().to(settings::show))
+        .route("/settings", web::post().to(settings::save));
 }

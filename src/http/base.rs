@@ -1,4 +1,4 @@
-//! The absolute URLs feeds carry. LIBRIS_PUBLIC_URL when set; else the request's own scheme
+//! The absolute URLs feeds and pages carry. LIBRIS_PUBLIC_URL when set; else the request's own scheme
 //! and Host, and X-Forwarded-Proto and X-Forwarded-Host only with LIBRIS_TRUST_PROXY on
 //! (otherwise any client could point the links of a feed at another server).
 
