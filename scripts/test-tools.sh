@@ -5,7 +5,8 @@
 # - The OPDS validation tests (fixtures/opds-validate): xmllint, and a python with the JSON
 #   Schema and lint packages in a virtual environment under target/opds-venv.
 # - The browser tests (tests/browser, docs/testing.md): Debian's chromium, chromium-driver and
-#   fonts-liberation (without their recommends), and axe-core (pinned) installed with npm into target/web-tools.
+#   fonts-liberation (without their recommends), and axe-core (pinned) installed with npm into
+#   target/web-tools.
 #
 # `test-tools.sh` sets up both and prints the python to use (the only line on stdout: the
 # Makefile captures it). `test-tools.sh browser` sets up the browser tools alone, printing
@@ -50,7 +51,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # axe-core, the exact version, into target/web-tools (not the repository).
-installed=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$web_tools/node_modules/axe-core/package.json" 2>/dev/null || true)
+installed=$(node -p "require('./$web_tools/node_modules/axe-core/package.json').version" 2>/dev/null || true)
 if [ "$installed" != "$AXE_VERSION" ] || [ ! -s "$web_tools/node_modules/axe-core/axe.min.js" ]; then
     say "installing axe-core@$AXE_VERSION into $web_tools"
     mkdir -p "$web_tools"
