@@ -728,8 +728,9 @@ impl Browser {
             .unwrap_or_else(|e| panic!("attach {}: {e}", path.display()));
     }
 
-    /// Clicks the button showing `text` (a `<button>`, or an `<input>` button whose value it
-    /// is), and lets a navigation it starts finish.
+    /// Clicks the first visible button showing `text` (a `<button>`, or an `<input>` button
+    /// whose value it is). chromedriver waits for a page load the click starts; what a script
+    /// does after it, wait for with a `wait_*` helper.
     pub async fn click_button(&self, text: &str) {
         let literal = xpath_literal(&normalize(text));
         let xpath = format!(
