@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-mixed bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test browser db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-mixed bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -15,11 +15,21 @@ run: deps
 	cargo build --release --locked && \
 	DATABASE_URL="$$url" exec target/release/libris serve
 
+# scripts/test-tools.sh installs what the tests run besides cargo (the OPDS validators' tools;
+# Chromium, chromedriver and axe-core for tests/browser) and names the python to use.
 test: deps
 	@url="$$DATABASE_URL"; \
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
 	python=$$(scripts/test-tools.sh) || exit 1; \
-	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" cargo test --locked
+	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" LIBRIS_REQUIRE_BROWSER=1 cargo test --locked
+
+# The browser tests alone (tests/browser: headless Chromium; docs/testing.md). Screenshots go
+# to target/screenshots/.
+browser: deps
+	@url="$$DATABASE_URL"; \
+	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
+	scripts/test-tools.sh browser || exit 1; \
+	DATABASE_URL="$$url" LIBRIS_REQUIRE_BROWSER=1 cargo test --locked --test browser
 
 # The project-local cluster of `make run` (the tests' own starts with `make test`).
 db-start:

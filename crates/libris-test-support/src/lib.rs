@@ -1,7 +1,9 @@
-//! What libris's test targets share (`tests/it`, `tests/reliability`, `tests/opds`): one
-//! database per test, cloned from a migrated template, and the real app behind a real HTTP
-//! server (`TestApp`); a fake Hardcover; log capture; a TCP proxy; the OPDS validators.
+//! What libris's test targets share (`tests/it`, `tests/reliability`, `tests/opds`,
+//! `tests/browser`): one database per test, cloned from a migrated template, and the real app
+//! behind a real HTTP server (`TestApp`); a fake Hardcover; log capture; a TCP proxy; the OPDS
+//! validators; a headless browser (`browser`, docs/testing.md).
 
+pub mod browser;
 pub mod fake_hardcover;
 pub mod logs;
 pub mod opds_validators;
