@@ -572,7 +572,7 @@ async fn the_connect_page_shows_the_addresses_and_sets_the_reader_s_own_logins()
     assert_eq!(page.status, 200);
     assert!(page.has("<code>https://books.example.org/lib</code>"));
     assert!(page.has("data-copy=\"https://books.example.org/lib/opds\""));
-    assert!(page.has("data-copy=\"https://books.example.org/lib/v2\""));
+    assert!(page.has("data-copy=\"https://books.example.org/lib/opds/v2\""));
     assert!(
         page.has("<svg class=\"qr-code\" role=\"img\""),
         "{}",

@@ -85,7 +85,7 @@ fn address(label: &str, value: &str) -> Markup {
 fn page(v: &Visitor, c: &Connect, posted: Option<(&str, &Form)>, errors: &Errors) -> Markup {
     let posted_for = |which: &str| posted.filter(|(w, _)| *w == which).map(|(_, f)| f);
     let atom = format!("{}/opds", c.base);
-    let opds2 = format!("{}/v2", c.base);
+    let opds2 = format!("{}/opds/v2", c.base);
     let login_hint = |u: &Option<String>| match u {
         Some(u) => html! { code { (u) } },
         None => html! { span.muted { "not set yet: set it below" } },
