@@ -6,4 +6,5 @@
 //! `harness` proves the harness on pages of its own, with no database: the web app's tests
 //! sit beside it.
 
+mod flows;
 mod harness;
