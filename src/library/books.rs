@@ -100,6 +100,28 @@ pub fn organized(conn: &mut PgConnection, book: Uuid) -> Result<(), Error> {
     }
 }
 
+/// Sets a reader's manual status of an organized book (NotFound for any other), in one
+/// transaction with the check.
+pub fn set_manual_status(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    book: Uuid,
+    manual: &crate::reading::derive::Manual,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        organized(conn, book)?;
+        crate::reading::store::set_manual(conn, reader, book, manual)
+    })
+}
+
+/// Clears a reader's manual status of an organized book (NotFound for any other).
+pub fn clear_manual_status(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        organized(conn, book)?;
+        crate::reading::store::clear_manual(conn, reader, book)
+    })
+}
+
 /// A book's files, oldest first.
 pub fn files_of(conn: &mut PgConnection, id: Uuid) -> Result<Vec<BookFile>, Error> {
     Ok(book_files::table

@@ -220,6 +220,15 @@ impl Changes {
     }
 }
 
+/// Applies validated changes to a book that exists (NotFound otherwise), in one transaction
+/// with the check.
+pub fn apply_to_book(conn: &mut PgConnection, id: Uuid, changes: &Changes) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        super::books::visible(conn, id, true)?;
+        apply(conn, id, changes)
+    })
+}
+
 /// Applies validated changes. A (series, series_index) already used by another book is a
 /// conflict the caller can fix.
 pub fn apply(conn: &mut PgConnection, id: Uuid, changes: &Changes) -> Result<(), Error> {

@@ -266,6 +266,9 @@ pub fn effective(
 ///
 /// Every date sent is checked, even one the status will drop: a date in the
 /// future or finished before started is a client bug worth reporting.
+/// 1900-01-01T00:00:00Z: the earliest date a reading status may name.
+const EARLIEST: DateTime<Utc> = DateTime::from_timestamp_nanos(-2_208_988_800_000_000_000);
+
 pub fn validate_manual(m: &Manual, now: DateTime<Utc>) -> Result<Manual, InvalidManual> {
     for (field, date) in [
         ("started_at", m.started_at),
@@ -276,6 +279,14 @@ pub fn validate_manual(m: &Manual, now: DateTime<Utc>) -> Result<Manual, Invalid
             return Err(InvalidManual {
                 field,
                 message: "must not be in the future",
+            });
+        }
+        // Nobody reading now read before then; and years far back are beyond what the
+        // database stores (a year -5000 was a 500).
+        if date.is_some_and(|d| d < EARLIEST) {
+            return Err(InvalidManual {
+                field,
+                message: "must not be before 1900",
             });
         }
     }
@@ -559,6 +570,28 @@ mod tests {
         // Exactly now is fine.
         let m = Manual {
             started_at: Some(now),
+            ..manual(ReadingStatus::Reading)
+        };
+        assert!(validate_manual(&m, now).is_ok());
+    }
+
+    #[test]
+    fn validate_manual_rejects_dates_before_1900() {
+        let now = t(100);
+        let year = |y: i32| chrono::Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap();
+        for date in [year(-5000), year(1), year(1899)] {
+            let m = Manual {
+                started_at: Some(date),
+                ..manual(ReadingStatus::Reading)
+            };
+            let err = validate_manual(&m, now).unwrap_err();
+            assert_eq!(
+                (err.field, err.message),
+                ("started_at", "must not be before 1900")
+            );
+        }
+        let m = Manual {
+            started_at: Some(year(1900)),
             ..manual(ReadingStatus::Reading)
         };
         assert!(validate_manual(&m, now).is_ok());

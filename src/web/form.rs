@@ -72,6 +72,11 @@ impl Errors {
     pub fn from_error(e: Error, other: &'static str) -> Result<Errors, WebError> {
         let mut errors = Errors::default();
         match e {
+            // A body the database refused (a NUL in a text, say) is the form's as a whole.
+            Error::Invalid {
+                field: "body",
+                reason,
+            } => errors.add(other, reason),
             Error::Invalid { field, reason } => errors.add(field, reason),
             Error::Conflict(m) | Error::Forbidden(m) | Error::NotFound(m) => errors.add(other, m),
             e => return Err(e.into()),

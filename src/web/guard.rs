@@ -46,7 +46,7 @@ pub async fn middleware(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(WebError::from(Error::Internal("no app state".into())).into());
     };
-    if cross_site(&req) {
+    if cross_site(&req, state.config.trust_proxy) {
         let resp = WebError::from(Error::Forbidden(
             "This form was sent from another site.".into(),
         ))
@@ -86,7 +86,7 @@ pub async fn middleware(
 
 /// A state-changing request whose `Origin` (or, lacking one, `Referer`) names another site:
 /// the CSRF token would refuse it too, this refuses it before any body is read.
-fn cross_site(req: &ServiceRequest) -> bool {
+fn cross_site(req: &ServiceRequest, trust_proxy: bool) -> bool {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
@@ -110,10 +110,11 @@ fn cross_site(req: &ServiceRequest) -> bool {
                 .split_once("://")
                 .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
                 .unwrap_or("");
-            // Behind a proxy the Host may be rewritten; a trusted proxy sets X-Forwarded-Host.
-            let forwarded = req
-                .headers()
-                .get("x-forwarded-host")
+            // Behind a proxy the Host may be rewritten; a trusted proxy sets X-Forwarded-Host
+            // (believed only then, as everywhere else).
+            let forwarded = trust_proxy
+                .then(|| req.headers().get("x-forwarded-host"))
+                .flatten()
                 .and_then(|h| h.to_str().ok());
             !authority.eq_ignore_ascii_case(host)
                 && !forwarded.is_some_and(|f| authority.eq_ignore_ascii_case(f.trim()))

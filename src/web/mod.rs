@@ -40,6 +40,14 @@ pub fn scope() -> impl HttpServiceFactory {
     web::scope("")
         .guard(actix_guard::fn_guard(|ctx| owns(ctx.head().uri.path())))
         .wrap(actix_web::middleware::from_fn(guard::middleware))
+        // A query string or path the pages' types cannot take (`?next=a&next=b`, a page that
+        // is not a number) is the 400 or 404 page, not actix's plain text.
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            error::WebError::from(crate::error::Error::invalid("query", err.to_string())).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            error::WebError::from(crate::error::Error::NotFound("no such page".into())).into()
+        }))
         .configure(pages::routes)
         .route("/static/{name}", web::get().to(assets::serve))
         .default_service(web::to(error::no_route))

@@ -456,3 +456,94 @@ async fn a_web_login_set_through_the_api_signs_in() {
         account.html
     );
 }
+
+/// Guessing the current password from a signed-in session is throttled like sign-in.
+#[actix_web::test]
+async fn guessing_the_current_password_is_throttled() {
+    let app = TestApp::builder().auth_failures_per_minute(3).start();
+    let mut w = app.web_admin().await;
+    let mut statuses = vec![];
+    for i in 0..5 {
+        w.get("/account").await;
+        let page = w
+            .post(
+                "/account/password",
+                &[
+                    ("current", &format!("guess {i}")),
+                    ("password", "battery staple"),
+                    ("confirm", "battery staple"),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert_eq!(statuses[..3], [422, 422, 422], "{statuses:?}");
+    assert_eq!(statuses[4], 429, "{statuses:?}");
+    // Past the limit even the right password waits: the guesses held this address.
+    w.get("/account").await;
+    let right = w
+        .post(
+            "/account/password",
+            &[
+                ("current", "correct horse"),
+                ("password", "battery staple"),
+                ("confirm", "battery staple"),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, 429);
+    assert!(right.header("retry-after").parse::<u64>().unwrap() >= 1);
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM service_credentials WHERE service = 'web' AND updated_at = created_at"),
+        1,
+        "the password is unchanged"
+    );
+}
+
+#[actix_web::test]
+async fn odd_requests_get_pages_not_errors() {
+    let app = TestApp::start();
+    let mut w = WebClient::new(&app);
+    w.get("/setup").await;
+    // The admin's username is their name too: no line breaks in it.
+    let token = app.state.setup_token();
+    let page = w
+        .post(
+            "/setup",
+            &[
+                ("setup_token", &token),
+                ("username", "me\nyou"),
+                ("password", "long enough"),
+                ("confirm", "long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.has("id=\"f-username-error\""), "{}", page.html);
+    assert_eq!(app.db.count("SELECT count(*) FROM api_keys"), 0);
+    w.setup("me", "long enough").await;
+    // A repeated query parameter: the HTML 400 page.
+    let twice = w.get("/signin?next=/a&next=/b").await;
+    assert!(
+        twice.status == 400 || twice.status == 303,
+        "{}",
+        twice.status
+    );
+    let library = w.get("/library?page=x&page=y").await;
+    assert!(library.status < 500, "{}", library.status);
+    assert!(library.header("content-type").starts_with("text/html"));
+    // Signing out of a session that already ended forgets the cookie, without a token.
+    let cookie = w.cookie("libris_session").unwrap().to_owned();
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("DELETE FROM web_sessions")
+            .execute(&mut app.db.conn())
+            .unwrap();
+    }
+    let mut gone = WebClient::new(&app);
+    gone.set_cookie("libris_session", &cookie);
+    let out = gone.post_raw("/signout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.location(), "/signin");
+    assert!(gone.cookie("libris_session").is_none());
+}

@@ -613,6 +613,11 @@ async fn the_manual_status_is_checked_as_the_api_checks_it() {
             "must not be in the future",
         ),
         (
+            vec![("status", "reading"), ("started_at", "-5000-01-01")],
+            "started_at",
+            "must not be before 1900",
+        ),
+        (
             vec![("status", "reading"), ("started_at", "May 1st")],
             "started_at",
             "Not a date",

@@ -9,6 +9,7 @@ use maud::html;
 use crate::auth::sessions;
 use crate::auth::{web as accounts, Service};
 use crate::error::Error;
+use crate::http::throttle::Presented;
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
@@ -141,6 +142,7 @@ pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse
 pub async fn change_password(
     state: web::Data<AppState>,
     v: Visitor,
+    req: actix_web::HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, WebError> {
     let s = v.signed()?.clone();
@@ -165,10 +167,35 @@ pub async fn change_password(
     let Some((username, hash)) = stored else {
         return Err(Error::NotFound("you have no web login".into()).into());
     };
+    // Guessing the current password from a stolen session is guessing a sign-in: the same
+    // throttle counts it.
     let current = form.get("current").to_owned();
+    let throttle = &state.throttle;
+    let login = throttle.enabled().then(|| {
+        throttle.login(
+            throttle.client_addr(&req),
+            "web",
+            &Presented {
+                user: Some(username.clone()),
+                secret: current.clone().into_bytes(),
+            },
+        )
+    });
+    if let Some(login) = &login {
+        if let Some(wait) = throttle.refused(login, throttle.now()) {
+            return Err(WebError::Throttled(wait.as_secs().max(1)));
+        }
+    }
     let right = state
         .bcrypt(move || bcrypt::verify(&current, &hash).unwrap_or(false))
         .await?;
+    if let Some(login) = &login {
+        if right {
+            throttle.succeeded(login, throttle.now());
+        } else {
+            throttle.failed(login, throttle.now());
+        }
+    }
     if !right {
         errors.add("current", "That is not your current password.");
     }

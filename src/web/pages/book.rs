@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::Connection;
 use maud::{html, Markup};
 use uuid::Uuid;
 
@@ -20,7 +19,7 @@ use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Nav};
 use crate::web::session::Visitor;
-use crate::{db, reading, AppState};
+use crate::{db, AppState};
 
 /// What the page shows of one book.
 struct Shown {
@@ -324,27 +323,30 @@ fn reading_panel(v: &Visitor, shown: &Shown, input: &StatusInput, errors: &Error
                     }
                 }
             }
-            form method="post" action={ "/books/" (id) "/status" } novalidate {
-                (csrf_field(v))
-                (layout::form_error(errors, "form"))
-                div.field.invalid[errors.of("status").is_some()] {
-                    label for="f-status" { "Set your status" }
-                    select #f-status name="status" {
-                        @for (_, value, label) in STATUSES {
-                            option value=(value) selected[input.status == value] { (label) }
-                        }
-                    }
-                    @if let Some(e) = errors.of("status") { p.error role="alert" { (e) } }
-                }
-                (date("started_at", "Started on", &input.started_at))
-                (date("finished_at", "Finished on", &input.finished_at))
-                (date("paused_at", "Paused on", &input.paused_at))
-                div.actions { button.primary type="submit" { "Save status" } }
-            }
-            @if manual.is_some() {
-                form method="post" action={ "/books/" (id) "/status/clear" } {
+            // A status is a reader's of a book in the library: not of one in review.
+            @if shown.book.status == BookStatus::Organized {
+                form method="post" action={ "/books/" (id) "/status" } novalidate {
                     (csrf_field(v))
-                    button.small type="submit" { "Let my reading decide again" }
+                    (layout::form_error(errors, "form"))
+                    div.field.invalid[errors.of("status").is_some()] {
+                        label for="f-status" { "Set your status" }
+                        select #f-status name="status" {
+                            @for (_, value, label) in STATUSES {
+                                option value=(value) selected[input.status == value] { (label) }
+                            }
+                        }
+                        @if let Some(e) = errors.of("status") { p.error role="alert" { (e) } }
+                    }
+                    (date("started_at", "Started on", &input.started_at))
+                    (date("finished_at", "Finished on", &input.finished_at))
+                    (date("paused_at", "Paused on", &input.paused_at))
+                    div.actions { button.primary type="submit" { "Save status" } }
+                }
+                @if manual.is_some() {
+                    form method="post" action={ "/books/" (id) "/status/clear" } {
+                        (csrf_field(v))
+                        button.small type="submit" { "Let my reading decide again" }
+                    }
                 }
             }
         }
@@ -421,10 +423,7 @@ pub async fn set_status(
     };
     let reader = s.key_id;
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            books::organized(conn, id)?;
-            reading::store::set_manual(conn, reader, id, &manual)
-        })
+        books::set_manual_status(conn, reader, id, &manual)
     })
     .await?;
     Ok(layout::see_other(&format!("/books/{id}?done=status")))
@@ -446,10 +445,7 @@ pub async fn clear_status(
     Form::read(&state, &v, &body)?;
     let reader = s.key_id;
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            books::organized(conn, id)?;
-            reading::store::clear_manual(conn, reader, id)
-        })
+        books::clear_manual_status(conn, reader, id)
     })
     .await?;
     Ok(layout::see_other(&format!("/books/{id}?done=cleared")))

@@ -7,7 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Datelike;
-use diesel::Connection;
 use futures_util::StreamExt;
 use maud::{html, Markup};
 use uuid::Uuid;
@@ -241,10 +240,7 @@ pub async fn edit(
         match edit.validate(chrono::Utc::now().year()) {
             Ok(changes) => {
                 db::run(&state.pool, move |conn| {
-                    conn.transaction(|conn| {
-                        books::visible(conn, id, true)?;
-                        crate::library::edit::apply(conn, id, &changes)
-                    })
+                    crate::library::edit::apply_to_book(conn, id, &changes)
                 })
                 .await
             }
@@ -278,7 +274,18 @@ pub async fn replace_cover(
     let id = book_id(&id)?;
     let limit = libris_formats::limits::MAX_COVER_BYTES;
     let mut multipart = Multipart::new(req.headers(), payload);
-    let mut token = String::new();
+    let expired = || -> WebError {
+        Error::Forbidden(
+            "This form has expired or did not come from this page. Go back, reload the page and \
+             try again."
+                .into(),
+        )
+        .into()
+    };
+    let key = state.key("web csrf");
+    // The token comes first (a header from a script, else the form's first field) and is
+    // checked before any image is read.
+    let mut checked = v.header_csrf.as_deref().is_some_and(|t| v.csrf_ok(&key, t));
     let mut image: Option<Vec<u8>> = None;
     let mut cover_errors = Errors::default();
     while let Some(field) = multipart.next().await {
@@ -286,6 +293,9 @@ pub async fn replace_cover(
             return Err(Error::invalid("file", "the form could not be read").into());
         };
         let name = field.name().unwrap_or("").to_owned();
+        if !checked && name != crate::web::csrf::FIELD {
+            return Err(expired());
+        }
         let mut bytes = Vec::new();
         let cap = if name == "file" { limit + 1 } else { 4096 };
         while let Some(chunk) = field.next().await {
@@ -301,7 +311,12 @@ pub async fn replace_cover(
             bytes.extend_from_slice(&chunk);
         }
         match name.as_str() {
-            crate::web::csrf::FIELD => token = String::from_utf8_lossy(&bytes).into_owned(),
+            crate::web::csrf::FIELD if !checked => {
+                if !v.csrf_ok(&key, &String::from_utf8_lossy(&bytes)) {
+                    return Err(expired());
+                }
+                checked = true;
+            }
             "file" if cover_errors.is_empty() => image = Some(bytes),
             _ => {}
         }
@@ -309,13 +324,8 @@ pub async fn replace_cover(
             break;
         }
     }
-    if !v.csrf_ok(&state.key("web csrf"), &token) {
-        return Err(Error::Forbidden(
-            "This form has expired or did not come from this page. Go back, reload the page and \
-             try again."
-                .into(),
-        )
-        .into());
+    if !checked {
+        return Err(expired());
     }
     let cover = match image.filter(|i| !i.is_empty()) {
         Some(bytes) if cover_errors.is_empty() => web::block(move || covers::read(&bytes, "file"))

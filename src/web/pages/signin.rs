@@ -128,6 +128,14 @@ pub async fn setup(
         );
     }
     check_login(&form, &mut errors);
+    // The username is the admin's name too: the rules of a key's label hold for it.
+    if errors.of("username").is_none() {
+        if let Err(Error::Invalid { reason, .. }) =
+            crate::auth::keys::valid_label(form.get("username"))
+        {
+            errors.add("username", format!("The username {reason}."));
+        }
+    }
     if !errors.is_empty() {
         return Ok(layout::respond(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -275,7 +283,10 @@ pub async fn signout(
     v: Visitor,
     body: Bytes,
 ) -> Result<HttpResponse, WebError> {
-    Form::read(&state, &v, &body)?;
+    // A session that already ended: only the cookie is left to forget (nothing to forge).
+    if v.session.is_some() {
+        Form::read(&state, &v, &body)?;
+    }
     if let Some(Session { id, key_id, .. }) = v.session.clone() {
         db::run(&state.pool, move |conn| {
             match sessions::revoke(conn, key_id, id) {
