@@ -9,7 +9,6 @@ use maud::html;
 use crate::auth::sessions;
 use crate::auth::{web as accounts, Service};
 use crate::error::Error;
-use crate::http::throttle::Presented;
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
@@ -170,32 +169,11 @@ pub async fn change_password(
     // Guessing the current password from a stolen session is guessing a sign-in: the same
     // throttle counts it.
     let current = form.get("current").to_owned();
-    let throttle = &state.throttle;
-    let login = throttle.enabled().then(|| {
-        throttle.login(
-            throttle.client_addr(&req),
-            "web",
-            &Presented {
-                user: Some(username.clone()),
-                secret: current.clone().into_bytes(),
-            },
-        )
-    });
-    if let Some(login) = &login {
-        if let Some(wait) = throttle.refused(login, throttle.now()) {
-            return Err(WebError::Throttled(wait.as_secs().max(1)));
-        }
-    }
+    let login = super::signin::attempt(&state, &req, &username, &current)?;
     let right = state
         .bcrypt(move || bcrypt::verify(&current, &hash).unwrap_or(false))
         .await?;
-    if let Some(login) = &login {
-        if right {
-            throttle.succeeded(login, throttle.now());
-        } else {
-            throttle.failed(login, throttle.now());
-        }
-    }
+    super::signin::counted(&state, login.as_ref(), right);
     if !right {
         errors.add("current", "That is not your current password.");
     }

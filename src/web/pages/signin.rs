@@ -8,7 +8,7 @@ use maud::html;
 use crate::auth::sessions::{self, Session};
 use crate::auth::{credentials, web as accounts, Service};
 use crate::error::Error;
-use crate::http::throttle::{self, Presented};
+use crate::http::throttle::{self, Login, Presented};
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field};
@@ -205,6 +205,44 @@ pub async fn signin_form(v: Visitor, q: web::Query<Next>) -> Result<HttpResponse
     Ok(layout::ok(signin_page(&v, "", next, &Errors::default())))
 }
 
+/// A web password check as the login throttle sees it: refused before bcrypt runs when
+/// `username` or this address failed too often; `None` when the throttle is off.
+pub fn attempt(
+    state: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<Option<Login>, WebError> {
+    let throttle = &state.throttle;
+    if !throttle.enabled() {
+        return Ok(None);
+    }
+    let login = throttle.login(
+        throttle.client_addr(req),
+        "web",
+        &Presented {
+            user: Some(username.to_owned()),
+            secret: password.as_bytes().to_vec(),
+        },
+    );
+    match throttle.refused(&login, throttle.now()) {
+        Some(wait) => Err(WebError::Throttled(wait.as_secs().max(1))),
+        None => Ok(Some(login)),
+    }
+}
+
+/// Counts an [`attempt`]'s outcome.
+pub fn counted(state: &AppState, login: Option<&Login>, right: bool) {
+    let throttle = &state.throttle;
+    if let Some(login) = login {
+        if right {
+            throttle.succeeded(login, throttle.now());
+        } else {
+            throttle.failed(login, throttle.now());
+        }
+    }
+}
+
 /// Stands in for a stored hash when the username is unknown, so a wrong username costs the
 /// same bcrypt as a wrong password (and says nothing by its timing).
 static NOBODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -230,22 +268,7 @@ pub async fn signin(
             signin_page(&v, form.get("username"), &next, &errors),
         ));
     }
-    let throttle = &state.throttle;
-    let login = throttle.enabled().then(|| {
-        throttle.login(
-            throttle.client_addr(&req),
-            "web",
-            &Presented {
-                user: Some(username.clone()),
-                secret: password.clone().into_bytes(),
-            },
-        )
-    });
-    if let Some(login) = &login {
-        if let Some(wait) = throttle.refused(login, throttle.now()) {
-            return Err(WebError::Throttled(wait.as_secs().max(1)));
-        }
-    }
+    let login = attempt(&state, &req, &username, &password)?;
     let name = username.clone();
     let found = db::run(&state.pool, move |conn| {
         credentials::lookup(conn, Service::Web.as_str(), &name)
@@ -257,18 +280,14 @@ pub async fn signin(
     let right = state
         .bcrypt(move || bcrypt::verify(&password, &hash).unwrap_or(false))
         .await?;
+    let right = found.is_some() && right;
+    counted(&state, login.as_ref(), right);
     match found {
         Some((key_id, _)) if right => {
-            if let Some(login) = &login {
-                throttle.succeeded(login, throttle.now());
-            }
             throttle::signed_in(&req);
             start_session(&state, &v, &req, key_id, &next).await
         }
         _ => {
-            if let Some(login) = &login {
-                throttle.failed(login, throttle.now());
-            }
             errors.add("form", "Wrong username or password.");
             Ok(layout::respond(
                 StatusCode::UNAUTHORIZED,
