@@ -178,10 +178,7 @@ pub async fn edit(
     let changes = body.into_inner().validate(this_year())?;
     let caller = admin.0;
     let book = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            visible(conn, &caller, id)?;
-            crate::library::edit::apply(conn, id, &changes)
-        })?;
+        crate::library::edit::apply_to_book(conn, id, &changes)?;
         detail(conn, &caller, id)
     })
     .await?;

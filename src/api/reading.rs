@@ -108,11 +108,8 @@ pub async fn set_manual(
     .map_err(|e| Error::invalid(e.field, e.message))?;
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            books::organized(conn, book)?;
-            reading::store::set_manual(conn, reader, book, &manual)?;
-            state_of(conn, reader, book)
-        })
+        books::set_manual_status(conn, reader, book, &manual)?;
+        state_of(conn, reader, book)
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))
@@ -134,11 +131,8 @@ pub async fn clear_manual(
     let book = id.into_inner();
     let reader = caller.key_id;
     let result = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            books::organized(conn, book)?;
-            reading::store::clear_manual(conn, reader, book)?;
-            state_of(conn, reader, book)
-        })
+        books::clear_manual_status(conn, reader, book)?;
+        state_of(conn, reader, book)
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -42,6 +42,8 @@ pub enum Trigger {
     Schedule,
     Api,
     Cli,
+    /// "Sync now" on the web app's connect page.
+    Web,
 }
 
 impl Trigger {
@@ -50,6 +52,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
             Trigger::Cli => "cli",
+            Trigger::Web => "web",
         }
     }
 }

@@ -742,7 +742,7 @@ async fn the_hardcover_token_is_stored_checked_and_synced_from_the_connect_page(
     assert!(page.has("Your last syncs"), "{}", page.html);
     assert_eq!(
         app.db
-            .count("SELECT count(*) FROM hardcover_sync_runs WHERE finished_at IS NOT NULL"),
+            .count("SELECT count(*) FROM hardcover_sync_runs WHERE finished_at IS NOT NULL AND trigger = 'web'"),
         1
     );
 

@@ -451,7 +451,7 @@ pub async fn sync_now(
     let waited = sync::run_waiting(
         state.hardcover.clone(),
         key_id,
-        Trigger::Api,
+        Trigger::Web,
         state.config.hardcover_sync_wait,
     )
     .await;
