@@ -57,10 +57,6 @@ impl WebState {
     }
 }
 
-pub fn lifetimes(config: &Config) -> Lifetimes {
-    Lifetimes::of(config)
-}
-
 /// The visitor of one request.
 #[derive(Clone)]
 pub struct Visitor {
@@ -131,7 +127,7 @@ impl FromRequest for Visitor {
 
 /// Reads the session cookie and works out who is asking.
 pub async fn visitor(state: &AppState, req: &HttpRequest) -> Result<Visitor, Error> {
-    let lifetimes = lifetimes(&state.config);
+    let lifetimes = Lifetimes::of(&state.config);
     let token = req.cookie(COOKIE).map(|c| c.value().to_owned());
     let session = match token {
         Some(token) => {

@@ -6,18 +6,15 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use maud::html;
 
-use crate::auth::sessions;
+use super::cards::when;
+use crate::auth::sessions::{self, Lifetimes};
 use crate::auth::{web as accounts, Service};
 use crate::error::Error;
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
-use crate::web::session::{self as visit, Visitor};
+use crate::web::session::Visitor;
 use crate::{db, AppState};
-
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 /// A short name for a browser from its user agent.
 pub fn browser_name(agent: &str) -> String {
@@ -52,7 +49,7 @@ async fn page(
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     let s = v.signed()?.clone();
-    let lifetimes = visit::lifetimes(&state.config);
+    let lifetimes = Lifetimes::of(&state.config);
     let key_id = s.key_id;
     let (list, username) = db::run(&state.pool, move |conn| {
         let list = sessions::list(conn, key_id, lifetimes)?;

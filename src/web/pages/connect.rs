@@ -7,7 +7,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup, PreEscaped};
 
-use super::logins::{self, when, LoginForm};
+use super::cards::when;
+use super::logins::{self, LoginForm};
 use crate::auth::{credentials, web as accounts, Service};
 use crate::error::Error;
 use crate::hardcover::status::{self as sync_status, Run, TokenCheck};

@@ -165,8 +165,3 @@ impl LoginForm<'_> {
         }
     }
 }
-
-/// `2026-12-06 14:03 UTC`.
-pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}

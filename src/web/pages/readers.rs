@@ -7,7 +7,8 @@ use actix_web::HttpResponse;
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::logins::{self, when, LoginForm};
+use super::cards::when;
+use super::logins::{self, LoginForm};
 use crate::auth::readers::{self, Reader};
 use crate::auth::{keys, web as accounts, Service};
 use crate::error::Error;

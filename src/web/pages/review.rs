@@ -12,6 +12,7 @@ use chrono::Datelike;
 use maud::{html, Markup};
 use uuid::Uuid;
 
+use super::book::book_id;
 use super::inbox::{other_link, thumbnail, title_of, warnings};
 use super::review_form::{self, FIELDS, FILE, TYPED};
 use crate::db::models::{BookStatus, Candidate};
@@ -26,11 +27,6 @@ use crate::web::session::Visitor;
 use crate::{db, hardcover, AppState};
 
 /// A book id from the path; anything else is the 404 page.
-fn book_id(raw: &str) -> Result<Uuid, WebError> {
-    raw.parse::<Uuid>()
-        .map_err(|_| Error::NotFound("no such book".into()).into())
-}
-
 fn this_year() -> i32 {
     chrono::Utc::now().year()
 }

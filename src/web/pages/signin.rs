@@ -42,7 +42,7 @@ async fn start_session(
         .and_then(|a| a.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let lifetimes = visit::lifetimes(&state.config);
+    let lifetimes = crate::auth::sessions::Lifetimes::of(&state.config);
     let token = db::run(&state.pool, move |conn| {
         sessions::start(conn, key_id, &agent, lifetimes)
     })
