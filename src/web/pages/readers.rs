@@ -100,7 +100,7 @@ fn list_page(v: &Visitor, all: &[Reader], form: Option<&Form>, errors: &Errors) 
                     (Field::new("label", "Name").value(value("label"))
                         .hint("How the reader is shown here, 1–200 characters.")
                         .autocomplete("off").required().render(errors))
-                    div.field {
+                    div.field.check {
                         input #f-is_admin type="checkbox" name="is_admin" value="true" checked[admin_checked];
                         label for="f-is_admin" { "An admin (sees and changes everything)" }
                     }
