@@ -17,6 +17,8 @@ pub struct AppState {
     pub last_used: Arc<api::caller::LastUsed>,
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
+    /// KoSync reports waiting to be written, group-committed (`reading::batch`).
+    pub reports: Arc<reading::batch::Writer>,
     pub opds_cache: Arc<opds::pages::CatalogCache>,
     /// The web app's memory: whether set-up is done, when sessions were last written.
     pub web: Arc<web::WebState>,
@@ -42,9 +44,16 @@ impl AppState {
         let secret = secret::of(&config)?;
         let config = Arc::new(config);
         let hardcover = hardcover::Context::new(pool.clone(), config.clone(), &secret);
+        let rules = Arc::new(reading::state::RulesCache::new(config.rules_cache));
+        let reports = Arc::new(reading::batch::Writer::new(
+            pool.clone(),
+            rules.clone(),
+            report_writers(config.db_pool_size),
+        ));
         Ok(AppState {
             page_covers: library::page_covers::Context::new(pool.clone(), config.data_dir.clone()),
-            rules: Arc::new(reading::state::RulesCache::new(config.rules_cache)),
+            rules,
+            reports,
             opds_cache: Arc::new(opds::pages::CatalogCache::new(config.db_pool_size)),
             hardcover,
             throttle: Arc::new(http::throttle::Throttle::new(
@@ -133,4 +142,10 @@ impl AppState {
             }),
         }
     }
+}
+
+/// Batches of KoSync reports in flight at once: a few, so that each commit carries the reports
+/// that arrived meanwhile, and connections remain for everything else.
+fn report_writers(pool_size: u32) -> usize {
+    (pool_size as usize / 2).clamp(1, 4)
 }

@@ -31,6 +31,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
                 "pool": pool,
             },
             "auth": state.verifier.stats(),
+            "kosync": { "report_batches": state.reports.stats() },
             "jobs": { "reading_rebuild": state.jobs.rebuild_status() },
         })),
         Err(e) => HttpResponse::ServiceUnavailable().json(json!({

@@ -1,12 +1,12 @@
 //! KoSync authentication around a unit of database work.
 //!
-//! Progress reports: one statement that writes only while the credential still holds the
-//! hash the key was verified against. Reads: the credential and the data come back from one
+//! Progress reports: one statement (in a batch, `reading::batch`) that writes only while the
+//! credential still holds the hash the key was verified against. Reads: the credential and the data come back from one
 //! statement, and the data is released only once the key is verified. Other writes: the
 //! credential lookup, then the work, on one connection. On a cache miss the connection goes
 //! back to the pool while bcrypt runs, so a flood of wrong passwords cannot starve the pool.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use actix_web::HttpRequest;
 use uuid::Uuid;
@@ -112,24 +112,22 @@ where
 }
 
 /// Authenticates `(username, key)` for work that checks the credential itself:
-/// `work(conn, username, verified_hash)` answers `None` when the credential no longer holds
-/// that hash. Warm: one statement. Cold, or when the cached hash went stale: lookup, bcrypt,
-/// then the work.
-pub async fn authorized_as<T, F>(
+/// `work(username, verified_hash)` answers `None` when the credential no longer holds that
+/// hash. Warm: the work alone (a progress report: its batch's statement). Cold, or when the
+/// cached hash went stale: lookup, bcrypt, then the work.
+pub async fn authorized_as<T, F, Fut>(
     state: &AppState,
     req: &HttpRequest,
     creds: (String, String),
     work: F,
 ) -> Result<T, Error>
 where
-    F: Fn(&mut Conn, &str, &str) -> Result<Option<T>, Error> + Send + Sync + 'static,
-    T: Send + 'static,
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = Result<Option<T>, Error>>,
 {
     let (username, key) = creds;
-    let work = Arc::new(work);
     if let Some(hash) = state.verifier.verified_hash(&username, &key) {
-        let (warm, user) = (work.clone(), username.clone());
-        match db::run(&state.pool, move |conn| warm(conn, &user, &hash)).await? {
+        match work(username.clone(), hash).await? {
             Some(value) => return noted(req, Ok(value)),
             None => state.verifier.forget(&username, &key),
         }
@@ -144,7 +142,7 @@ where
         return Err(Error::Unauthorized);
     }
     let hash = hash.ok_or(Error::Unauthorized)?;
-    let done = db::run(&state.pool, move |conn| work(conn, &username, &hash)).await?;
+    let done = work(username, hash).await?;
     noted(req, done.ok_or(Error::Unauthorized))
 }
 

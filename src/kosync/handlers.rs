@@ -119,10 +119,10 @@ pub async fn put_progress(
     };
     let timestamp = unix_now();
     let document = report.document.clone();
-    let rules = state.rules.clone();
-    authorized_as(&state, &req, creds, move |conn, user, hash| {
-        let rules = rules.get(conn)?;
-        reading::record(conn, &rules, user, hash, &report, timestamp)
+    let report = std::sync::Arc::new(report);
+    // Written with the reports that arrive meanwhile, in one transaction (reading::batch).
+    authorized_as(&state, &req, creds, |user, hash| {
+        state.reports.record(user, hash, report.clone(), timestamp)
     })
     .await?;
     reply(

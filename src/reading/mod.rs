@@ -1,5 +1,6 @@
 //! Reading state: the KoSync write path, the current position, and the reading aggregate.
 
+pub mod batch;
 pub mod changed;
 pub mod derive;
 pub mod devices;

@@ -8,6 +8,7 @@ mod cli;
 use libris_test_support as common;
 mod failures;
 mod formats;
+mod group_commit;
 mod hardcover;
 mod kosync;
 mod library;
