@@ -7,7 +7,7 @@ duration=${BENCH_DURATION:-10}
 
 . scripts/bench/lib.sh
 need wrk wrk
-cargo build --release --locked
+[ -n "${LIBRIS_BIN:-}" ] || cargo build --release --locked
 
 scripts/pg.sh wipe bench
 url=$(scripts/pg.sh start bench libris_bench)
@@ -18,7 +18,8 @@ psql -X "$url" -qAt -c "SHOW fsync" -c "SHOW synchronous_commit" | paste -sd' ' 
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export DATABASE_URL="$url" RUST_LOG=warn
-bin=target/release/libris
+# LIBRIS_BIN: another build to measure (a baseline); the shared target dir otherwise.
+bin=${LIBRIS_BIN:-${CARGO_TARGET_DIR:-target}/release/libris}
 id=$($bin keys create --label bench 2>/dev/null | awk '/^id:/ {print $2}')
 $bin credentials set kosync --key-id "$id" --username bench --password bench >/dev/null
 # Half the documents belong to library books, so half the reports also update an aggregate.
@@ -37,6 +38,10 @@ rss() { awk -v f="$1" '$1 == f":" {printf "%.1f", $2 / 1024}' "/proc/$pid/status
 idle_rss=$(rss VmRSS)
 curl -sf -H "x-auth-user: bench" -H "x-auth-key: $BENCH_KEY" "$base/users/auth" >/dev/null
 bcrypt() { curl -sf "$base/api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"]["bcrypt_verifications"])'; }
+# The group commit's counters (reading::batch): "batches reports", or "- -" from a build without them.
+batches() { curl -sf "$base/api/health" | python3 -c 'import json,sys
+b = json.load(sys.stdin).get("kosync", {}).get("report_batches")
+print(str(b["batches"]) + " " + str(b["reports"]) if b else "- -")'; }
 bcrypt_before=$(bcrypt)
 
 # Every case starts from a settled database: no checkpoint or vacuum debt from the one before.
@@ -45,21 +50,31 @@ results=()
 run() { # name script connections [extra wrk args]
     local name=$1 script=$2 conns=$3; shift 3
     settle
-    local out
+    local out before after
+    before=$(batches)
     out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency -s "scripts/bench/$script.lua" "$@" "$base")
-    local rps p50 p99 errors
+    after=$(batches)
+    local rps p50 p99 errors batch
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | paste -sd';')
-    results+=("$name|$script|$rps|$p50|$p99|${errors:-none}")
+    # Reports per transaction during this case (PUT only).
+    batch=$(python3 -c "b0, r0 = '$before'.split(); b1, r1 = '$after'.split()
+print('-' if b0 == '-' or int(b1) == int(b0) else f'{(int(r1) - int(r0)) / (int(b1) - int(b0)):.1f}')")
+    results+=("$name|$script|$rps|$p50|$p99|$batch|${errors:-none}")
 }
-run "PUT 16 keep-alive" put 16
-run "PUT 64 keep-alive" put 64
-run "PUT 16 close" put 16 -H "Connection: close"
-run "GET 16 keep-alive" get 16
-run "GET 64 keep-alive" get 64
-run "GET 16 close" get 16 -H "Connection: close"
+for conns in 16 64; do
+    run "PUT $conns keep-alive" put "$conns"
+    run "PUT $conns close" put "$conns" -H "Connection: close"
+done
+for conns in 16 64; do
+    run "GET $conns keep-alive" get "$conns"
+    run "GET $conns close" get "$conns" -H "Connection: close"
+done
+batch_sizes=$(curl -sf "$base/api/health" | python3 -c 'import json,sys
+b = json.load(sys.stdin).get("kosync", {}).get("report_batches")
+print(", ".join("<=%d: %d" % (s["up_to"], s["batches"]) for s in b["sizes"]) + " (fell back: %d)" % b["fell_back"] if b else "none (no group commit in this build)")')
 bcrypt_after=$(bcrypt)
 peak_rss=$(rss VmHWM)
 
@@ -73,15 +88,18 @@ hash=$(psql -X "$url" -qAt -c "SELECT password_hash FROM service_credentials WHE
 declare -A ceil
 for req in put get; do for mode in prepared extended; do ceil[$req-$mode]=$(ceiling $req $mode); done; done
 
-printf '\n%-18s %8s %9s %9s %10s %6s %10s %6s  %s\n' case "req/s" p50 p99 "pgb-prep" ratio "pgb-ext" ratio errors
+printf '\n%-18s %8s %9s %9s %6s %10s %6s %10s %6s  %s\n' case "req/s" p50 p99 batch "pgb-prep" ratio "pgb-ext" ratio errors
 for r in "${results[@]}"; do
-    IFS='|' read -r name script rps p50 p99 errors <<<"$r"
+    IFS='|' read -r name script rps p50 p99 batch errors <<<"$r"
     cp=${ceil[$script-prepared]} ce=${ceil[$script-extended]}
     rp=$(python3 -c "print(f'{$rps / $cp * 100:.0f}%')") re=$(python3 -c "print(f'{$rps / $ce * 100:.0f}%')")
-    printf '%-18s %8.0f %9s %9s %10s %6s %10s %6s  %s\n' "$name" "$rps" "$p50" "$p99" "$cp" "$rp" "$ce" "$re" "$errors"
+    printf '%-18s %8.0f %9s %9s %6s %10s %6s %10s %6s  %s\n' "$name" "$rps" "$p50" "$p99" "$batch" "$cp" "$rp" "$ce" "$re" "$errors"
 done
 echo
 echo "pgbench: the SQL of one request (libris bench-sql put|get), 16 clients; pgb-prep with prepared"
 echo "statements, as the server runs it; pgb-ext parsing and planning every statement"
+echo "batch: reports per transaction during the case (group commit, reading::batch); close: a new"
+echo "connection per request (Connection: close), as KOReader does"
+echo "batch sizes over the whole run: $batch_sizes"
 echo "bcrypt verifications during the load: $((bcrypt_after - bcrypt_before)) (warm requests hit the cache)"
 echo "RSS: idle ${idle_rss} MB, peak ${peak_rss} MB"

@@ -201,11 +201,17 @@ impl Writer {
 
     /// Writes batches until the queue is empty.
     async fn drain(self: Arc<Self>) {
+        let mut slot = Slot {
+            writer: self.clone(),
+            held: true,
+        };
         loop {
             let batch: Vec<Waiting> = {
                 let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
                 if queue.waiting.is_empty() {
+                    // Under the same lock as the check: a report queued after it starts a writer.
                     queue.writers -= 1;
+                    slot.held = false;
                     return;
                 }
                 let n = queue.waiting.len().min(MAX_BATCH);
@@ -267,6 +273,22 @@ impl Writer {
                     batches: n.load(Ordering::Relaxed),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A running writer's place: given back if its task ends early (its runtime stopped), so
+/// that a later report starts a writer again.
+struct Slot {
+    writer: Arc<Writer>,
+    held: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.held {
+            let mut queue = self.writer.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.writers -= 1;
         }
     }
 }
