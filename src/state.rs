@@ -144,8 +144,11 @@ impl AppState {
     }
 }
 
-/// Batches of KoSync reports in flight at once: a few, so that each commit carries the reports
-/// that arrived meanwhile, and connections remain for everything else.
+/// Batches of KoSync reports in flight at once: one per two cores (measured on two: a second
+/// writer halves the batches and costs the database more than it overlaps), at most half the
+/// pool, so that each commit carries the reports that arrived meanwhile and connections remain
+/// for everything else.
 fn report_writers(pool_size: u32) -> usize {
-    (pool_size as usize / 2).clamp(1, 4)
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores / 2).min(pool_size as usize / 2).clamp(1, 4)
 }

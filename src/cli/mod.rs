@@ -100,6 +100,9 @@ enum Command {
         /// Its stored password hash (service_credentials.password_hash).
         #[arg(long)]
         password_hash: String,
+        /// Reports per statement (put), as the group commit writes them under load.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        batch: u16,
     },
 }
 
@@ -146,10 +149,11 @@ pub fn run(cli: Cli, mut config: Config) -> ExitCode {
             request,
             username,
             password_hash,
+            batch,
         } => {
             print!(
                 "{}",
-                reading::sql::pgbench_script(&request, &username, &password_hash)
+                reading::sql::pgbench_script(&request, &username, &password_hash, batch.into())
             );
             Ok(())
         }

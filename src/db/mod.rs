@@ -76,9 +76,17 @@ impl Conn {
             }
         }
     }
+
+    /// Whether the link to the server is lost (a noted error said so, or libpq knows): what
+    /// the pool checks before it takes a connection back.
+    pub fn is_broken(&mut self) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        self.broken || self.pg.is_broken()
+    }
 }
 
-fn is_connection_loss(e: &DieselError) -> bool {
+/// Whether `e` says the link to the server is lost.
+pub fn is_connection_loss(e: &DieselError) -> bool {
     match e {
         DieselError::DatabaseError(kind, info) => match kind {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => true,
@@ -108,8 +116,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        use diesel::r2d2::R2D2Connection;
-        conn.broken || std::thread::panicking() || conn.pg.is_broken()
+        std::thread::panicking() || conn.is_broken()
     }
 }
 

@@ -1,115 +1,90 @@
 //! Group commit of KoSync reports: reports that arrive while earlier ones are being written
-//! wait in one queue; a writer takes all of them (up to [`MAX_BATCH`]) and writes them in one
-//! transaction, one report statement each (`sql/record_progress.sql`, prepared once per
-//! connection), committing once; only then is each request answered. There is no delay: a
-//! writer that finds one report writes it at once, in its own implicit transaction, as before.
+//! wait in one queue; a writer takes all of them (up to [`MAX_BATCH`]) and writes them with
+//! one statement over arrays (`sql/record_batch.sql`, prepared once per connection), one
+//! commit; only then is each request answered. There is no delay: a writer that finds one
+//! report writes it at once, with the same statement.
 //!
 //! - At most `writers` batches are in flight at once; a report that finds them all busy waits
 //!   for the next batch, so the busier the server, the more each commit carries.
-//! - Within a batch the reports run ordered by (username, document, device), a stable sort: the
-//!   reports of one (reader, document, device) keep their arrival order (the last one is
-//!   current, each has its history row), and two batches lock rows in the same order.
-//! - Each statement still names the password hash the report's key was verified against, and
-//!   sees every change committed before it runs: a credential changed or deleted while the
-//!   report waited is honoured (that report gets `None`, as from [`super::record`]).
-//! - Reports are validated before they are queued. If the batch's transaction fails anyway
-//!   (a statement or the commit), nothing of it is kept and every report is written again on
-//!   its own, so only the culprit gets its error.
+//! - The statement applies the reports of one (reader, document, device) in arrival order
+//!   (the last is current, each has its history row) and locks rows in key order, so two
+//!   batches never wait for each other in a cycle.
+//! - Each report still names the password hash its key was verified against, and the
+//!   statement sees every change committed before it runs: a credential changed or deleted
+//!   while the report waited is honoured (that report gets `None`, as from [`super::record`]).
+//! - Reports are validated before they are queued. If the statement fails anyway (a book
+//!   deleted meanwhile, a lost connection), nothing of it is kept and every report is written
+//!   again on its own, so only the culprit gets its error.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use diesel::pg::PgConnection;
-use diesel::Connection;
 use tokio::sync::oneshot;
 
 use super::derive::Rules;
-use super::progress::{record, Recorded, Report};
+use super::progress::{record_all, Recorded, Report, Verified};
 use super::state::RulesCache;
 use crate::db::{self, DbPool};
 use crate::error::Error;
 
-/// The most reports one transaction carries.
+/// The most reports one statement carries.
 pub const MAX_BATCH: usize = 64;
+
+/// The most reports waiting at once: beyond them a report is refused at once (502/2000, which
+/// KOReader retries later) rather than held in memory behind a database that keeps no pace.
+const MAX_WAITING: usize = 16 * MAX_BATCH;
 
 /// The upper bounds of the batch size counters in [`BatchStats`].
 const BUCKETS: [usize; 7] = [1, 2, 4, 8, 16, 32, MAX_BATCH];
-
-/// One report waiting to be written, for the kosync user `username` whose key was verified
-/// against `password_hash`.
-#[derive(Debug, Clone)]
-pub struct Queued {
-    pub username: String,
-    pub password_hash: String,
-    pub report: Arc<Report>,
-    pub timestamp: i64,
-}
 
 /// What one report came to: as [`super::record`] answers.
 pub type Outcome = Result<Option<Recorded>, Error>;
 
 /// A batch written: each report's outcome, in the batch's order, and whether the batch's
-/// transaction failed and its reports were written one by one.
+/// statement failed and its reports were written one by one.
 pub struct Written {
     pub outcomes: Vec<Outcome>,
     pub fell_back: bool,
 }
 
-/// Writes `batch` (see the module's comment): one report alone in its own statement, more in
-/// one transaction, or, when that fails, each on its own.
-pub fn write(conn: &mut PgConnection, rules: &Rules, batch: &[Queued]) -> Written {
-    let one = |conn: &mut PgConnection, q: &Queued| {
-        record(
-            conn,
-            rules,
-            &q.username,
-            &q.password_hash,
-            &q.report,
-            q.timestamp,
-        )
-    };
-    if batch.len() == 1 {
-        return Written {
-            outcomes: vec![one(conn, &batch[0])],
-            fell_back: false,
-        };
-    }
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by_key(|&i| {
-        let q = &batch[i];
-        (&q.username, &q.report.document, &q.report.device)
-    });
-    let together = conn.transaction(|conn| {
-        let mut outcomes = vec![None; batch.len()];
-        for &i in &order {
-            outcomes[i] = Some(one(conn, &batch[i])?);
-        }
-        Ok::<_, Error>(outcomes)
-    });
-    match together {
+/// Writes `batch` (see the module's comment) in one statement or, when that fails and there
+/// is more than one report, each on its own.
+pub fn write(conn: &mut PgConnection, rules: &Rules, batch: &[Verified]) -> Written {
+    match record_all(conn, rules, batch) {
         Ok(outcomes) => Written {
-            outcomes: outcomes.into_iter().map(|o| Ok(o.flatten())).collect(),
+            outcomes: outcomes.into_iter().map(Ok).collect(),
             fell_back: false,
         },
+        // Nothing more is tried on a lost connection: the first report carries the error
+        // itself (so the connection is seen broken), the others share it.
+        Err(e) if batch.len() == 1 || is_connection_loss(&e) => {
+            let mut outcomes: Vec<Outcome> = batch[1..].iter().map(|_| Err(shared(&e))).collect();
+            outcomes.insert(0, Err(e));
+            Written {
+                outcomes,
+                fell_back: false,
+            }
+        }
         Err(e) => {
             log::debug!(
                 "a batch of {} reports failed ({e}); writing them one by one",
                 batch.len()
             );
-            let mut outcomes: Vec<Option<Outcome>> = (0..batch.len()).map(|_| None).collect();
-            for &i in &order {
-                outcomes[i] = Some(one(conn, &batch[i]));
-            }
+            let outcomes = batch
+                .iter()
+                .map(|v| Ok(record_all(conn, rules, std::slice::from_ref(v))?.remove(0)))
+                .collect();
             Written {
-                outcomes: outcomes.into_iter().flatten().collect(),
+                outcomes,
                 fell_back: true,
             }
         }
     }
 }
 
-type Waiting = (Queued, oneshot::Sender<Outcome>);
+type Waiting = (Verified, oneshot::Sender<Outcome>);
 
 struct Queue {
     waiting: VecDeque<Waiting>,
@@ -176,7 +151,7 @@ impl Writer {
         timestamp: i64,
     ) -> Outcome {
         let (reply, answer) = oneshot::channel();
-        let queued = Queued {
+        let queued = Verified {
             username,
             password_hash,
             report,
@@ -184,6 +159,9 @@ impl Writer {
         };
         let start_writer = {
             let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if queue.waiting.len() >= MAX_WAITING {
+                return Err(Error::Unavailable("too many reports are waiting".into()));
+            }
             queue.waiting.push_back((queued, reply));
             let start = queue.writers < self.max_writers;
             if start {
@@ -199,55 +177,126 @@ impl Writer {
             .map_err(|_| Error::Internal("the report writer stopped".into()))?
     }
 
-    /// Writes batches until the queue is empty.
+    /// Writes batches until the queue is empty, on one connection held meanwhile: the next
+    /// batch starts as soon as the last one's answers are sent, with no hand-over between
+    /// threads. A lost connection is given back and another one taken.
     async fn drain(self: Arc<Self>) {
-        let mut slot = Slot {
+        let slot = Slot {
             writer: self.clone(),
-            held: true,
+            held: Arc::new(AtomicBool::new(true)),
         };
+        loop {
+            let (writer, held) = (self.clone(), slot.held.clone());
+            let timeout = self.pool.wait();
+            let drained = db::run(&self.pool, move |conn| {
+                writer.write_until_empty(conn, &held, timeout)
+            })
+            .await;
+            match drained {
+                Ok(Drained::Empty) => return,
+                Ok(Drained::ConnectionLost) => {
+                    if self.release_if_empty(&slot.held) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // No connection in time. Another writer may still be writing: it takes
+                    // the waiting reports. The last one answers them with the error (the
+                    // database is away, and each request's client is waiting).
+                    let waiting: Vec<Waiting> = {
+                        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                        if queue.writers > 1 {
+                            if slot.held.swap(false, Ordering::SeqCst) {
+                                queue.writers -= 1;
+                            }
+                            return;
+                        }
+                        queue.waiting.drain(..).collect()
+                    };
+                    for (_, reply) in waiting {
+                        let _ = reply.send(Err(shared(&e)));
+                    }
+                    if self.release_if_empty(&slot.held) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loop of [`Self::drain`] on `conn`. While the writer holds it, a statement may run
+    /// at most `timeout` (the pool's wait): a batch stuck behind a lock fails, and the
+    /// reports queued behind it are not held without end.
+    fn write_until_empty(
+        &self,
+        conn: &mut db::Conn,
+        held: &AtomicBool,
+        timeout: std::time::Duration,
+    ) -> Result<Drained, Error> {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
+        let drained = self.write_batches(conn, held);
+        if !conn.is_broken() {
+            conn.batch_execute("RESET statement_timeout")?;
+        }
+        Ok(drained)
+    }
+
+    fn write_batches(&self, conn: &mut db::Conn, held: &AtomicBool) -> Drained {
         loop {
             let batch: Vec<Waiting> = {
                 let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
                 if queue.waiting.is_empty() {
                     // Under the same lock as the check: a report queued after it starts a writer.
-                    queue.writers -= 1;
-                    slot.held = false;
-                    return;
+                    if held.swap(false, Ordering::SeqCst) {
+                        queue.writers -= 1;
+                    }
+                    return Drained::Empty;
                 }
                 let n = queue.waiting.len().min(MAX_BATCH);
                 queue.waiting.drain(..n).collect()
             };
             self.count(batch.len());
-            let (items, replies): (Vec<Queued>, Vec<oneshot::Sender<Outcome>>) =
+            let (items, replies): (Vec<Verified>, Vec<oneshot::Sender<Outcome>>) =
                 batch.into_iter().unzip();
-            let rules = self.rules.clone();
-            let written = db::run(&self.pool, move |conn| {
-                let rules = rules.get(conn)?;
-                let written = write(conn, &rules, &items);
-                for outcome in &written.outcomes {
-                    if let Err(e) = outcome {
-                        conn.note(e);
-                    }
-                }
-                Ok(written)
-            })
-            .await;
-            match written {
-                Ok(written) => {
-                    if written.fell_back {
-                        self.fell_back.fetch_add(1, Ordering::Relaxed);
-                    }
-                    for (reply, outcome) in replies.into_iter().zip(written.outcomes) {
-                        let _ = reply.send(outcome);
-                    }
-                }
+            let written = match self.rules.get(conn) {
+                Ok(rules) => write(conn, &rules, &items),
                 Err(e) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(shared(&e)));
+                    conn.note(&e);
+                    Written {
+                        outcomes: items.iter().map(|_| Err(shared(&e))).collect(),
+                        fell_back: false,
                     }
+                }
+            };
+            if written.fell_back {
+                self.fell_back.fetch_add(1, Ordering::Relaxed);
+            }
+            for outcome in &written.outcomes {
+                if let Err(e) = outcome {
+                    conn.note(e);
                 }
             }
+            for (reply, outcome) in replies.into_iter().zip(written.outcomes) {
+                let _ = reply.send(outcome);
+            }
+            if conn.is_broken() {
+                return Drained::ConnectionLost;
+            }
         }
+    }
+
+    /// Gives the writer's place back if no report waits (under the queue's lock, so a report
+    /// queued after the check starts a writer); whether it did.
+    fn release_if_empty(&self, held: &AtomicBool) -> bool {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if !queue.waiting.is_empty() {
+            return false;
+        }
+        if held.swap(false, Ordering::SeqCst) {
+            queue.writers -= 1;
+        }
+        true
     }
 
     fn count(&self, size: usize) {
@@ -277,19 +326,47 @@ impl Writer {
     }
 }
 
+/// How a writer's loop on one connection ended.
+enum Drained {
+    /// No report waits; the writer's place is given back.
+    Empty,
+    /// The connection is gone; the writer goes on with another one.
+    ConnectionLost,
+}
+
 /// A running writer's place: given back if its task ends early (its runtime stopped), so
-/// that a later report starts a writer again.
+/// that a later report starts a writer again. `held` is cleared by whoever gives it back.
 struct Slot {
     writer: Arc<Writer>,
-    held: bool,
+    held: Arc<AtomicBool>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if self.held {
+        let stranded: Vec<Waiting> = {
             let mut queue = self.writer.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if !self.held.swap(false, Ordering::SeqCst) {
+                return;
+            }
             queue.writers -= 1;
+            // The last writer stopped early (its runtime is going away): no one else would
+            // answer the reports still waiting.
+            if queue.writers > 0 {
+                return;
+            }
+            queue.waiting.drain(..).collect()
+        };
+        for (_, reply) in stranded {
+            let _ = reply.send(Err(Error::Unavailable("the server is stopping".into())));
         }
+    }
+}
+
+/// Whether `e` says the link to the database is lost (then nothing more is tried on it).
+fn is_connection_loss(e: &Error) -> bool {
+    match e {
+        Error::Database(d) => db::is_connection_loss(d),
+        _ => false,
     }
 }
 

@@ -118,9 +118,10 @@ impl std::error::Error for InvalidManual {}
 
 /// Derives the state from the full history of one reader for one book.
 ///
-/// `history` must be ordered by timestamp. Rows with equal timestamps are
-/// taken in slice order, i.e. slice order is arrival order and the last row
-/// is the newest; [`fold`] applies the same tie rule.
+/// `history` must be ordered by timestamp. The newest report gives
+/// `percentage`; among reports with the newest timestamp, the highest
+/// percentage wins, so the result depends on the set of reports and never on
+/// their arrival order: concurrent writers, a batch and a rebuild all agree.
 pub fn derive(history: &[Report], rules: &Rules, now: DateTime<Utc>) -> Derived {
     debug_assert!(
         history.windows(2).all(|w| w[0].timestamp <= w[1].timestamp),
@@ -132,12 +133,16 @@ pub fn derive(history: &[Report], rules: &Rules, now: DateTime<Utc>) -> Derived 
             .find(|r| pred(r.percentage))
             .map(|r| r.timestamp)
     };
-    let newest = history.last();
+    let last_read_at = history.last().map(|r| r.timestamp);
     let derived = Derived {
         started_at: first_at(&|p| p > 0.0),
         finished_at: first_at(&|p| p >= rules.finished_threshold),
-        last_read_at: newest.map(|r| r.timestamp),
-        percentage: newest.map(|r| r.percentage),
+        last_read_at,
+        percentage: history
+            .iter()
+            .filter(|r| Some(r.timestamp) == last_read_at)
+            .map(|r| r.percentage)
+            .reduce(f64::max),
         max_percentage: history.iter().map(|r| r.percentage).reduce(f64::max),
         ..Derived::default()
     };
@@ -147,12 +152,12 @@ pub fn derive(history: &[Report], rules: &Rules, now: DateTime<Utc>) -> Derived 
 /// Adds one report to a state in O(1); equal to [`derive`] on the history
 /// plus that report.
 ///
-/// Reports may arrive out of order (a device syncing late). That is handled
-/// so that the result never depends on arrival order except for ties:
+/// Reports may arrive out of order (a device syncing late). The result never
+/// depends on arrival order:
 /// * a report older than `last_read_at` leaves `last_read_at`/`percentage`
-///   alone (it is not where the reader is now); one with an equal or newer
-///   timestamp replaces them, so among equal timestamps the later-arriving
-///   report wins, exactly as the last slice row wins in [`derive`];
+///   alone (it is not where the reader is now); a newer one replaces them,
+///   and one at the same second replaces the percentage when it is higher,
+///   as in [`derive`];
 /// * `started_at`/`finished_at` take the earlier of old and new, since they
 ///   mean "the first report that ...";
 /// * `max_percentage` takes the maximum.
@@ -163,7 +168,11 @@ pub fn fold(prev: &Derived, report: &Report, rules: &Rules, now: DateTime<Utc>) 
         (None, true) => Some(t),
         (old, false) => old,
     };
-    let is_newest = prev.last_read_at.is_none_or(|last| t >= last);
+    let is_newest = match (prev.last_read_at, prev.percentage) {
+        (Some(last), Some(q)) => t > last || (t == last && p >= q),
+        (Some(last), None) => t >= last,
+        (None, _) => true,
+    };
     let derived = Derived {
         started_at: earliest(prev.started_at, p > 0.0),
         finished_at: earliest(prev.finished_at, p >= rules.finished_threshold),
@@ -406,17 +415,19 @@ mod tests {
     }
 
     #[test]
-    fn equal_timestamps_later_in_slice_or_arrival_wins() {
+    fn equal_timestamps_the_highest_percentage_wins_in_any_order() {
         let rules = Rules::default();
-        let d = derive(&[r(10, 0.3), r(10, 0.5)], &rules, t(20));
-        assert_eq!(d.percentage, Some(0.5));
-        let f = fold(
-            &fold(&Derived::default(), &r(10, 0.3), &rules, t(20)),
-            &r(10, 0.5),
-            &rules,
-            t(20),
-        );
-        assert_eq!(f, d);
+        for h in [[r(10, 0.3), r(10, 0.5)], [r(10, 0.5), r(10, 0.3)]] {
+            let d = derive(&h, &rules, t(20));
+            assert_eq!(d.percentage, Some(0.5));
+            let f = fold(
+                &fold(&Derived::default(), &h[0], &rules, t(20)),
+                &h[1],
+                &rules,
+                t(20),
+            );
+            assert_eq!(f, d);
+        }
     }
 
     #[test]
@@ -681,7 +692,7 @@ mod tests {
         (-YEARS / 3..YEARS * 4 / 3).prop_map(t)
     }
 
-    /// Stable sort, so equal timestamps keep arrival order.
+    /// Ordered by time, as `derive` needs.
     fn sorted(mut h: Vec<Report>) -> Vec<Report> {
         h.sort_by_key(|r| r.timestamp);
         h
@@ -705,8 +716,7 @@ mod tests {
         fn fold_in_any_order_equals_derive_on_sorted(
             arrival in history(), rules in rules(), now in now()
         ) {
-            // `arrival` is a random order; sorting it stably keeps arrival
-            // order among ties, which is the tie rule both sides share.
+            // `arrival` is a random order: the fold never depends on it.
             let h = sorted(arrival.clone());
             prop_assert_eq!(fold_all(&arrival, &rules, now), derive(&h, &rules, now));
         }

@@ -12,5 +12,7 @@ pub mod state;
 pub mod stats;
 pub mod store;
 
-pub use progress::{credential_and_latest, record, Position, Recorded, Report};
+pub use progress::{
+    credential_and_latest, record, record_all, Position, Recorded, Report, Verified,
+};
 pub use relink::relink;

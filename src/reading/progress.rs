@@ -1,13 +1,15 @@
 //! The KoSync write path and the current position.
 
 use diesel::pg::PgConnection;
-use diesel::sql_types::{BigInt, Double, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use std::sync::Arc;
+
+use diesel::sql_types::{Array, BigInt, Double, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::derive::Rules;
-use super::sql::{AUTH_AND_LATEST_POSITION, RECORD_PROGRESS};
+use super::sql::{AUTH_AND_LATEST_POSITION, RECORD_BATCH};
 use crate::db::cached::cached;
 use crate::error::Error;
 
@@ -46,10 +48,19 @@ pub struct Recorded {
     pub book_id: Option<Uuid>,
 }
 
-/// Records one report atomically (one statement) for the kosync user `username` whose key
-/// was verified against `password_hash`: current row, history row and, when the document
-/// belongs to a known book, the reader's aggregate. `None`: the credential no longer holds
-/// that hash (changed or deleted), and nothing was written.
+/// One report whose key was verified: for the kosync user `username`, against the stored
+/// hash `password_hash`, received at `timestamp` (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub username: String,
+    pub password_hash: String,
+    pub report: Arc<Report>,
+    pub timestamp: i64,
+}
+
+/// Records one report atomically (one statement): current row, history row and, when the
+/// document belongs to a known book, the reader's aggregate. `None`: the credential no longer
+/// holds that hash (changed or deleted), and nothing was written.
 pub fn record(
     conn: &mut PgConnection,
     rules: &Rules,
@@ -58,76 +69,122 @@ pub fn record(
     report: &Report,
     timestamp: i64,
 ) -> Result<Option<Recorded>, Error> {
-    use diesel::OptionalExtension;
-    let params = ReportParams {
-        document: &report.document,
-        username,
-        device: &report.device,
-        device_id: report.device_id.as_deref(),
-        progress: &report.progress,
-        percentage: report.percentage,
+    let one = Verified {
+        username: username.to_owned(),
+        password_hash: password_hash.to_owned(),
+        report: Arc::new(report.clone()),
         timestamp,
-        raw_payload: &report.raw,
-        finished_threshold: rules.finished_threshold,
-        password_hash,
-        title: report.title.as_deref(),
-        authors: report.authors.as_deref(),
-        paused_after_days: rules.window_days(),
     };
-    Ok(params.bind().get_result(conn).optional()?)
+    Ok(record_all(conn, rules, std::slice::from_ref(&one))?.remove(0))
 }
 
-/// The parameters of `sql/record_progress.sql`, named and ordered as its header lists them
-/// (a unit test holds the two equal); [`ReportParams::bind`] is the one place they are bound.
-pub struct ReportParams<'a> {
-    pub document: &'a str,
-    pub username: &'a str,
-    pub device: &'a str,
-    pub device_id: Option<&'a str>,
-    pub progress: &'a str,
-    pub percentage: f64,
-    pub timestamp: i64,
-    pub raw_payload: &'a Value,
+/// Records `reports` in one statement (`sql/record_batch.sql`), in arrival order: each
+/// report's outcome, in the same order, `None` for one whose credential no longer holds the
+/// verified hash. All or nothing: an error writes none of them.
+pub fn record_all(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    reports: &[Verified],
+) -> Result<Vec<Option<Recorded>>, Error> {
+    let rows: Vec<Written> = BatchParams::of(rules, reports).bind().load(conn)?;
+    let mut outcomes = vec![None; reports.len()];
+    for row in rows {
+        let slot = usize::try_from(row.i - 1)
+            .ok()
+            .and_then(|i| outcomes.get_mut(i))
+            .ok_or_else(|| {
+                Error::Internal(format!("record_batch.sql returned report {}", row.i))
+            })?;
+        *slot = Some(Recorded {
+            api_key_id: row.api_key_id,
+            book_id: row.book_id,
+        });
+    }
+    Ok(outcomes)
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = BigInt)]
+    i: i64,
+    #[diesel(sql_type = SqlUuid)]
+    api_key_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    book_id: Option<Uuid>,
+}
+
+/// The parameters of `sql/record_batch.sql`, named and ordered as its header lists them (a
+/// unit test holds the two equal): one array per report field, then the rules.
+/// [`BatchParams::bind`] is the one place they are bound.
+pub struct BatchParams<'a> {
+    pub documents: Vec<&'a str>,
+    pub usernames: Vec<&'a str>,
+    pub password_hashes: Vec<&'a str>,
+    pub devices: Vec<&'a str>,
+    pub device_ids: Vec<Option<&'a str>>,
+    pub progresses: Vec<&'a str>,
+    pub percentages: Vec<f64>,
+    pub timestamps: Vec<i64>,
+    pub raw_payloads: Vec<&'a Value>,
+    pub titles: Vec<Option<&'a str>>,
+    pub authors: Vec<Option<&'a str>>,
     pub finished_threshold: f64,
-    pub password_hash: &'a str,
-    pub title: Option<&'a str>,
-    pub authors: Option<&'a str>,
     pub paused_after_days: i32,
 }
 
-impl<'a> ReportParams<'a> {
+impl<'a> BatchParams<'a> {
     pub const NAMES: [&'static str; 13] = [
-        "document",
-        "username",
-        "device",
-        "device_id",
-        "progress",
-        "percentage",
-        "timestamp",
-        "raw_payload",
-        "finished_threshold",
-        "password_hash",
-        "title",
+        "documents",
+        "usernames",
+        "password_hashes",
+        "devices",
+        "device_ids",
+        "progresses",
+        "percentages",
+        "timestamps",
+        "raw_payloads",
+        "titles",
         "authors",
+        "finished_threshold",
         "paused_after_days",
     ];
 
+    pub fn of(rules: &Rules, reports: &'a [Verified]) -> BatchParams<'a> {
+        let field = |f: fn(&'a Verified) -> &'a str| reports.iter().map(f).collect();
+        let optional = |f: fn(&'a Verified) -> Option<&'a str>| reports.iter().map(f).collect();
+        BatchParams {
+            documents: field(|v| &v.report.document),
+            usernames: field(|v| &v.username),
+            password_hashes: field(|v| &v.password_hash),
+            devices: field(|v| &v.report.device),
+            device_ids: optional(|v| v.report.device_id.as_deref()),
+            progresses: field(|v| &v.report.progress),
+            percentages: reports.iter().map(|v| v.report.percentage).collect(),
+            timestamps: reports.iter().map(|v| v.timestamp).collect(),
+            raw_payloads: reports.iter().map(|v| &v.report.raw).collect(),
+            titles: optional(|v| v.report.title.as_deref()),
+            authors: optional(|v| v.report.authors.as_deref()),
+            finished_threshold: rules.finished_threshold,
+            paused_after_days: rules.window_days(),
+        }
+    }
+
     /// The statement with its parameters bound, prepared once per connection.
-    pub fn bind(&self) -> impl diesel::query_dsl::LoadQuery<'a, PgConnection, Recorded> + 'a {
+    fn bind(self) -> impl diesel::query_dsl::LoadQuery<'a, PgConnection, Written> + 'a {
         cached(
-            sql_query(RECORD_PROGRESS)
-                .bind::<Text, _>(self.document)
-                .bind::<Text, _>(self.username)
-                .bind::<Text, _>(self.device)
-                .bind::<Nullable<Text>, _>(self.device_id)
-                .bind::<Text, _>(self.progress)
-                .bind::<Double, _>(self.percentage)
-                .bind::<BigInt, _>(self.timestamp)
-                .bind::<Jsonb, _>(self.raw_payload)
+            sql_query(RECORD_BATCH)
+                .bind::<Array<Text>, _>(self.documents)
+                .bind::<Array<Text>, _>(self.usernames)
+                .bind::<Array<Text>, _>(self.password_hashes)
+                .bind::<Array<Text>, _>(self.devices)
+                .bind::<Array<Nullable<Text>>, _>(self.device_ids)
+                .bind::<Array<Text>, _>(self.progresses)
+                .bind::<Array<Double>, _>(self.percentages)
+                .bind::<Array<BigInt>, _>(self.timestamps)
+                .bind::<Array<Jsonb>, _>(self.raw_payloads)
+                .bind::<Array<Nullable<Text>>, _>(self.titles)
+                .bind::<Array<Nullable<Text>>, _>(self.authors)
                 .bind::<Double, _>(self.finished_threshold)
-                .bind::<Text, _>(self.password_hash)
-                .bind::<Nullable<Text>, _>(self.title)
-                .bind::<Nullable<Text>, _>(self.authors)
                 .bind::<diesel::sql_types::Integer, _>(self.paused_after_days),
         )
     }

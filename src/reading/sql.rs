@@ -3,13 +3,13 @@
 
 use crate::settings;
 
-/// One progress report as one statement: the text of `sql/record_progress.sql`, whose
-/// header lists its parameters ([`super::progress::ReportParams`] binds them in that order).
-pub const RECORD_PROGRESS: &str = include_str!("sql/record_progress.sql");
+/// Progress reports, one or many, as one statement: the text of `sql/record_batch.sql`, whose
+/// header lists its parameters ([`super::progress::BatchParams`] binds them in that order).
+pub const RECORD_BATCH: &str = include_str!("sql/record_batch.sql");
 
-/// The parameter names `sql/record_progress.sql`'s header lists, `$1` first.
-pub fn record_progress_params() -> Vec<&'static str> {
-    RECORD_PROGRESS
+/// The parameter names `sql/record_batch.sql`'s header lists, `$1` first.
+pub fn record_batch_params() -> Vec<&'static str> {
+    RECORD_BATCH
         .lines()
         .take_while(|l| l.starts_with("--"))
         .filter_map(|l| {
@@ -60,35 +60,41 @@ pub fn substitute(sql: &str, args: &[&str]) -> String {
 
 /// A pgbench script doing the database work of one warm KoSync request of kind `request`
 /// (`put` or `get`) for the kosync user `username` whose stored hash is `password_hash`, over
-/// a pool of 1,000 documents.
-pub fn pgbench_script(request: &str, username: &str, password_hash: &str) -> String {
+/// a pool of 1,000 documents; a `put` writes `batch` reports of distinct documents at once,
+/// as the group commit does under load.
+pub fn pgbench_script(request: &str, username: &str, password_hash: &str, batch: usize) -> String {
     let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let (user, hash) = (literal(username), literal(password_hash));
-    let document = "('bench-doc-' || :n)";
     let statement = match request {
         "put" => {
+            let n = batch.max(1);
+            let each = |expr: &str| {
+                format!("(SELECT array_agg({expr} ORDER BY g) FROM generate_series(1, {n}) g)")
+            };
+            let all = |value: &str, ty: &str| format!("array_fill({value}::{ty}, ARRAY[{n}])");
+            let doc = "((:n + g * 37) % 1000 + 1)";
             let value = |name: &str| -> String {
                 match name {
-                    "document" => document.into(),
-                    "username" => user.clone(),
-                    "device" => "'bench-device'".into(),
-                    "device_id" => "'bench-device-id'".into(),
-                    "progress" => "'/body/DocFragment[10]/body/p[22]/text().42'".into(),
-                    "percentage" => "(:n / 1000.0)::float8".into(),
-                    "timestamp" => "extract(epoch from now())::bigint".into(),
-                    "raw_payload" => "'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'::jsonb".into(),
+                    "documents" => each(&format!("'bench-doc-' || {doc}")),
+                    "usernames" => all(&user, "text"),
+                    "password_hashes" => all(&hash, "text"),
+                    "devices" => all("'bench-device'", "text"),
+                    "device_ids" => all("'bench-device-id'", "text"),
+                    "progresses" => all("'/body/DocFragment[10]/body/p[22]/text().42'", "text"),
+                    "percentages" => each(&format!("({doc} / 1000.0)::float8")),
+                    "timestamps" => all("extract(epoch from now())", "int8"),
+                    "raw_payloads" => all("'{\"document\":\"bench\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"bench\"}'", "jsonb"),
+                    "titles" | "authors" => all("NULL", "text"),
                     "finished_threshold" => format!("{}::float8", settings::FINISHED_THRESHOLD),
-                    "password_hash" => hash.clone(),
-                    "title" | "authors" => "NULL".into(),
                     "paused_after_days" => settings::PAUSED_AFTER_DAYS.to_string(),
-                    other => panic!("record_progress.sql names a parameter {other} the bench does not know"),
+                    other => panic!("record_batch.sql names a parameter {other} the bench does not know"),
                 }
             };
-            let args: Vec<String> = record_progress_params().into_iter().map(value).collect();
+            let args: Vec<String> = record_batch_params().into_iter().map(value).collect();
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            substitute(RECORD_PROGRESS, &args)
+            substitute(RECORD_BATCH, &args)
         }
-        _ => substitute(AUTH_AND_LATEST_POSITION, &[&user, document]),
+        _ => substitute(AUTH_AND_LATEST_POSITION, &[&user, "('bench-doc-' || :n)"]),
     };
     // pgbench takes one statement per line: comments dropped, lines joined.
     let sql: Vec<&str> = statement
@@ -107,28 +113,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn record_progress_lists_its_thirteen_parameters() {
-        let names = record_progress_params();
+    fn record_batch_lists_its_thirteen_parameters() {
+        let names = record_batch_params();
         assert_eq!(names.len(), 13, "{names:?}");
-        assert_eq!(names, super::super::progress::ReportParams::NAMES);
+        assert_eq!(names, super::super::progress::BatchParams::NAMES);
         for n in 1..=13 {
-            assert!(RECORD_PROGRESS.contains(&format!("${n}")), "${n} unused");
+            assert!(RECORD_BATCH.contains(&format!("${n}")), "${n} unused");
         }
-        assert!(!RECORD_PROGRESS.contains("$14"));
+        assert!(!RECORD_BATCH.contains("$14"));
     }
 
     #[test]
     fn the_bench_script_is_one_statement_a_line() {
-        let script = pgbench_script("put", "bench", "hash");
+        let script = pgbench_script("put", "bench", "hash", 8);
         let lines: Vec<&str> = script.lines().collect();
         assert_eq!(lines.len(), 2, "{script}");
-        assert!(lines[1].starts_with("WITH reader AS ("), "{script}");
+        assert!(lines[1].starts_with("WITH input AS ("), "{script}");
+        assert!(lines[1].contains("generate_series(1, 8)"), "{script}");
         assert!(
             !lines[1].contains("--") && !lines[1].contains('$'),
             "{script}"
         );
         assert!(
-            lines[1].ends_with("RETURNING api_key_id, book_id;"),
+            lines[1].ends_with("SELECT i, api_key_id, book_id FROM effective;"),
             "{script}"
         );
     }

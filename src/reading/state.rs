@@ -4,7 +4,7 @@
 //! The per-reader, per-book aggregate is kept by SQL that follows the rules of
 //! [`super::derive`] (the SQL functions libris_derived_status and libris_effective_status hold
 //! the same rules; tests keep the three paths equal):
-//! - on each report, folded in inside the report's own statement (`sql/record_progress.sql`);
+//! - on each report, merged in inside the report batch's statement (`sql/record_batch.sql`);
 //! - on links, unlinks and settings changes, recomputed from history (`sql/rebuild.sql`);
 //! - as time passes, reading → paused, set-based (`sql/sweep.sql`).
 //!

@@ -674,6 +674,7 @@ async fn sync_links_by_isbn_pulls_statuses_and_pushes_only_what_changed() {
     assert_eq!(a["status_id"], 3);
 
     // A later report of the finished book moves the pages of the same read: no second read.
+    libris_test_support::next_second().await;
     let r = read_then_sync(&app, &ann, 0.97).await;
     assert_eq!(r.body["pushed"], 1, "{:?}", r.body);
     let sent = ops(&fake, 5);

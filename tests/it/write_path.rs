@@ -276,7 +276,7 @@ fn the_report_statement_is_prepared_once_and_checks_the_hash() {
     }
     let prepared: N = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_prepared_statements \
-         WHERE statement LIKE '%WITH reader AS (%' OR statement LIKE 'SELECT c.api_key_id%'",
+         WHERE statement LIKE '%WITH input AS (%' OR statement LIKE 'SELECT c.api_key_id%'",
     )
     .get_result(&mut conn)
     .unwrap();

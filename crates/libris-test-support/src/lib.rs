@@ -646,3 +646,18 @@ pub fn fill_path(template: &str, id: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// Waits until the wall clock's second changes: KoSync reports are timed in seconds, and
+/// within one second the highest percentage is the newest (reading::derive's tie rule), so a
+/// test whose reader goes back a page waits for the next second first.
+pub async fn next_second() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let second = now();
+    while now() == second {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -8,9 +8,10 @@ WITH derived AS (
         min(to_timestamp("timestamp")) FILTER (WHERE percentage >= $1) AS finished_at,
         max(percentage) AS max_percentage,
         max(to_timestamp("timestamp")) AS last_read_at,
-        -- The newest report's percentage (ties: the later arrival). An ordered array_agg
-        -- would sort every group; max over arrays does not, and runs in parallel.
-        (max(ARRAY["timestamp"::numeric, extract(epoch FROM created_at), percentage]))[3]::numeric(5,4) AS percentage
+        -- The newest report's percentage (equal times: the highest, reading::derive's rule,
+        -- which no order of arrival changes). An ordered array_agg would sort every group;
+        -- max over arrays does not, and runs in parallel.
+        (max(ARRAY["timestamp"::numeric, percentage]))[2]::numeric(5,4) AS percentage
     FROM reading_progress_history
     WHERE book_id IS NOT NULL AND api_key_id IS NOT NULL
       AND ($3::uuid IS NULL OR api_key_id = $3) AND ($4::uuid IS NULL OR book_id = $4)
