@@ -79,7 +79,7 @@ bcrypt_after=$(bcrypt)
 peak_rss=$(rss VmHWM)
 
 ceiling() { # put|get prepared|extended [reports a statement] → tps of the same SQL at 16 clients
-    $bin bench-sql "$1" --username bench --password-hash "$hash" --batch "${3:-1}" >"/tmp/libris-bench-$1.sql"
+    $bin bench-sql "$1" --username bench --password-hash "$hash" ${3:+--batch "$3"} >"/tmp/libris-bench-$1.sql"
     settle
     pgbench -n -M "$2" -c 16 -j 1 -T "$duration" -f "/tmp/libris-bench-$1.sql" "$url" 2>/dev/null \
         | awk '/^tps/ {printf "%.0f", $3}'
@@ -87,7 +87,8 @@ ceiling() { # put|get prepared|extended [reports a statement] → tps of the sam
 hash=$(psql -X "$url" -qAt -c "SELECT password_hash FROM service_credentials WHERE username = 'bench'")
 declare -A ceil
 for req in put get; do for mode in prepared extended; do ceil[$req-$mode]=$(ceiling $req $mode); done; done
-batched=$(ceiling put prepared 16)
+# A build from before --batch (LIBRIS_BIN) has no batched ceiling.
+batched=$(ceiling put prepared 16 2>/dev/null || true)
 
 printf '\n%-18s %8s %9s %9s %6s %10s %6s %10s %6s  %s\n' case "req/s" p50 p99 batch "pgb-prep" ratio "pgb-ext" ratio errors
 for r in "${results[@]}"; do
@@ -99,7 +100,7 @@ done
 echo
 echo "pgbench: the SQL of one request (libris bench-sql put|get), 16 clients; pgb-prep with prepared"
 echo "statements, as the server runs it; pgb-ext parsing and planning every statement"
-echo "pgbench, 16 reports a statement (bench-sql put --batch 16), 16 clients: $batched statements/s = $((batched * 16)) reports/s"
+[ -z "$batched" ] || echo "pgbench, 16 reports a statement (bench-sql put --batch 16), 16 clients: $batched statements/s = $((batched * 16)) reports/s"
 echo "batch: reports per transaction during the case (group commit, reading::batch); close: a new"
 echo "connection per request (Connection: close), as KOReader does"
 echo "batch sizes over the whole run: $batch_sizes"
