@@ -86,7 +86,7 @@ pub fn record_all(
     rules: &Rules,
     reports: &[Verified],
 ) -> Result<Vec<Option<Recorded>>, Error> {
-    let rows: Vec<Written> = BatchParams::of(rules, reports).bind().load(conn)?;
+    let rows: Vec<WrittenRow> = BatchParams::of(rules, reports).bind().load(conn)?;
     let mut outcomes = vec![None; reports.len()];
     for row in rows {
         let slot = usize::try_from(row.i - 1)
@@ -104,7 +104,7 @@ pub fn record_all(
 }
 
 #[derive(QueryableByName)]
-struct Written {
+struct WrittenRow {
     #[diesel(sql_type = BigInt)]
     i: i64,
     #[diesel(sql_type = SqlUuid)]
@@ -170,7 +170,7 @@ impl<'a> BatchParams<'a> {
     }
 
     /// The statement with its parameters bound, prepared once per connection.
-    fn bind(self) -> impl diesel::query_dsl::LoadQuery<'a, PgConnection, Written> + 'a {
+    fn bind(self) -> impl diesel::query_dsl::LoadQuery<'a, PgConnection, WrittenRow> + 'a {
         cached(
             sql_query(RECORD_BATCH)
                 .bind::<Array<Text>, _>(self.documents)

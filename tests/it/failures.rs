@@ -4,17 +4,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::proxy::Proxy;
-use crate::common::{TestApp, TestDb, KEY};
+use crate::common::{TestApp, KEY};
 
 #[actix_web::test]
 async fn dead_database_gives_502_then_recovers() {
-    let db = TestDb::new();
-    let proxy = Proxy::start(&db.url);
-    let app = TestApp::builder()
-        .pool_url(proxy.url(&db.url))
-        .db(db)
-        .start();
+    let (app, proxy) = TestApp::behind_proxy();
     assert_eq!(app.create_user("ann", KEY).await.status, 201);
     let put = || {
         app.put_progress(

@@ -515,15 +515,9 @@ async fn aggregates_equal_a_rebuild_after_a_random_concurrent_load() {
 /// waits, the writer recovers, and the aggregates still equal a rebuild.
 #[actix_web::test]
 async fn a_database_restart_during_batched_load() {
-    use crate::common::proxy::Proxy;
     use std::time::{Duration, Instant};
 
-    let db = TestDb::new();
-    let proxy = Proxy::start(&db.url);
-    let app = TestApp::builder()
-        .pool_url(proxy.url(&db.url))
-        .db(db)
-        .start();
+    let (app, proxy) = TestApp::behind_proxy();
     app.create_user("ann", KEY).await;
     app.auth("ann", KEY).await;
     add_book(&mut app.db.conn(), "doc");

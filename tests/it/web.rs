@@ -258,39 +258,12 @@ async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() {
     let mut other = WebClient::new(&app);
     other.signin("admin", "correct horse").await;
     w.get("/account").await;
-    let wrong = w
-        .post(
-            "/account/password",
-            &[
-                ("current", "nope"),
-                ("password", "battery staple"),
-                ("confirm", "battery staple"),
-            ],
-        )
-        .await;
+    let wrong = change_password(&mut w, "nope", "battery staple").await;
     assert_eq!(wrong.status, 422);
     assert!(wrong.has("id=\"f-current-error\""));
-    let short = w
-        .post(
-            "/account/password",
-            &[
-                ("current", "correct horse"),
-                ("password", "x"),
-                ("confirm", "x"),
-            ],
-        )
-        .await;
+    let short = change_password(&mut w, "correct horse", "x").await;
     assert!(short.has("id=\"f-password-error\""), "{}", short.html);
-    let ok = w
-        .post(
-            "/account/password",
-            &[
-                ("current", "correct horse"),
-                ("password", "battery staple"),
-                ("confirm", "battery staple"),
-            ],
-        )
-        .await;
+    let ok = change_password(&mut w, "correct horse", "battery staple").await;
     assert_eq!(ok.location(), "/account?done=password");
     assert_eq!(w.get("/account").await.status, 200, "this session stays");
     assert_eq!(
@@ -347,6 +320,19 @@ async fn forms_need_their_session_s_token() {
         303,
         "password unchanged"
     );
+}
+
+/// Posts the account page's password form: the current password, the new one twice.
+async fn change_password(
+    w: &mut WebClient<'_>,
+    current: &str,
+    new: &str,
+) -> libris_test_support::web::Page {
+    w.post(
+        "/account/password",
+        &[("current", current), ("password", new), ("confirm", new)],
+    )
+    .await
 }
 
 async fn app_second_session(app: &TestApp) -> WebClient<'_> {
@@ -465,32 +451,14 @@ async fn guessing_the_current_password_is_throttled() {
     let mut statuses = vec![];
     for i in 0..5 {
         w.get("/account").await;
-        let page = w
-            .post(
-                "/account/password",
-                &[
-                    ("current", &format!("guess {i}")),
-                    ("password", "battery staple"),
-                    ("confirm", "battery staple"),
-                ],
-            )
-            .await;
+        let page = change_password(&mut w, &format!("guess {i}"), "battery staple").await;
         statuses.push(page.status);
     }
     assert_eq!(statuses[..3], [422, 422, 422], "{statuses:?}");
     assert_eq!(statuses[4], 429, "{statuses:?}");
     // Past the limit even the right password waits: the guesses held this address.
     w.get("/account").await;
-    let right = w
-        .post(
-            "/account/password",
-            &[
-                ("current", "correct horse"),
-                ("password", "battery staple"),
-                ("confirm", "battery staple"),
-            ],
-        )
-        .await;
+    let right = change_password(&mut w, "correct horse", "battery staple").await;
     assert_eq!(right.status, 429);
     assert!(right.header("retry-after").parse::<u64>().unwrap() >= 1);
     assert_eq!(

@@ -400,6 +400,18 @@ impl TestApp {
         TestApp::builder().start()
     }
 
+    /// An app whose pool reaches its database through a [`proxy::Proxy`], up: the test can
+    /// take the database away and bring it back.
+    pub fn behind_proxy() -> (TestApp, proxy::Proxy) {
+        let db = TestDb::new();
+        let proxy = proxy::Proxy::start(&db.url);
+        let app = TestApp::builder()
+            .pool_url(proxy.url(&db.url))
+            .db(db)
+            .start();
+        (app, proxy)
+    }
+
     /// Sends a request; `auth` is (x-auth-user, x-auth-key).
     pub async fn call(
         &self,
