@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::error::{AcceptProblem, KosyncError};
 use crate::auth::valid_username;
 use crate::error::Error;
+use crate::reading::progress::book_metadata;
 use crate::reading::Report;
 
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -170,31 +171,6 @@ pub fn progress_report(body: Object) -> Result<Report, Error> {
         authors,
         raw: Value::Object(body),
     })
-}
-
-/// Title and authors from an optional `metadata` object, used to find the book when no
-/// hash matches. Anything malformed there is ignored: metadata is a hint, not a field the
-/// protocol requires.
-pub fn book_metadata(metadata: Option<&Value>) -> (Option<String>, Option<String>) {
-    let Some(Value::Object(m)) = metadata else {
-        return (None, None);
-    };
-    let text = |v: &Value| -> Option<String> {
-        let s = match v {
-            Value::String(s) => s.clone(),
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" & "),
-            _ => return None,
-        };
-        let s = s.trim();
-        (!s.is_empty() && s.len() <= 2048).then(|| s.to_owned())
-    };
-    let title = m.get("title").and_then(text);
-    let authors = m.get("authors").or_else(|| m.get("author")).and_then(text);
-    (title, authors)
 }
 
 /// Percentages as KOReader expects them: JSON numbers, whole values without ".0".

@@ -664,6 +664,7 @@ mod tests {
         let at = DateTime::UNIX_EPOCH;
         let read = |progress: &str, percentage: f64| LastRead {
             progress: progress.into(),
+            device: "Kobo".into(),
             percentage,
             at,
         };

@@ -7,10 +7,12 @@ pub mod devices;
 pub mod jobs;
 pub mod progress;
 pub mod relink;
+pub mod shelves;
 pub mod sql;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod timeline;
 
 pub use progress::{
     credential_and_latest, record, record_all, Position, Recorded, Report, Verified,

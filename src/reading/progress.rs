@@ -29,6 +29,35 @@ pub struct Report {
     pub raw: Value,
 }
 
+/// Title and authors from an optional `metadata` object, used to find the book when no
+/// hash matches. Anything malformed there is ignored: metadata is a hint, not a field the
+/// protocol requires.
+pub fn book_metadata(metadata: Option<&Value>) -> (Option<String>, Option<String>) {
+    let text = |key: &str| metadata_text(metadata, key);
+    let title = text("title");
+    let authors = text("authors").or_else(|| text("author"));
+    (title, authors)
+}
+
+/// One text of a report's `metadata` object: a string, or a list of strings joined with " & ";
+/// None when missing, empty, longer than 2,048 bytes or of another type.
+pub fn metadata_text(metadata: Option<&Value>, key: &str) -> Option<String> {
+    let Some(Value::Object(m)) = metadata else {
+        return None;
+    };
+    let s = match m.get(key)? {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" & "),
+        _ => return None,
+    };
+    let s = s.trim();
+    (!s.is_empty() && s.len() <= 2048).then(|| s.to_owned())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Position {
     pub document: String,

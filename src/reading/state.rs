@@ -174,6 +174,8 @@ pub fn aggregate_of(
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastRead {
     pub progress: String,
+    /// The device it came from, as KOReader names it.
+    pub device: String,
     pub percentage: f64,
     pub at: DateTime<Utc>,
 }
@@ -203,21 +205,35 @@ pub fn last_reads(
     books: &[Uuid],
 ) -> Result<HashMap<Uuid, LastRead>, Error> {
     use crate::db::schema::reading_progress as rp;
-    let rows: Vec<(Option<Uuid>, String, bigdecimal::BigDecimal, DateTime<Utc>)> = rp::table
+    type Row = (
+        Option<Uuid>,
+        String,
+        String,
+        bigdecimal::BigDecimal,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = rp::table
         .filter(rp::api_key_id.eq(reader))
         .filter(rp::book_id.eq_any(books))
         .order((rp::book_id, rp::updated_at.desc(), rp::id))
         .distinct_on(rp::book_id)
-        .select((rp::book_id, rp::progress, rp::percentage, rp::updated_at))
+        .select((
+            rp::book_id,
+            rp::progress,
+            rp::device,
+            rp::percentage,
+            rp::updated_at,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(book, progress, percentage, at)| {
+        .filter_map(|(book, progress, device, percentage, at)| {
             use bigdecimal::ToPrimitive;
             Some((
                 book?,
                 LastRead {
                     progress,
+                    device,
                     percentage: percentage.to_f64().unwrap_or(f64::NAN),
                     at,
                 },

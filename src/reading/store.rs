@@ -136,3 +136,31 @@ pub fn merge_books(conn: &mut PgConnection, into: Uuid, from: &[Uuid]) -> Result
     super::state::rebuild(conn, &rules, None, Some(into))?;
     Ok(())
 }
+
+/// Forgets a reader's reports of a document that matched no book (its current rows and
+/// history): a file they no longer read, or a test. Ok(false) when there was none; a document
+/// of a book keeps its rows (they count for the book: forget the book's reading instead).
+pub fn forget_unmatched(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    document: &str,
+) -> Result<bool, Error> {
+    conn.transaction(|conn| {
+        let mine = rp::api_key_id.eq(reader).and(rp::document.eq(document));
+        let current =
+            diesel::delete(rp::table.filter(mine.and(rp::book_id.is_null()))).execute(conn)?;
+        if current == 0 {
+            return Ok(false);
+        }
+        diesel::delete(
+            rh::table.filter(
+                rh::api_key_id
+                    .eq(reader)
+                    .and(rh::document.eq(document))
+                    .and(rh::book_id.is_null()),
+            ),
+        )
+        .execute(conn)?;
+        Ok(true)
+    })
+}

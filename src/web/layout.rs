@@ -42,6 +42,7 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Home,
+    Reading,
     Library,
     Inbox,
     Readers,
@@ -70,12 +71,13 @@ pub fn page(v: &Visitor, title: &str, nav: Nav, content: Markup) -> Markup {
                     nav aria-label="Main" {
                         ul {
                             (item(Nav::Home, "/", "Home"))
+                            (item(Nav::Reading, "/reading", "Reading"))
                             (item(Nav::Library, "/library", "Library"))
                             @if admin {
                                 (item(Nav::Inbox, "/inbox", "Inbox"))
                                 (item(Nav::Readers, "/readers", "Readers"))
                             }
-                            (item(Nav::Connect, "/connect", "Devices"))
+                            (item(Nav::Connect, "/devices", "Devices"))
                             @if admin { (item(Nav::Settings, "/settings", "Settings")) }
                         }
                     }

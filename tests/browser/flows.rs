@@ -232,6 +232,12 @@ async fn a_newcomer_sets_up_reviews_a_book_and_adds_a_reader() {
     sign_in(&b, &app, "ann", "ann's password").await;
     look(&b, "home-reader").await;
     b.click_link("Devices").await;
+    b.wait_for_path("/devices").await;
+    assert!(b
+        .text()
+        .await
+        .contains("No device has synced reading progress yet."));
+    b.click_link("Connect a device").await;
     b.wait_for_path("/connect").await;
     let text = b.text().await;
     assert!(
@@ -303,4 +309,106 @@ async fn set_up_sign_in_review_and_approve_work_without_javascript() {
     b.wait_for_text("The Odyssey").await;
     b.screenshot("library-no-js").await;
     b.close().await;
+}
+
+/// KOReader synced a document that matched no book; its reader finds it under Devices, links
+/// it to the book by a search seeded with what KOReader said, and finds the book on their
+/// Reading shelf with the progress synced before the link. The reading pages pass axe at a
+/// desktop's and a phone's width.
+#[actix_web::test]
+async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
+    if browser::unavailable() {
+        return;
+    }
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    for name in ["lighthouse-epub3.epub", "series-fractional-1.5.epub"] {
+        let r = app
+            .upload(&admin, &[(name, &std::fs::read(fixture(name)).unwrap())])
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["files"][0]["book_id"].as_str().unwrap().to_owned();
+        let path = format!("/api/books/{id}/approve");
+        let approved = app
+            .api("POST", &path, Some(&admin), Some(serde_json::json!({})))
+            .await;
+        assert_eq!(approved.status, 200, "{:?}", approved.body);
+    }
+    app.set_credential(&admin, "web", ADMIN, PASSWORD).await;
+    app.set_credential(&admin, "kosync", "boss", libris_test_support::KEY)
+        .await;
+    let reports = [
+        // lighthouse-epub3.epub's partial MD5: matched by content.
+        (
+            "ad4a15989655682cda3695b7784ef3d0",
+            0.42,
+            serde_json::json!(null),
+        ),
+        (
+            "0123456789abcdef0123456789abcdef",
+            0.63,
+            serde_json::json!({ "title": "Interlude", "authors": ["Jane Doe"] }),
+        ),
+    ];
+    for (document, percentage, metadata) in reports {
+        let r = app
+            .put_progress(
+                "boss",
+                libris_test_support::KEY,
+                serde_json::json!({ "document": document, "progress": "/body/p[3]",
+                    "percentage": percentage, "device": "Kobo Libra 2",
+                    "device_id": "KOBO-1", "metadata": metadata }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let interlude = book_of(&app, "series-fractional-1.5.epub");
+
+    let b = Browser::open(1440, true).await;
+    sign_in(&b, &app, ADMIN, PASSWORD).await;
+    b.click_link("Devices").await;
+    b.wait_for_path("/devices").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Kobo Libra 2") && text.contains("1 by content, 1 matched no book"),
+        "{text}"
+    );
+    assert!(
+        text.contains("KOReader said: Interlude · Jane Doe"),
+        "{text}"
+    );
+    look(&b, "devices").await;
+    b.click_link("Link to a book").await;
+    b.wait_for_text("Interlude at the Lighthouse").await;
+    look(&b, "devices-link").await;
+    b.click_button("Link to this book: Interlude at the Lighthouse")
+        .await;
+    b.wait_for_text("The document is linked").await;
+    assert!(b.text().await.contains("1 by content, 1 by hand"));
+
+    b.click_link("Reading").await;
+    b.wait_for_path("/reading").await;
+    let shelf = b.text().await;
+    assert!(
+        shelf.contains("Interlude at the Lighthouse") && shelf.contains("on Kobo Libra 2"),
+        "{shelf}"
+    );
+    let shown = b
+        .find(&format!("a[href=\"/books/{interlude}\"] + span + progress"))
+        .await;
+    assert_eq!(shown.attr("value").await.unwrap().as_deref(), Some("63"));
+    look(&b, "reading").await;
+    b.goto(&app.server.url(&format!("/books/{interlude}")))
+        .await;
+    b.wait_for_text("sitting by sitting").await;
+    look(&b, "book-reading").await;
+    b.close().await;
+
+    let phone = Browser::open(390, true).await;
+    sign_in(&phone, &app, ADMIN, PASSWORD).await;
+    for (name, path) in [("reading", "/reading"), ("devices", "/devices")] {
+        phone.goto(&app.server.url(path)).await;
+        look(&phone, name).await;
+    }
+    phone.close().await;
 }

@@ -22,4 +22,5 @@ mod web;
 mod web_inbox;
 mod web_library;
 mod web_people;
+mod web_reading;
 mod write_path;

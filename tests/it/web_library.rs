@@ -25,7 +25,7 @@ const FIXTURES: [&str; 5] = [
 ];
 
 /// An admin key, and each fixture uploaded (approved unless `review`): their book ids.
-async fn library(app: &TestApp, names: &[&str], review: &[&str]) -> (String, Vec<String>) {
+pub async fn library(app: &TestApp, names: &[&str], review: &[&str]) -> (String, Vec<String>) {
     let admin = app.admin_key().await;
     let mut ids = vec![];
     for name in names.iter().chain(review) {
@@ -48,7 +48,7 @@ async fn library(app: &TestApp, names: &[&str], review: &[&str]) -> (String, Vec
     (admin, ids)
 }
 
-async fn browser<'a>(app: &'a TestApp, key: &str, user: &str) -> WebClient<'a> {
+pub async fn browser<'a>(app: &'a TestApp, key: &str, user: &str) -> WebClient<'a> {
     app.set_credential(key, "web", user, "correct horse").await;
     let mut w = WebClient::new(app);
     let page = w.signin(user, "correct horse").await;
@@ -56,7 +56,7 @@ async fn browser<'a>(app: &'a TestApp, key: &str, user: &str) -> WebClient<'a> {
     w
 }
 
-async fn reader<'a>(app: &'a TestApp, admin: &str) -> WebClient<'a> {
+pub async fn reader<'a>(app: &'a TestApp, admin: &str) -> WebClient<'a> {
     let (_, key) = app.reader_key(admin, "Ann").await;
     browser(app, &key, "ann").await
 }

@@ -31,6 +31,7 @@ fn ctx(flavor: Flavor) -> Ctx {
             id(2),
             LastRead {
                 progress: "5".into(),
+                device: "Kobo".into(),
                 percentage: 0.4167,
                 at: at(20),
             },

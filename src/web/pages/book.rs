@@ -14,7 +14,8 @@ use crate::db::models::{Book, BookFile, BookStatus, ReadingStatus};
 use crate::error::Error;
 use crate::library::{books, browse, catalog, languages, links};
 use crate::reading::derive::{self, Manual};
-use crate::reading::state::{aggregate_of, positions, AggregateRow, DevicePosition};
+use crate::reading::state::{aggregate_of, history, positions, AggregateRow, DevicePosition};
+use crate::reading::timeline::{self, Sitting};
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Nav};
@@ -29,7 +30,14 @@ struct Shown {
     reading: Option<AggregateRow>,
     devices: Vec<DevicePosition>,
     documents: Vec<(String, String)>,
+    /// The reader's newest reports of it, as sittings (newest first), and how many reports
+    /// they have of it in all.
+    timeline: Vec<Sitting>,
+    reports: i64,
 }
+
+/// Reports the timeline is built from (the newest); older ones are counted, not shown.
+const TIMELINE_REPORTS: i64 = 500;
 
 /// The manual status form as sent (or as stored, for the first showing).
 #[derive(Default)]
@@ -93,7 +101,25 @@ async fn page(
     let s = v.signed()?.clone();
     let shown = db::run(&state.pool, move |conn| {
         let book = books::visible(conn, id, s.is_admin)?;
+        let (reports, newest) = history(conn, s.key_id, id, 1, TIMELINE_REPORTS)?;
+        // Oldest first: reports of one second keep their arrival order.
+        let timeline = timeline::sittings(
+            newest
+                .into_iter()
+                .rev()
+                .filter_map(|h| {
+                    Some(timeline::Report {
+                        at: DateTime::from_timestamp(h.timestamp, 0)?,
+                        device: h.device,
+                        percentage: bigdecimal::ToPrimitive::to_f64(&h.percentage)?,
+                        progress: h.progress,
+                    })
+                })
+                .collect(),
+        );
         Ok(Shown {
+            timeline,
+            reports,
             files: books::files_of(conn, id)?,
             neighbours: browse::series_neighbours(conn, &book)?,
             reading: aggregate_of(conn, s.key_id, id)?,
@@ -147,6 +173,7 @@ async fn page(
                 (files(&shown))
                 (neighbours(&shown))
                 (reading_panel(v, &shown, &input, errors))
+                (timeline_panel(&shown))
                 @if !shown.documents.is_empty() {
                     section.panel aria-labelledby="docs-h" {
                         h2 #docs-h { "KOReader documents" }
@@ -346,6 +373,54 @@ fn reading_panel(v: &Visitor, shown: &Shown, input: &StatusInput, errors: &Error
                     form method="post" action={ "/books/" (id) "/status/clear" } {
                         (csrf_field(v))
                         button.small type="submit" { "Let my reading decide again" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The reader's sittings with the book, newest first, each opening onto its reports.
+fn timeline_panel(shown: &Shown) -> Markup {
+    let shown_reports: usize = shown.timeline.iter().map(|s| s.reports.len()).sum();
+    html! {
+        @if !shown.timeline.is_empty() {
+            section.panel aria-labelledby="timeline-h" {
+                h2 #timeline-h { "Your reading, sitting by sitting" }
+                p.muted {
+                    "Reports at most " (crate::reading::stats::SESSION_GAP_MINUTES)
+                    " minutes apart are one sitting."
+                    @if (shown_reports as i64) < shown.reports {
+                        " The newest " (shown_reports) " of your " (shown.reports) " reports are shown."
+                    }
+                }
+                ol.timeline {
+                    @for s in &shown.timeline {
+                        li {
+                            details {
+                                summary {
+                                    time datetime=(s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) { (when(s.start)) }
+                                    @if s.end > s.start { " – " (s.end.format("%H:%M")) }
+                                    " · " (s.devices.join(", "))
+                                    " · " (percent(s.from)) "% → " (percent(s.to)) "%"
+                                    " (" (s.reports.len()) " " (if s.reports.len() == 1 { "report" } else { "reports" }) ")"
+                                }
+                                table.list {
+                                    caption.sr-only { "Reports of this sitting" }
+                                    thead { tr { th scope="col" { "When" } th scope="col" { "Device" } th scope="col" { "Percentage" } th scope="col" { "Position" } } }
+                                    tbody {
+                                        @for r in &s.reports {
+                                            tr {
+                                                td { (r.at.format("%H:%M:%S")) }
+                                                td { (r.device) }
+                                                td { (percent(r.percentage)) "%" }
+                                                td { code.position { (r.progress) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

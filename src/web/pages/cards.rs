@@ -108,6 +108,25 @@ pub fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// How long before `now` a moment was, as people say it ("3 hours ago"); a moment in the
+/// future (a clock ahead) is "just now".
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match (now - t).to_std() {
+        Ok(d) if d.as_secs() >= 60 => timeago::Formatter::new().convert(d),
+        _ => "just now".to_owned(),
+    }
+}
+
+/// A moment both ways: relative, with the exact time beside it and in `datetime`.
+pub fn moment(t: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    html! {
+        time datetime=(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) title=(when(t)) {
+            (ago(t, now))
+        }
+        " " span.exact { "(" (when(t)) ")" }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +137,27 @@ mod tests {
         assert_eq!(size(1_400_000), "1.4 MB");
         assert_eq!(size(312_000), "312 KB");
         assert_eq!(size(25_000_000_000), "25 GB");
+    }
+
+    #[test]
+    fn moments_read_relative_to_now() {
+        let now = DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let before = |secs: i64| now - chrono::Duration::seconds(secs);
+        assert_eq!(ago(before(5), now), "just now");
+        assert_eq!(ago(now + chrono::Duration::hours(1), now), "just now");
+        assert_eq!(ago(before(3 * 3600 + 60), now), "3 hours ago");
+        assert_eq!(ago(before(2 * 86400), now), "2 days ago");
+        let shown = moment(before(3600), now).into_string();
+        assert!(
+            shown.contains("datetime=\"2026-12-06T11:00:00Z\""),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("1 hour ago") && shown.contains("2026-12-06 11:00 UTC"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod book;
 mod book_edit;
 mod cards;
 mod connect;
+mod devices;
 mod files;
 mod home;
 mod inbox;
@@ -15,6 +16,7 @@ mod readers;
 mod review;
 mod review_form;
 mod settings;
+mod shelves;
 mod signin;
 mod told;
 mod upload;
@@ -28,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signin", web::post().to(signin::signin))
         .route("/signout", web::post().to(signin::signout))
         .route("/", web::get().to(home::show))
+        .route("/reading", web::get().to(shelves::show))
         .route("/library", web::get().to(library::show))
         .route("/authors/{name}", web::get().to(library::author))
         .route("/series/{name}", web::get().to(library::series))
@@ -82,6 +85,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/readers/{id}/revoke", web::get().to(readers::revoke_form))
         .route("/readers/{id}/revoke", web::post().to(readers::revoke))
+        .route("/devices", web::get().to(devices::show))
+        .route("/devices/link", web::get().to(devices::link_form))
+        .route("/devices/link", web::post().to(devices::link))
+        .route("/devices/forget", web::post().to(devices::forget))
+        .route("/readers/{id}/devices", web::get().to(devices::show))
+        .route(
+            "/readers/{id}/devices/link",
+            web::get().to(devices::link_form),
+        )
+        .route("/readers/{id}/devices/link", web::post().to(devices::link))
+        .route(
+            "/readers/{id}/devices/forget",
+            web::post().to(devices::forget),
+        )
         .route("/connect", web::get().to(connect::show))
         .route(
             "/connect/logins/{service}",

@@ -270,6 +270,7 @@ fn reader_page(v: &Visitor, p: ReaderPage) -> Markup {
                         }
                     }
                 }
+                p { a href={ "/readers/" (id) "/devices" } { "Devices and sync health, documents that matched no book" } }
             }
             section.panel aria-labelledby="h-revoke" {
                 h2 #h-revoke { "Revoke" }

@@ -1,0 +1,374 @@
+//! The web app's reading pages through HTTP: the shelves, a book's timeline of sittings, and
+//! devices and sync health with the documents that matched no book (link one to a book,
+//! forget one); who may see and do what, and what bad input changes (nothing).
+
+use serde_json::json;
+
+use crate::common::web::WebClient;
+use crate::common::{next_second, TestApp, KEY};
+use crate::web_library::{browser, library, reader};
+
+/// lighthouse-epub3.epub's partial MD5: KOReader's document id of that file.
+const LIGHTHOUSE_DOC: &str = "ad4a15989655682cda3695b7784ef3d0";
+/// A document of no book in the library.
+const STRAY: &str = "0123456789abcdef0123456789abcdef";
+const OTHER_STRAY: &str = "fedcba9876543210fedcba9876543210";
+
+async fn report(
+    app: &TestApp,
+    document: &str,
+    percentage: f64,
+    device: &str,
+    extra: serde_json::Value,
+) {
+    let mut body = json!({ "document": document, "progress": format!("/body/p[{}]", (percentage * 100.0) as i64),
+        "percentage": percentage, "device": device, "device_id": format!("{device}-ID") });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let r = app.put_progress("boss", KEY, body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// The api key id of the KoSync user "boss" (the admin).
+fn boss_key(app: &TestApp) -> uuid::Uuid {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    diesel::sql_query("SELECT api_key_id AS id FROM service_credentials WHERE username = 'boss' AND service = 'kosync'")
+        .get_result::<Key>(&mut app.db.conn())
+        .unwrap()
+        .id
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    app.db.count(sql)
+}
+
+/// The library's three books (Lighthouse, Interlude, Birds), the admin's KoSync login "boss"
+/// and a browser signed in as the admin.
+async fn setup(app: &TestApp) -> (String, Vec<String>, WebClient<'_>) {
+    let (admin, ids) = library(
+        app,
+        &[
+            "lighthouse-epub3.epub",
+            "series-fractional-1.5.epub",
+            "multi-author-epub3.epub",
+        ],
+        &[],
+    )
+    .await;
+    app.set_credential(&admin, "kosync", "boss", KEY).await;
+    let w = browser(app, &admin, "boss").await;
+    (admin, ids, w)
+}
+
+#[actix_web::test]
+async fn the_shelves_hold_each_book_once_by_its_effective_status() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    report(&app, LIGHTHOUSE_DOC, 0.42, "Kobo Libra", json!({})).await;
+    // Interlude finished by hand.
+    w.get(&format!("/books/{}", ids[1])).await;
+    let set = w
+        .post(
+            &format!("/books/{}/status", ids[1]),
+            &[
+                ("status", "finished"),
+                ("started_at", "2026-10-01"),
+                ("finished_at", "2026-11-01"),
+                ("paused_at", ""),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.html);
+
+    let shelves = w.get("/reading").await;
+    assert_eq!(shelves.status, 200);
+    assert!(shelves.has("Continue reading"));
+    let continuing = &shelves.html[..shelves.html.find("aria-label=\"Shelves\"").unwrap()];
+    assert!(
+        continuing.contains("The Lighthouse Keeper") && continuing.contains("value=\"42\""),
+        "{continuing}"
+    );
+    assert!(
+        continuing.contains("on Kobo Libra") && continuing.contains("just now"),
+        "{continuing}"
+    );
+    assert!(
+        shelves.has("Reading <span class=\"count\">1</span>"),
+        "{}",
+        shelves.html
+    );
+    assert!(shelves.has("Finished <span class=\"count\">1</span>"));
+    assert!(shelves.has("Unread <span class=\"count\">1</span>"));
+    assert!(shelves.has("aria-current=\"page\">Reading"));
+
+    let finished = w.get("/reading?shelf=finished").await;
+    let shelf = &finished.html[finished.html.find("id=\"shelf-h\"").unwrap()..];
+    assert!(
+        shelf.contains("Interlude at the Lighthouse") && !shelf.contains("The Lighthouse Keeper")
+    );
+    let unread = w.get("/reading?shelf=unread").await;
+    let shelf = &unread.html[unread.html.find("id=\"shelf-h\"").unwrap()..];
+    assert!(
+        shelf.contains("Collected Field Notes on Coastal Birds"),
+        "{shelf}"
+    );
+    assert!(!shelf.contains("Interlude") && !shelf.contains("The Lighthouse Keeper"));
+    let paused = w.get("/reading?shelf=paused").await;
+    assert!(paused.has("No paused book"));
+
+    // Nobody else's reading: a new reader has every book unread and nothing in progress.
+    let mut ann = reader(&app, &admin).await;
+    let theirs = ann.get("/reading").await;
+    assert!(
+        theirs.has("Nothing in progress") && theirs.has("Unread <span class=\"count\">3</span>"),
+        "{}",
+        theirs.html
+    );
+    assert!(!theirs.has("Kobo Libra"));
+
+    for bad in [
+        "/reading?shelf=wishlist",
+        "/reading?page=0",
+        "/reading?page=9",
+        "/reading?page=x",
+    ] {
+        let page = w.get(bad).await;
+        assert!(
+            page.status == 404 || page.status == 400,
+            "{bad}: {}",
+            page.status
+        );
+    }
+    let signed_out = WebClient::new(&app).get("/reading").await;
+    assert_eq!(signed_out.status, 303, "sign in first");
+}
+
+#[actix_web::test]
+async fn a_book_shows_its_reading_sitting_by_sitting() {
+    let app = TestApp::start();
+    let (_, ids, mut w) = setup(&app).await;
+    report(&app, LIGHTHOUSE_DOC, 0.10, "Kobo Libra", json!({})).await;
+    report(&app, LIGHTHOUSE_DOC, 0.15, "Boox", json!({})).await;
+    let page = w.get(&format!("/books/{}", ids[0])).await;
+    assert!(page.has("sitting by sitting"), "{}", page.html);
+    assert!(
+        page.has("Kobo Libra, Boox") && page.has("10% → 15%") && page.has("(2 reports)"),
+        "{}",
+        page.html
+    );
+    assert!(page.has("/body/p[15]"), "each report's position");
+    let other = w.get(&format!("/books/{}", ids[1])).await;
+    assert!(!other.has("sitting by sitting"), "no reading, no timeline");
+}
+
+#[actix_web::test]
+async fn an_unmatched_document_is_shown_linked_by_hand_and_counts_for_its_book() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    let birds = &ids[2];
+    report(&app, LIGHTHOUSE_DOC, 0.3, "Kobo Libra", json!({})).await;
+    report(
+        &app,
+        STRAY,
+        0.25,
+        "Kobo Libra",
+        json!({ "metadata": { "title": "Field Notes", "authors": ["Someone <b>Else</b>"] } }),
+    )
+    .await;
+    report(
+        &app,
+        STRAY,
+        0.5,
+        "Kobo Libra",
+        json!({ "metadata": { "title": "Field Notes", "authors": ["Someone <b>Else</b>"] } }),
+    )
+    .await;
+    report(&app, OTHER_STRAY, 0.9, "Boox", json!({})).await;
+
+    let page = w.get("/devices").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.has("Kobo Libra") && page.has("Kobo Libra-ID") && page.has("Boox"),
+        "{}",
+        page.html
+    );
+    assert!(page.has("1 by content, 1 matched no book"), "{}", page.html);
+    assert!(page.has(STRAY) && page.has(OTHER_STRAY));
+    assert!(
+        page.has("KOReader said: Field Notes · Someone &lt;b&gt;Else&lt;/b&gt;"),
+        "escaped: {}",
+        page.html
+    );
+
+    // The picker searches by what KOReader said, and links.
+    let link = format!("/devices/link?document={STRAY}");
+    let picker = w.get(&link).await;
+    assert_eq!(picker.status, 200);
+    assert!(
+        picker.has("value=\"Field Notes\"") && picker.has("Collected Field Notes on Coastal Birds"),
+        "{}",
+        picker.html
+    );
+    let history_before = count(&app, &format!("SELECT count(*) FROM reading_progress_history WHERE document = '{STRAY}' AND book_id IS NULL"));
+    assert_eq!(history_before, 2);
+
+    // A reader cannot link the admin's document, nor see their devices.
+    let mut ann = reader(&app, &admin).await;
+    assert_eq!(ann.get(&link).await.status, 404);
+    ann.get("/devices").await;
+    let hers = ann
+        .post("/devices/link", &[("document", STRAY), ("book", birds)])
+        .await;
+    assert_eq!(hers.status, 404);
+    let boss_key = boss_key(&app);
+    assert_eq!(
+        ann.get(&format!("/readers/{boss_key}/devices"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM document_links WHERE source = 'manual'"
+        ),
+        0
+    );
+
+    // Bad input: an unknown book, a book id that is not one, no CSRF token: nothing changes.
+    w.get("/devices").await;
+    let unknown = w
+        .post(
+            "/devices/link",
+            &[
+                ("document", STRAY),
+                ("book", "00000000-0000-0000-0000-000000000000"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    let garbage = w
+        .post("/devices/link", &[("document", STRAY), ("book", "birds")])
+        .await;
+    assert_eq!(garbage.status, 404);
+    let forged = w
+        .post_raw("/devices/link", &[("document", STRAY), ("book", birds)])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM document_links WHERE source = 'manual'"
+        ),
+        0
+    );
+
+    let linked = w
+        .post("/devices/link", &[("document", STRAY), ("book", birds)])
+        .await;
+    assert_eq!(linked.status, 303, "{}", linked.html);
+    assert_eq!(linked.location(), "/devices?done=linked");
+    assert_eq!(count(&app, &format!("SELECT count(*) FROM reading_progress_history WHERE document = '{STRAY}' AND book_id = '{birds}'")), 2);
+    assert_eq!(count(&app, &format!("SELECT count(*) FROM reading_aggregate WHERE book_id = '{birds}' AND max_percentage = 0.5")), 1);
+    let after = w.get("/devices?done=linked").await;
+    assert!(after.has("The document is linked"));
+    assert!(after.has("1 by content, 1 by hand"), "{}", after.html);
+    assert!(!after.has(STRAY), "no longer unmatched");
+    let shelves = w.get("/reading").await;
+    assert!(
+        shelves.has("Collected Field Notes on Coastal Birds") && shelves.has("value=\"50\""),
+        "{}",
+        shelves.html
+    );
+
+    // Forget the other one: its rows go; forgetting it again is 404.
+    let forgot = w
+        .post("/devices/forget", &[("document", OTHER_STRAY)])
+        .await;
+    assert_eq!(forgot.status, 303);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM reading_progress_history WHERE document = '{OTHER_STRAY}'"
+            )
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM reading_progress WHERE document = '{OTHER_STRAY}'")
+        ),
+        0
+    );
+    assert_eq!(
+        w.post("/devices/forget", &[("document", OTHER_STRAY)])
+            .await
+            .status,
+        404
+    );
+    // A matched document is not forgotten from here.
+    assert_eq!(
+        w.post("/devices/forget", &[("document", LIGHTHOUSE_DOC)])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM reading_progress WHERE document = '{LIGHTHOUSE_DOC}'")
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn admins_see_a_reader_s_devices_and_bursts_are_flagged() {
+    let app = TestApp::start();
+    let (_, _, mut w) = setup(&app).await;
+    // Three reports inside one second: what a replayed offline queue looks like.
+    next_second().await;
+    for p in [0.1, 0.2, 0.3] {
+        report(&app, STRAY, p, "Kobo Libra", json!({})).await;
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(DISTINCT \"timestamp\") FROM reading_progress_history"
+        ),
+        1,
+        "three local calls within the second that just began"
+    );
+    let page = w.get("/devices").await;
+    assert!(
+        page.has("Reports in bursts") && page.has("1 time."),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.has("<dt>Reports, last 30 days</dt><dd>3</dd>"),
+        "{}",
+        page.html
+    );
+
+    // An admin looks at their own devices under /readers/{id}/devices as on /devices.
+    let boss_key = boss_key(&app);
+    let own = w.get(&format!("/readers/{boss_key}/devices")).await;
+    assert_eq!(own.status, 200);
+    assert!(own.has(STRAY) && own.has("action=\"/devices/forget\""));
+    assert_eq!(w.get("/readers/not-a-uuid/devices").await.status, 404);
+    assert_eq!(
+        w.get("/readers/00000000-0000-0000-0000-000000000000/devices")
+            .await
+            .status,
+        404
+    );
+}
