@@ -179,3 +179,30 @@ pub fn organized_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<B
         found.into_iter().map(|b| (b.id, b)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
+
+/// Books added to the library (organized now) in each month of `from..=to` (UTC), as
+/// ("YYYY-MM", count), oldest first; months with none are left out.
+pub fn added_per_month(
+    conn: &mut PgConnection,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<(String, i64)>, Error> {
+    #[derive(QueryableByName)]
+    struct Month {
+        #[diesel(sql_type = Text)]
+        month: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        books: i64,
+    }
+    let rows: Vec<Month> = diesel::sql_query(
+        "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS books \
+         FROM books WHERE status = 'organized' \
+           AND created_at >= $1::timestamp AT TIME ZONE 'UTC' \
+           AND created_at < ($2 + 1)::timestamp AT TIME ZONE 'UTC' \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|m| (m.month, m.books)).collect())
+}

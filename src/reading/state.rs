@@ -23,7 +23,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::derive::Rules;
-use super::stats::{compute, Row, Stats};
+use super::stats::{compute, days_to_finish, shares, BookFacts, Row, Stats};
 use crate::db::models::{Book, BookStatus, ReadingStatus};
 use crate::db::schema::app_settings;
 use crate::error::Error;
@@ -377,12 +377,26 @@ struct FinishedRow {
     book: String,
     #[diesel(sql_type = Timestamptz)]
     finished_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    started_at: Option<DateTime<Utc>>,
+}
+
+#[derive(QueryableByName)]
+struct FactsRow {
+    #[diesel(sql_type = Text)]
+    book: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Array<Text>>)]
+    authors: Option<Vec<String>>,
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    genres: Vec<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    language: Option<String>,
 }
 
 /// A reader's statistics over `from..=to` (see [`super::stats::compute`]), from all their
 /// reports and the books they finished.
 ///
-/// sql/stats_reports.sql and sql/stats_finished.sql: $1 the reader.
+/// sql/stats_reports.sql, sql/stats_finished.sql and sql/stats_books.sql: $1 the reader.
 pub fn statistics(
     conn: &mut PgConnection,
     reader: Uuid,
@@ -408,11 +422,42 @@ pub fn statistics(
             })
         })
         .collect();
+    let facts: Vec<FactsRow> = sql_query(include_str!("sql/stats_books.sql"))
+        .bind::<SqlUuid, _>(reader)
+        .load(conn)?;
+    let facts: HashMap<String, BookFacts> = facts
+        .into_iter()
+        .map(|f| {
+            let facts = BookFacts {
+                authors: f.authors.unwrap_or_default(),
+                genres: f.genres,
+                language: f.language,
+            };
+            (f.book, facts)
+        })
+        .collect();
+    let spans: Vec<(Option<DateTime<Utc>>, DateTime<Utc>)> = finished
+        .iter()
+        .map(|f| (f.started_at, f.finished_at))
+        .collect();
     let finished: Vec<(String, DateTime<Utc>)> = finished
         .into_iter()
         .map(|f| (f.book, f.finished_at))
         .collect();
-    Ok(compute(&rows, &finished, from, to, today))
+    let mut stats = compute(&rows, &finished, from, to, today);
+    stats.days_to_finish = days_to_finish(&spans, from, to);
+    (stats.top_authors, stats.top_genres, stats.top_languages) = shares(&stats.sessions, &facts);
+    Ok(stats)
+}
+
+/// When the reader's first report was (any book, any device), if they have one.
+pub fn first_report(conn: &mut PgConnection, reader: Uuid) -> Result<Option<DateTime<Utc>>, Error> {
+    use crate::db::schema::reading_progress_history as rh;
+    let first: Option<i64> = rh::table
+        .filter(rh::api_key_id.eq(reader))
+        .select(diesel::dsl::min(rh::timestamp))
+        .first(conn)?;
+    Ok(first.and_then(|t| DateTime::from_timestamp(t, 0)))
 }
 
 /// The migration that added the derived reading-state columns.

@@ -67,6 +67,45 @@ pub struct Totals {
     pub books_finished: u32,
 }
 
+/// How long finished books took, from the first report (or the start set by hand) to the
+/// finish, for the books finished in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DaysToFinish {
+    /// Whole days (a book started and finished on one day took 1); None without a finish.
+    pub average: Option<f64>,
+    /// Books by how many days they took, in [`FINISH_BUCKETS`]; every bucket, empty ones too.
+    pub histogram: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Bucket {
+    /// "1 day", "2–3 days", … "over 90 days".
+    pub label: String,
+    pub books: u32,
+}
+
+/// Upper bounds (inclusive, in days) of the days-to-finish histogram; the last bucket is
+/// everything longer.
+pub const FINISH_BUCKETS: [i64; 6] = [1, 3, 7, 14, 30, 90];
+
+/// Minutes read in the range under one name (an author, a genre, a language).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Share {
+    pub name: String,
+    pub minutes: f64,
+}
+
+/// What a book is, for the top lists: its authors, genres and language.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BookFacts {
+    pub authors: Vec<String>,
+    pub genres: Vec<String>,
+    pub language: Option<String>,
+}
+
+/// Names shown in each top list.
+pub const TOP: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Stats {
     pub finished_per_month: Vec<MonthCount>,
@@ -75,6 +114,88 @@ pub struct Stats {
     pub current_streak: u32,
     pub longest_streak: u32,
     pub totals: Totals,
+    pub days_to_finish: DaysToFinish,
+    /// By minutes read in the range, the most first (at most [`TOP`] each); a session counts
+    /// for its first report's book, a book of several authors or genres for each.
+    pub top_authors: Vec<Share>,
+    pub top_genres: Vec<Share>,
+    pub top_languages: Vec<Share>,
+}
+
+/// The days-to-finish of the books finished in `from..=to`: each `(started, finished)`; a
+/// book with no start counts as started the day it finished.
+pub fn days_to_finish(
+    finished: &[(Option<DateTime<Utc>>, DateTime<Utc>)],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> DaysToFinish {
+    let days: Vec<i64> = finished
+        .iter()
+        .filter(|(_, f)| (from..=to).contains(&f.date_naive()))
+        .map(|(s, f)| {
+            let start = s.map_or(f.date_naive(), |s| s.date_naive());
+            (f.date_naive() - start).num_days().max(0) + 1
+        })
+        .collect();
+    let average = (!days.is_empty()).then(|| days.iter().sum::<i64>() as f64 / days.len() as f64);
+    let mut histogram: Vec<Bucket> = Vec::new();
+    let mut low = 1;
+    for high in FINISH_BUCKETS {
+        let label = match (low, high) {
+            (1, 1) => "1 day".to_owned(),
+            _ => format!("{low}–{high} days"),
+        };
+        let books = days.iter().filter(|d| (low..=high).contains(*d)).count() as u32;
+        histogram.push(Bucket { label, books });
+        low = high + 1;
+    }
+    histogram.push(Bucket {
+        label: format!("over {} days", low - 1),
+        books: days.iter().filter(|d| **d >= low).count() as u32,
+    });
+    DaysToFinish { average, histogram }
+}
+
+/// The top authors, genres and languages by the minutes of `sessions`.
+pub fn shares(
+    sessions: &[Session],
+    facts: &HashMap<String, BookFacts>,
+) -> (Vec<Share>, Vec<Share>, Vec<Share>) {
+    let mut authors: HashMap<&str, f64> = HashMap::new();
+    let mut genres: HashMap<&str, f64> = HashMap::new();
+    let mut languages: HashMap<&str, f64> = HashMap::new();
+    for s in sessions {
+        let Some(f) = s.book.as_ref().and_then(|b| facts.get(b)) else {
+            continue;
+        };
+        for a in &f.authors {
+            *authors.entry(a).or_default() += s.minutes;
+        }
+        for g in &f.genres {
+            *genres.entry(g).or_default() += s.minutes;
+        }
+        if let Some(l) = &f.language {
+            *languages.entry(l).or_default() += s.minutes;
+        }
+    }
+    let top = |m: HashMap<&str, f64>| -> Vec<Share> {
+        let mut v: Vec<Share> = m
+            .into_iter()
+            .filter(|(_, minutes)| *minutes > 0.0)
+            .map(|(name, minutes)| Share {
+                name: name.to_owned(),
+                minutes,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.minutes
+                .total_cmp(&a.minutes)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v.truncate(TOP);
+        v
+    };
+    (top(authors), top(genres), top(languages))
 }
 
 /// A session plus what `per_day` needs but the public type does not carry.
@@ -242,6 +363,10 @@ pub fn compute(
         per_day: days.into_values().collect(),
         current_streak,
         longest_streak,
+        days_to_finish: days_to_finish(&[], from, to),
+        top_authors: vec![],
+        top_genres: vec![],
+        top_languages: vec![],
     }
 }
 
@@ -297,6 +422,90 @@ mod tests {
                 minutes: 0.0,
                 books_finished: 0
             }
+        );
+    }
+
+    #[test]
+    fn days_to_finish_count_whole_days_into_buckets() {
+        let (from, to) = (day(2026, 1, 1), day(2026, 12, 31));
+        let finished = [
+            (Some(at(2026, 3, 1, 22, 0, 0)), at(2026, 3, 1, 23, 0, 0)), // 1 day
+            (Some(at(2026, 3, 1, 23, 0, 0)), at(2026, 3, 2, 1, 0, 0)),  // 2 days
+            (None, at(2026, 4, 1, 12, 0, 0)),                           // 1 day
+            (Some(at(2025, 1, 1, 0, 0, 0)), at(2026, 5, 1, 0, 0, 0)),   // 486 days
+            (Some(at(2025, 1, 1, 0, 0, 0)), at(2025, 12, 31, 0, 0, 0)), // outside the range
+        ];
+        let d = days_to_finish(&finished, from, to);
+        assert!(close(d.average.unwrap(), (1.0 + 2.0 + 1.0 + 486.0) / 4.0));
+        let books: Vec<(&str, u32)> = d
+            .histogram
+            .iter()
+            .map(|b| (b.label.as_str(), b.books))
+            .collect();
+        assert_eq!(
+            books,
+            vec![
+                ("1 day", 2),
+                ("2–3 days", 1),
+                ("4–7 days", 0),
+                ("8–14 days", 0),
+                ("15–30 days", 0),
+                ("31–90 days", 0),
+                ("over 90 days", 1)
+            ]
+        );
+        assert_eq!(days_to_finish(&[], from, to).average, None);
+    }
+
+    #[test]
+    fn shares_rank_names_by_minutes_and_count_each_author() {
+        let session = |book: &str, minutes: f64| Session {
+            start: at(2026, 3, 1, 10, 0, 0),
+            end: at(2026, 3, 1, 10, 0, 0),
+            document: book.into(),
+            book: Some(book.into()),
+            reports: 2,
+            minutes,
+            percent_read: 0.0,
+        };
+        let facts = HashMap::from([
+            (
+                "a".to_owned(),
+                BookFacts {
+                    authors: vec!["Ann".into(), "Bo".into()],
+                    genres: vec!["Sea".into()],
+                    language: Some("en".into()),
+                },
+            ),
+            (
+                "b".to_owned(),
+                BookFacts {
+                    authors: vec!["Bo".into()],
+                    genres: vec![],
+                    language: Some("fr".into()),
+                },
+            ),
+        ]);
+        let sessions = [
+            session("a", 10.0),
+            session("b", 5.0),
+            session("gone", 99.0),
+            session("b", 0.0),
+        ];
+        let (authors, genres, languages) = shares(&sessions, &facts);
+        let names = |v: &[Share]| {
+            v.iter()
+                .map(|s| (s.name.clone(), s.minutes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&authors),
+            vec![("Bo".into(), 15.0), ("Ann".into(), 10.0)]
+        );
+        assert_eq!(names(&genres), vec![("Sea".into(), 10.0)]);
+        assert_eq!(
+            names(&languages),
+            vec![("en".into(), 10.0), ("fr".into(), 5.0)]
         );
     }
 

@@ -43,6 +43,7 @@ pub fn bare(title: &str, content: Markup) -> Markup {
 pub enum Nav {
     Home,
     Reading,
+    Stats,
     Library,
     Inbox,
     Readers,
@@ -72,6 +73,7 @@ pub fn page(v: &Visitor, title: &str, nav: Nav, content: Markup) -> Markup {
                         ul {
                             (item(Nav::Home, "/", "Home"))
                             (item(Nav::Reading, "/reading", "Reading"))
+                            (item(Nav::Stats, "/stats", "Statistics"))
                             (item(Nav::Library, "/library", "Library"))
                             @if admin {
                                 (item(Nav::Inbox, "/inbox", "Inbox"))

@@ -8,6 +8,7 @@
 //! ([`OWNED`]), so KOReader's `/users/…` and `/syncs/…` never reach it.
 
 mod assets;
+mod charts;
 mod csrf;
 mod error;
 mod form;
@@ -27,7 +28,7 @@ pub use self::session::WebState;
 /// The first path segments the web app serves.
 pub const OWNED: &[&str] = &[
     "", "setup", "signin", "signout", "library", "books", "authors", "series", "inbox", "review",
-    "readers", "connect", "account", "settings", "static", "reading", "devices",
+    "readers", "connect", "account", "settings", "static", "reading", "devices", "stats",
 ];
 
 /// Whether `path` is one of the web app's.

@@ -402,11 +402,40 @@ async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
         .await;
     b.wait_for_text("sitting by sitting").await;
     look(&b, "book-reading").await;
+
+    // A season of evenings with the Lighthouse, for the statistics' charts.
+    let lighthouse = book_of(&app, "lighthouse-epub3.epub");
+    diesel::sql_query(format!(
+        "INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, \"timestamp\", created_at) \
+         SELECT '{lighthouse}', c.api_key_id, 'ad4a15989655682cda3695b7784ef3d0', 'Kobo Libra 2', 'p', \
+                least(0.99, d / 200.0 + m / 2000.0), t, to_timestamp(t) \
+         FROM service_credentials c, generate_series(1, 150) d, generate_series(0, 40, 5) m, \
+              LATERAL (SELECT extract(epoch FROM date_trunc('day', now()) - make_interval(days => d) + make_interval(hours => 20, mins => m))::int8 AS t) s \
+         WHERE c.username = 'boss' AND c.service = 'kosync' AND (d % 7 <> 3) AND m <= 10 + (d * 7) % 31"
+    ))
+    .execute(&mut app.db.conn())
+    .unwrap();
+    b.click_link("Statistics").await;
+    b.wait_for_path("/stats").await;
+    b.goto(&app.server.url("/stats?range=12m")).await;
+    b.wait_for_text("Minutes read each day").await;
+    assert!(b.text().await.contains("Top authors"));
+    look(&b, "stats").await;
+    b.cdp(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+    )
+    .await;
+    look(&b, "stats-dark").await;
     b.close().await;
 
     let phone = Browser::open(390, true).await;
     sign_in(&phone, &app, ADMIN, PASSWORD).await;
-    for (name, path) in [("reading", "/reading"), ("devices", "/devices")] {
+    for (name, path) in [
+        ("reading", "/reading"),
+        ("devices", "/devices"),
+        ("stats", "/stats?range=12m"),
+    ] {
         phone.goto(&app.server.url(path)).await;
         look(&phone, name).await;
     }

@@ -372,3 +372,105 @@ async fn admins_see_a_reader_s_devices_and_bursts_are_flagged() {
         404
     );
 }
+
+/// Reports of the reader "boss" written as KoSync would have over past days: (days ago, hour,
+/// minute, percentage) of `book` under `document`; then the aggregates rebuilt.
+fn past_reports(app: &TestApp, book: &str, document: &str, reports: &[(i64, u32, u32, f64)]) {
+    use diesel::prelude::*;
+    let key = boss_key(app);
+    let mut conn = app.db.conn();
+    let today = chrono::Utc::now().date_naive();
+    for (ago, hour, minute, percentage) in reports {
+        let at = (today - chrono::Duration::days(*ago))
+            .and_hms_opt(*hour, *minute, 0)
+            .unwrap()
+            .and_utc();
+        diesel::sql_query(
+            "INSERT INTO reading_progress_history (book_id, api_key_id, document, device, progress, percentage, \"timestamp\", created_at) \
+             VALUES ($1::uuid, $2, $3, 'Kobo', 'p', $4, $5, to_timestamp($5))",
+        )
+        .bind::<diesel::sql_types::Text, _>(book)
+        .bind::<diesel::sql_types::Uuid, _>(key)
+        .bind::<diesel::sql_types::Text, _>(document)
+        .bind::<diesel::sql_types::Numeric, _>(bigdecimal::BigDecimal::try_from(*percentage).unwrap())
+        .bind::<diesel::sql_types::BigInt, _>(at.timestamp())
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let rules = libris::reading::state::rules(&mut conn).unwrap();
+    libris::reading::state::rebuild(&mut conn, &rules, Some(key), None).unwrap();
+}
+
+#[actix_web::test]
+async fn statistics_are_charts_with_words_and_numbers_for_the_range_asked() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    // Two sittings of 30 and 10 minutes yesterday, one of 20 minutes three days ago, on the
+    // Lighthouse (Jane Doe); finished yesterday.
+    past_reports(
+        &app,
+        &ids[0],
+        LIGHTHOUSE_DOC,
+        &[
+            (3, 9, 0, 0.1),
+            (3, 9, 20, 0.3),
+            (1, 20, 0, 0.5),
+            (1, 20, 15, 0.6),
+            (1, 20, 30, 0.8),
+            (1, 22, 0, 0.9),
+            (1, 22, 10, 0.99),
+        ],
+    );
+    let page = w.get("/stats?range=30d").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.has("<title id=\"calendar-t\">Minutes read each day</title>"));
+    assert!(page.has("2 of 30 days with reading"), "{}", page.html);
+    assert!(page.has("the most in a day: 40 minutes"), "{}", page.html);
+    // The calendar: a cell a day and five in the legend.
+    let calendar = &page.html
+        [page.html.find("id=\"calendar-t\"").unwrap()..page.html.find("id=\"daily-h\"").unwrap()];
+    assert_eq!(calendar.matches("<rect").count(), 30 + 5);
+    assert!(
+        page.has("1.0</strong>hours read") && page.has("3</strong>sittings"),
+        "{}",
+        page.html
+    );
+    assert!(page.has("1</strong>books finished"));
+    assert!(page.has("<polyline class=\"avg\""), "the 7-day average");
+    assert!(page.has("1 books finished; the most in"), "{}", page.html);
+    assert!(
+        page.has("<td>2–3 days</td>") || page.has(">2–3 days</th>"),
+        "the histogram's table"
+    );
+    assert!(page.has("First: Jane Doe (60 minutes)."), "{}", page.html);
+    assert!(
+        page.has("The library's growth") && page.has("3 books added"),
+        "admins see the library grow"
+    );
+
+    for range in [
+        "",
+        "?range=year",
+        "?range=12m",
+        "?range=all",
+        &format!("?range={}", chrono::Utc::now().format("%Y")),
+    ] {
+        let p = w.get(&format!("/stats{range}")).await;
+        assert_eq!(p.status, 200, "{range}");
+        assert!(p.has("Minutes read each day"), "{range}");
+    }
+    for bad in ["?range=2999", "?range=%3Cscript%3E", "?range=7d"] {
+        let p = w.get(&format!("/stats{bad}")).await;
+        assert_eq!(p.status, 404, "{bad}");
+        assert!(!p.has("<script>"), "{bad}");
+    }
+
+    // Another reader: their own numbers (none), no library growth.
+    let mut ann = reader(&app, &admin).await;
+    let theirs = ann.get("/stats?range=30d").await;
+    assert_eq!(theirs.status, 200);
+    assert!(
+        theirs.has("0 of 30 days with reading") && theirs.has("No book finished in this range.")
+    );
+    assert!(!theirs.has("Jane Doe") && !theirs.has("The library's growth"));
+}

@@ -18,6 +18,7 @@ mod review_form;
 mod settings;
 mod shelves;
 mod signin;
+mod stats;
 mod told;
 mod upload;
 
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signout", web::post().to(signin::signout))
         .route("/", web::get().to(home::show))
         .route("/reading", web::get().to(shelves::show))
+        .route("/stats", web::get().to(stats::show))
         .route("/library", web::get().to(library::show))
         .route("/authors/{name}", web::get().to(library::author))
         .route("/series/{name}", web::get().to(library::series))
