@@ -24,6 +24,8 @@ pub struct AppState {
     pub web: Arc<web::WebState>,
     /// The web app's pages of the library, kept per library version.
     pub web_library: Arc<web::LibraryCache>,
+    /// Readers' statistics, kept while their reading and the library are unchanged.
+    pub stats: Arc<reading::stats_cache::StatsCache>,
     /// Failed logins, for every face's scope.
     pub throttle: Arc<http::throttle::Throttle>,
     /// Hardcover's client and everything its lookups and syncs need.
@@ -70,6 +72,7 @@ impl AppState {
             last_used: Arc::new(Default::default()),
             web: Arc::new(Default::default()),
             web_library: Arc::new(Default::default()),
+            stats: Arc::new(Default::default()),
             jobs: Arc::new(Default::default()),
         })
     }

@@ -5,6 +5,7 @@ mod books;
 pub mod caller;
 mod credentials;
 pub mod error;
+mod goals;
 mod hardcover;
 mod health;
 pub mod json;
@@ -77,7 +78,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reading::list)
         .service(reading::progress)
         .service(reading::forget)
-        .service(reading::stats);
+        .service(reading::stats)
+        .service(goals::list)
+        .service(goals::set)
+        .service(goals::remove);
 }
 
 /// The /api scope with its extractor configuration and JSON fallbacks.

@@ -339,9 +339,10 @@ pub async fn stats(
         return Err(Error::invalid("from", "the range may span at most ten years").into());
     }
     let reader = caller.key_id;
+    let stats = state.stats.clone();
     let result = db::run(&state.pool, move |conn| {
-        reading::state::statistics(conn, reader, from, to, today)
+        stats.statistics(conn, reader, from, to, today)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(HttpResponse::Ok().json(&*result))
 }

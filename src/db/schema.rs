@@ -212,6 +212,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reading_goals (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        kind -> Text,
+        target -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     reading_progress_history (id) {
         id -> Uuid,
         book_id -> Nullable<Uuid>,
@@ -269,6 +280,7 @@ diesel::joinable!(hardcover_sync_runs -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
+diesel::joinable!(reading_goals -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> books (book_id));
 diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
@@ -290,6 +302,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     library_state,
     reading_aggregate,
     reading_forgotten,
+    reading_goals,
     reading_progress,
     reading_progress_history,
     service_credentials,

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod changed;
 pub mod derive;
 pub mod devices;
+pub mod goals;
 pub mod jobs;
 pub mod progress;
 pub mod relink;
@@ -11,6 +12,7 @@ pub mod shelves;
 pub mod sql;
 pub mod state;
 pub mod stats;
+pub mod stats_cache;
 pub mod store;
 pub mod timeline;
 

@@ -359,16 +359,17 @@ pub fn history(
 
 #[derive(QueryableByName)]
 struct StatsRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    book: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    book_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
     document: String,
     #[diesel(sql_type = BigInt)]
     timestamp: i64,
     #[diesel(sql_type = Double)]
     percentage: f64,
-    #[diesel(sql_type = Nullable<Integer>)]
-    page_count: Option<i32>,
+    /// created_at in microseconds: the order of reports of one second.
+    #[diesel(sql_type = BigInt)]
+    written: i64,
 }
 
 #[derive(QueryableByName)]
@@ -383,14 +384,16 @@ struct FinishedRow {
 
 #[derive(QueryableByName)]
 struct FactsRow {
-    #[diesel(sql_type = Text)]
-    book: String,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
     #[diesel(sql_type = Nullable<diesel::sql_types::Array<Text>>)]
     authors: Option<Vec<String>>,
     #[diesel(sql_type = diesel::sql_types::Array<Text>)]
     genres: Vec<String>,
     #[diesel(sql_type = Nullable<Text>)]
     language: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    page_count: Option<i32>,
 }
 
 /// A reader's statistics over `from..=to` (see [`super::stats::compute`]), from all their
@@ -404,27 +407,23 @@ pub fn statistics(
     to: NaiveDate,
     today: NaiveDate,
 ) -> Result<Stats, Error> {
-    let rows: Vec<StatsRow> = sql_query(include_str!("sql/stats_reports.sql"))
+    let mut rows: Vec<StatsRow> = sql_query(include_str!("sql/stats_reports.sql"))
         .bind::<SqlUuid, _>(reader)
         .load(conn)?;
+    rows.sort_unstable_by_key(|r| (r.timestamp, r.written));
     let finished: Vec<FinishedRow> = sql_query(include_str!("sql/stats_finished.sql"))
         .bind::<SqlUuid, _>(reader)
         .load(conn)?;
-    let rows: Vec<Row> = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(Row {
-                timestamp: DateTime::from_timestamp(r.timestamp, 0)?,
-                book: r.book,
-                document: r.document,
-                percentage: r.percentage,
-                page_count: r.page_count,
-            })
-        })
-        .collect();
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.book_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let facts: Vec<FactsRow> = sql_query(include_str!("sql/stats_books.sql"))
-        .bind::<SqlUuid, _>(reader)
+        .bind::<diesel::sql_types::Array<SqlUuid>, _>(&ids)
         .load(conn)?;
+    let pages: HashMap<Uuid, i32> = facts
+        .iter()
+        .filter_map(|f| Some((f.id, f.page_count?)))
+        .collect();
     let facts: HashMap<String, BookFacts> = facts
         .into_iter()
         .map(|f| {
@@ -433,7 +432,19 @@ pub fn statistics(
                 genres: f.genres,
                 language: f.language,
             };
-            (f.book, facts)
+            (f.id.to_string(), facts)
+        })
+        .collect();
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Row {
+                timestamp: DateTime::from_timestamp(r.timestamp, 0)?,
+                page_count: r.book_id.and_then(|b| pages.get(&b).copied()),
+                book: r.book_id.map(|b| b.to_string()),
+                document: r.document,
+                percentage: r.percentage,
+            })
         })
         .collect();
     let spans: Vec<(Option<DateTime<Utc>>, DateTime<Utc>)> = finished

@@ -10,8 +10,50 @@
 //! summary), a `figcaption` with the summary in words, and the numbers in a table behind a
 //! disclosure.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
 use chrono::{Datelike, Duration, NaiveDate};
-use maud::{html, Markup};
+use lru::LruCache;
+use maud::{html, Markup, PreEscaped};
+use uuid::Uuid;
+
+use crate::reading::stats::Stats;
+
+/// A reader's charts as drawn, kept with the statistics they were drawn from: while the
+/// statistics cache answers with the same `Arc` (nothing changed), the markup is the same.
+/// Holding the `Arc` keeps its address from being reused, so the comparison is sound.
+pub struct Drawn(Mutex<LruCache<DrawnKey, DrawnCharts>>);
+
+/// The statistics drawn and their markup.
+type DrawnCharts = (Arc<Stats>, Arc<String>);
+
+/// (reader, range, today).
+type DrawnKey = (Uuid, String, NaiveDate);
+
+impl Default for Drawn {
+    fn default() -> Drawn {
+        Drawn(Mutex::new(LruCache::new(NonZeroUsize::new(256).unwrap())))
+    }
+}
+
+impl Drawn {
+    /// The markup `draw` makes of `stats` for (reader, range, today), drawn once.
+    pub fn get(&self, key: DrawnKey, stats: &Arc<Stats>, draw: impl FnOnce() -> Markup) -> Markup {
+        if let Some((kept, markup)) = self.0.lock().unwrap().get(&key) {
+            if Arc::ptr_eq(kept, stats) {
+                return PreEscaped(markup.as_str().to_owned());
+            }
+        }
+        let markup = draw().into_string();
+        let shown = PreEscaped(markup.clone());
+        self.0
+            .lock()
+            .unwrap()
+            .put(key, (stats.clone(), Arc::new(markup)));
+        shown
+    }
+}
 
 /// Heatmap levels by minutes read in a day (upper bounds, exclusive); past the last, level 4.
 pub const LEVELS: [f64; 3] = [15.0, 30.0, 60.0];

@@ -39,11 +39,16 @@ pub struct Listed {
     pub books: Arc<Vec<Book>>,
 }
 
+/// Books added a month: ("YYYY-MM", count).
+pub type Growth = Arc<Vec<(String, i64)>>;
+
 /// What the web app keeps of the library between requests (one per server).
 pub struct LibraryCache {
     starts: Versioned<(List, Filter), Starts>,
     pages: Versioned<Key, Listed>,
     choices: Versioned<(), Arc<Choices>>,
+    /// Books added a month over a range (the statistics page's, for admins).
+    growth: Versioned<(chrono::NaiveDate, chrono::NaiveDate), Growth>,
 }
 
 /// What the library's filters offer: each value with its number of books, in browsing order.
@@ -60,8 +65,31 @@ impl Default for LibraryCache {
             // About 48 books each: some 10 MB at most.
             pages: Versioned::with_capacity(256),
             choices: Versioned::with_capacity(1),
+            growth: Versioned::with_capacity(16),
         }
     }
+}
+
+/// Books added to the library each month of `from..=to` (`browse::added_per_month`), kept per
+/// library version.
+pub async fn growth(
+    state: &AppState,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Growth, Error> {
+    let v = version(state).await?;
+    let pool = state.pool.clone();
+    let (growth, _) = state
+        .web_library
+        .growth
+        .get((from, to), v, || async move {
+            db::run(&pool, move |conn| {
+                Ok(Arc::new(browse::added_per_month(conn, from, to)?))
+            })
+            .await
+        })
+        .await?;
+    Ok(growth)
 }
 
 /// The library's version now: what is kept is kept under it.

@@ -35,6 +35,8 @@ pub struct WebState {
     set_up: AtomicBool,
     /// When each session's last_seen_at was last written.
     seen: Mutex<HashMap<Uuid, Instant>>,
+    /// Readers' statistics charts as drawn (`/stats`).
+    pub charts: super::charts::Drawn,
 }
 
 impl WebState {

@@ -244,6 +244,9 @@ async fn the_auth_matrix_holds_for_every_route() {
         ("GET", format!("/api/books/{id}/progress")),
         ("DELETE", format!("/api/books/{id}/progress")),
         ("GET", "/api/stats".to_owned()),
+        ("GET", "/api/goals".to_owned()),
+        ("PUT", "/api/goals/books_per_year".to_owned()),
+        ("DELETE", "/api/goals/books_per_year".to_owned()),
     ];
     for (method, path) in admin_only.iter().chain(any_key.iter()) {
         let none = app.api(method, path, None, Some(json!({}))).await;

@@ -474,3 +474,126 @@ async fn statistics_are_charts_with_words_and_numbers_for_the_range_asked() {
     );
     assert!(!theirs.has("Jane Doe") && !theirs.has("The library's growth"));
 }
+
+#[actix_web::test]
+async fn goals_are_set_checked_and_shown_with_their_progress() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    // A book finished yesterday counts for this year (and this month, unless today is the 1st).
+    past_reports(
+        &app,
+        &ids[0],
+        LIGHTHOUSE_DOC,
+        &[(1, 20, 0, 0.2), (1, 20, 15, 0.6), (1, 20, 30, 0.99)],
+    );
+
+    // Over the API: set, read with progress, refuse what is not a goal.
+    let r = app
+        .api(
+            "PUT",
+            "/api/goals/books_per_year",
+            Some(&admin),
+            Some(json!({ "target": 24 })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["target"], 24);
+    for (path, body, status) in [
+        ("/api/goals/books_per_year", json!({ "target": 0 }), 400),
+        ("/api/goals/books_per_month", json!({ "target": 32 }), 400),
+        ("/api/goals/minutes_per_day", json!({ "target": "30" }), 400),
+        (
+            "/api/goals/minutes_per_day",
+            json!({ "target": 30, "x": 1 }),
+            400,
+        ),
+        ("/api/goals/pages_per_day", json!({ "target": 30 }), 404),
+    ] {
+        let r = app.api("PUT", path, Some(&admin), Some(body)).await;
+        assert_eq!(r.status, status, "{path}: {:?}", r.body);
+    }
+    let listed = app.api("GET", "/api/goals", Some(&admin), None).await;
+    assert_eq!(listed.status, 200);
+    let goals = listed.body.as_array().unwrap();
+    assert_eq!(goals.len(), 1, "the refused ones stored nothing: {goals:?}");
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    let this_year = chrono::Utc::now().format("%Y").to_string();
+    let expected_done = if yesterday.format("%Y").to_string() == this_year {
+        1.0
+    } else {
+        0.0
+    };
+    assert_eq!(goals[0]["kind"], "books_per_year");
+    assert_eq!(goals[0]["period"], this_year.as_str());
+    assert_eq!(goals[0]["done"], expected_done);
+
+    // On the web: the statistics page shows it, a bad target is an error next to its field.
+    let page = w.get("/stats").await;
+    assert!(
+        page.has(&format!("of 24 books in {this_year}")),
+        "{}",
+        page.html
+    );
+    let refused = w
+        .post(
+            "/stats/goals",
+            &[("kind", "minutes_per_day"), ("target", "lots")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.has("id=\"f-target-minutes_per_day-error\""),
+        "{}",
+        refused.html
+    );
+    assert!(refused.has("value=\"lots\""), "what was typed is kept");
+    let too_many = w
+        .post(
+            "/stats/goals",
+            &[("kind", "minutes_per_day"), ("target", "5000")],
+        )
+        .await;
+    assert_eq!(too_many.status, 422);
+    assert!(too_many.has("from 1 to 1440"), "{}", too_many.html);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM reading_goals WHERE kind = 'minutes_per_day'"
+        ),
+        0
+    );
+    let set = w
+        .post(
+            "/stats/goals",
+            &[("kind", "minutes_per_day"), ("target", "30")],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.html);
+    let home = w.get("/").await;
+    assert!(
+        home.has("Your goals") && home.has("of 30 minutes today"),
+        "{}",
+        home.html
+    );
+
+    // Nobody else's: another reader has no goals and cannot remove the admin's.
+    let mut ann = reader(&app, &admin).await;
+    assert!(!ann.get("/").await.has("Your goals"));
+    ann.get("/stats").await;
+    ann.post("/stats/goals/remove", &[("kind", "minutes_per_day")])
+        .await;
+    assert_eq!(count(&app, "SELECT count(*) FROM reading_goals"), 2);
+    let removed = w
+        .post("/stats/goals/remove", &[("kind", "minutes_per_day")])
+        .await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(count(&app, "SELECT count(*) FROM reading_goals"), 1);
+    let r = app
+        .api("DELETE", "/api/goals/books_per_year", Some(&admin), None)
+        .await;
+    assert_eq!(r.status, 204);
+    let r = app
+        .api("DELETE", "/api/goals/books_per_year", Some(&admin), None)
+        .await;
+    assert_eq!(r.status, 404);
+}

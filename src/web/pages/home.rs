@@ -8,6 +8,7 @@ use super::cards::{self, percent};
 use crate::db::models::{Book, ReadingStatus};
 use crate::hardcover::status::{self as hardcover_status, Run};
 use crate::library::browse;
+use crate::reading::goals::{self, GoalProgress};
 use crate::reading::state::{by_status, last_reads};
 use crate::web::error::WebError;
 use crate::web::layout::{self, Nav};
@@ -19,6 +20,7 @@ const ROW: i64 = 12;
 
 struct Home {
     reading: Vec<(Book, Option<u8>)>,
+    goals: Vec<GoalProgress>,
     added: Vec<Book>,
     /// Admins only: books in review, and the latest failed sync runs.
     admin: Option<(i64, Vec<Run>)>,
@@ -26,6 +28,7 @@ struct Home {
 
 pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse, WebError> {
     let s = v.signed()?.clone();
+    let stats = state.stats.clone();
     let home = db::run(&state.pool, move |conn| {
         let rows = by_status(conn, s.key_id, Some(ReadingStatus::Reading), 1, ROW)?.rows;
         let ids: Vec<_> = rows.iter().map(|(b, _)| b.id).collect();
@@ -47,6 +50,7 @@ pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse
             None
         };
         Ok(Home {
+            goals: goals::with_progress(conn, &stats, s.key_id, chrono::Utc::now().date_naive())?,
             reading,
             added,
             admin,
@@ -84,6 +88,13 @@ pub async fn show(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse
                             }
                         }
                     }
+                }
+            }
+            @if !home.goals.is_empty() {
+                section.panel aria-labelledby="goals-h" {
+                    h2 #goals-h { "Your goals" }
+                    @for p in &home.goals { (super::goals::line(p)) }
+                    p { a href="/stats" { "Statistics and goals" } }
                 }
             }
             section aria-labelledby="reading-h" {

@@ -8,6 +8,7 @@ mod cards;
 mod connect;
 mod devices;
 mod files;
+mod goals;
 mod home;
 mod inbox;
 mod library;
@@ -33,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(home::show))
         .route("/reading", web::get().to(shelves::show))
         .route("/stats", web::get().to(stats::show))
+        .route("/stats/goals", web::post().to(goals::set))
+        .route("/stats/goals/remove", web::post().to(goals::remove))
         .route("/library", web::get().to(library::show))
         .route("/authors/{name}", web::get().to(library::author))
         .route("/series/{name}", web::get().to(library::series))

@@ -12,10 +12,12 @@ use uuid::Uuid;
 use super::cards::{self, percent};
 use crate::db::models::{Book, ReadingStatus};
 use crate::error::Error;
+use crate::library::browse::Narrow;
 use crate::reading::shelves::unread;
 use crate::reading::state::{by_status, last_reads, LastRead};
 use crate::web::error::WebError;
 use crate::web::layout::{self, Nav};
+use crate::web::listing;
 use crate::web::session::Visitor;
 use crate::{db, AppState};
 
@@ -68,6 +70,11 @@ pub async fn show(
         return Err(Error::NotFound("no such page".into()).into());
     }
     let reader = s.key_id;
+    // The library's size, kept per library version: unread is it less the books started.
+    let version = listing::version(&state).await?;
+    let library = listing::page(&state, version, Narrow::default(), None, 1)
+        .await?
+        .total;
     let shelves = db::run(&state.pool, move |conn| {
         let continuing = by_status(conn, reader, Some(ReadingStatus::Reading), 1, CONTINUE)?;
         let mut counts = [0; 4];
@@ -78,16 +85,9 @@ pub async fn show(
                 .find(|(s, _)| s == status)
                 .map_or(0, |(_, n)| *n);
         }
-        // The unread shelf's count always; its books only when it is the one shown.
-        let wanted = if status == ReadingStatus::Unread {
-            PAGE
-        } else {
-            0
-        };
-        let (unread_count, unread_books) = unread(conn, reader, page, wanted)?;
-        counts[3] = unread_count;
+        counts[3] = (library - counts[..3].iter().sum::<i64>()).max(0);
         let listed: Vec<Book> = if status == ReadingStatus::Unread {
-            unread_books
+            unread(conn, reader, page, PAGE)?
         } else {
             by_status(conn, reader, Some(status), page, PAGE)?
                 .rows
@@ -110,11 +110,9 @@ pub async fn show(
                 })
                 .collect()
         };
-        let continuing = shelve(continuing);
-        let shelf = shelve(listed);
         Ok(Shelves {
-            continuing,
-            shelf,
+            continuing: shelve(continuing),
+            shelf: shelve(listed),
             counts,
         })
     })

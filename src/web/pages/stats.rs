@@ -4,18 +4,21 @@
 //! days books took, the top authors, genres and languages, and for admins the library's
 //! growth. Days are UTC days, as in the API.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::goals::{panel as goals_panel, Typed};
 use crate::error::Error;
-use crate::library::browse;
-use crate::reading::state::{first_report, statistics};
+use crate::reading::goals::{self, GoalProgress};
 use crate::reading::stats::Stats;
 use crate::web::charts::{self, Column, Frame};
 use crate::web::error::WebError;
+use crate::web::form::Errors;
 use crate::web::layout::{self, Nav};
+use crate::web::listing;
 use crate::web::session::Visitor;
 use crate::{db, AppState};
 
@@ -80,9 +83,10 @@ pub fn range(value: &str, today: NaiveDate, first: Option<NaiveDate>) -> Option<
 }
 
 struct Shown {
-    stats: Stats,
+    goals: Vec<GoalProgress>,
+    stats: std::sync::Arc<Stats>,
     first: Option<NaiveDate>,
-    growth: Option<Vec<(String, i64)>>,
+    growth: Option<std::sync::Arc<Vec<(String, i64)>>>,
 }
 
 pub async fn show(
@@ -90,36 +94,86 @@ pub async fn show(
     v: Visitor,
     asked: web::Query<Asked>,
 ) -> Result<HttpResponse, WebError> {
+    let value = asked.range.as_deref().unwrap_or("year");
+    render(
+        &state,
+        &v,
+        value,
+        &Typed::default(),
+        &Errors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The page for the range `value`, with the goals form as typed and its errors.
+pub async fn render(
+    state: &AppState,
+    v: &Visitor,
+    value: &str,
+    typed: &Typed,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
     let s = v.signed()?.clone();
     let today = Utc::now().date_naive();
-    let value = asked.range.clone().unwrap_or_else(|| "year".to_owned());
+    let value = value.to_owned();
     let reader = s.key_id;
-    let first = db::run(&state.pool, move |conn| first_report(conn, reader)).await?;
+    let cache = state.stats.clone();
+    let first = db::run(&state.pool, move |conn| cache.first_report(conn, reader)).await?;
     let first = first.map(|t| t.date_naive());
     let r =
         range(&value, today, first).ok_or_else(|| Error::NotFound(format!("no range {value}")))?;
     let (from, to) = (r.from, r.to);
+    let cache = state.stats.clone();
     let shown = db::run(&state.pool, move |conn| {
         Ok(Shown {
-            stats: statistics(conn, reader, from, to, today)?,
+            goals: goals::with_progress(conn, &cache, reader, today)?,
+            stats: cache.statistics(conn, reader, from, to, today)?,
             first,
-            growth: if s.is_admin {
-                Some(browse::added_per_month(conn, from, to)?)
-            } else {
-                None
-            },
+            growth: None,
         })
     })
     .await?;
-    Ok(layout::ok(layout::page(
-        &v,
-        &format!("Statistics · {}", r.name),
-        Nav::Stats,
-        page(&r, &shown, today),
-    )))
+    let mut shown = shown;
+    if s.is_admin {
+        shown.growth = Some(listing::growth(state, from, to).await?);
+    }
+    // The charts are the same while the statistics are: drawn once (PreEscaped: our own
+    // markup, escaped when it was drawn).
+    let drawn = state
+        .web
+        .charts
+        .get((reader, r.value.clone(), today), &shown.stats, || {
+            let s = &shown.stats;
+            html! {
+                (calendar(&r, s))
+                (daily(&r, s))
+                (finished(&r, s))
+                (took(s))
+                (tops(s))
+            }
+        });
+    let notice = match v.here.split_once("done=").map(|(_, d)| d) {
+        Some("goal") => Some("Your goal is saved."),
+        Some("goal-removed") => Some("The goal is removed."),
+        _ => None,
+    };
+    Ok(layout::respond(
+        status,
+        layout::page(
+            v,
+            &format!("Statistics · {}", r.name),
+            Nav::Stats,
+            html! {
+                @if let Some(n) = notice { p.notice role="status" { (n) } }
+                (page(&r, &shown, today, goals_panel(v, &shown.goals, typed, errors), drawn))
+            },
+        ),
+    ))
 }
 
-fn page(r: &Range, shown: &Shown, today: NaiveDate) -> Markup {
+fn page(r: &Range, shown: &Shown, today: NaiveDate, goals: Markup, charts: Markup) -> Markup {
     let s = &shown.stats;
     let hours = s.totals.minutes / 60.0;
     let years: Vec<i32> = match shown.first {
@@ -161,11 +215,8 @@ fn page(r: &Range, shown: &Shown, today: NaiveDate) -> Markup {
                 "days to finish a book, on average"
             }
         }
-        (calendar(r, s))
-        (daily(r, s))
-        (finished(r, s))
-        (took(s))
-        (tops(s))
+        (goals)
+        (charts)
         @if let Some(growth) = &shown.growth { (library_growth(r, growth)) }
     }
 }
