@@ -28,7 +28,7 @@ pub use self::session::WebState;
 /// The first path segments the web app serves.
 pub const OWNED: &[&str] = &[
     "", "setup", "signin", "signout", "library", "books", "authors", "series", "inbox", "review",
-    "readers", "connect", "account", "settings", "static", "reading", "devices", "stats",
+    "readers", "connect", "account", "settings", "static", "reading", "devices", "stats", "year",
 ];
 
 /// Whether `path` is one of the web app's.

@@ -427,6 +427,10 @@ async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
     )
     .await;
     look(&b, "stats-dark").await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    b.goto(&app.server.url(&format!("/year/{year}"))).await;
+    b.wait_for_text("in review").await;
+    look(&b, "year-dark").await;
     b.close().await;
 
     let phone = Browser::open(390, true).await;

@@ -597,3 +597,39 @@ async fn goals_are_set_checked_and_shown_with_their_progress() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+#[actix_web::test]
+async fn a_year_in_review_is_the_reader_s_own_and_only_for_years_with_reading() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    past_reports(
+        &app,
+        &ids[0],
+        LIGHTHOUSE_DOC,
+        &[(1, 20, 0, 0.2), (1, 20, 15, 0.6), (1, 20, 30, 0.99)],
+    );
+    let year = (chrono::Utc::now().date_naive() - chrono::Duration::days(1))
+        .format("%Y")
+        .to_string();
+    let page = w.get(&format!("/year/{year}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.has(&format!("{year} in review")));
+    assert!(page.has("1</strong>books finished"), "{}", page.html);
+    assert!(page.has("The Lighthouse Keeper") && page.has("Finished "));
+    assert!(
+        page.has("<dt>Top authors</dt><dd>Jane Doe</dd>"),
+        "{}",
+        page.html
+    );
+    assert!(page.has("<title id=\"months-t\">Minutes read each month</title>"));
+    // This year always; a past year without reading, a future one, not a year: 404.
+    let this_year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(w.get(&format!("/year/{this_year}")).await.status, 200);
+    for bad in ["2001", "2999", "twenty", "-1"] {
+        assert_eq!(w.get(&format!("/year/{bad}")).await.status, 404, "{bad}");
+    }
+    // Private: another reader's page of the same year holds none of it.
+    let mut ann = reader(&app, &admin).await;
+    let theirs = ann.get(&format!("/year/{this_year}")).await;
+    assert!(!theirs.has("The Lighthouse Keeper") && theirs.has("0</strong>books finished"));
+}

@@ -22,6 +22,7 @@ mod signin;
 mod stats;
 mod told;
 mod upload;
+mod year;
 
 use actix_web::web;
 
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(home::show))
         .route("/reading", web::get().to(shelves::show))
         .route("/stats", web::get().to(stats::show))
+        .route("/year/{year}", web::get().to(year::show))
         .route("/stats/goals", web::post().to(goals::set))
         .route("/stats/goals/remove", web::post().to(goals::remove))
         .route("/library", web::get().to(library::show))

@@ -203,7 +203,10 @@ fn page(r: &Range, shown: &Shown, today: NaiveDate, goals: Markup, charts: Marku
             }
             button type="submit" { "Show" }
         }
-        p.muted { (r.name) ": " (r.from) " to " (r.to) ", days in UTC." }
+        p.muted {
+            (r.name) ": " (r.from) " to " (r.to) ", days in UTC. "
+            a href={ "/year/" (r.to.year()) } { (r.to.year()) " in review" }
+        }
         div.stats {
             div.stat { strong { (format!("{hours:.1}")) } "hours read" }
             div.stat { strong { (s.totals.sessions) } "sittings" }
