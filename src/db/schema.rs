@@ -61,6 +61,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    collection_books (collection_id, book_id) {
+        collection_id -> Uuid,
+        book_id -> Uuid,
+        position -> Int4,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collection_shares (collection_id) {
+        collection_id -> Uuid,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    collections (id) {
+        id -> Uuid,
+        api_key_id -> Nullable<Uuid>,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     document_links (document, book_id) {
         document -> Text,
         book_id -> Uuid,
@@ -272,6 +301,10 @@ diesel::table! {
 
 diesel::joinable!(book_files -> books (book_id));
 diesel::joinable!(book_metadata_candidates -> books (book_id));
+diesel::joinable!(collection_books -> books (book_id));
+diesel::joinable!(collection_books -> collections (collection_id));
+diesel::joinable!(collection_shares -> collections (collection_id));
+diesel::joinable!(collections -> api_keys (api_key_id));
 diesel::joinable!(document_links -> books (book_id));
 diesel::joinable!(books -> api_keys (created_by));
 diesel::joinable!(hardcover_sync_log -> api_keys (api_key_id));
@@ -296,6 +329,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     book_files,
     book_metadata_candidates,
     books,
+    collection_books,
+    collection_shares,
+    collections,
     document_links,
     hardcover_sync_log,
     hardcover_sync_runs,

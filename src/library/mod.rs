@@ -6,6 +6,7 @@ pub mod books;
 pub mod browse;
 pub mod catalog;
 pub mod check;
+pub mod collections;
 pub mod covers;
 pub mod download;
 pub mod edit;

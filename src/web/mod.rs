@@ -27,8 +27,27 @@ pub use self::session::WebState;
 
 /// The first path segments the web app serves.
 pub const OWNED: &[&str] = &[
-    "", "setup", "signin", "signout", "library", "books", "authors", "series", "inbox", "review",
-    "readers", "connect", "account", "settings", "static", "reading", "devices", "stats", "year",
+    "",
+    "setup",
+    "signin",
+    "signout",
+    "library",
+    "books",
+    "authors",
+    "series",
+    "inbox",
+    "review",
+    "readers",
+    "connect",
+    "account",
+    "settings",
+    "static",
+    "reading",
+    "devices",
+    "stats",
+    "year",
+    "collections",
+    "s",
 ];
 
 /// Whether `path` is one of the web app's.

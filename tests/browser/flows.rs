@@ -431,6 +431,44 @@ async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
     b.goto(&app.server.url(&format!("/year/{year}"))).await;
     b.wait_for_text("in review").await;
     look(&b, "year-dark").await;
+    b.cdp(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "light" }] }),
+    )
+    .await;
+
+    // A collection, a book added from its page, shared by a link, opened signed out, revoked.
+    b.goto(&app.server.url("/collections")).await;
+    b.fill("Name", "Coastal reading").await;
+    b.click_button("Make the collection").await;
+    b.wait_for_text("No book yet").await;
+    b.goto(&app.server.url(&format!("/books/{interlude}")))
+        .await;
+    b.select("Collection", "Coastal reading").await;
+    b.click_button("Add").await;
+    b.wait_for_text("The book is added to the collection.")
+        .await;
+    b.goto(&app.server.url("/collections")).await;
+    b.click_link("Coastal reading").await;
+    b.wait_for_text("Interlude at the Lighthouse").await;
+    look(&b, "collection").await;
+    b.click_button("Make a share link").await;
+    b.wait_for("#share-link").await;
+    let link = b.find("#share-link").await.text().await.unwrap();
+    let stranger = Browser::open(390, true).await;
+    stranger.goto(&link).await;
+    stranger.wait_for_text("Interlude at the Lighthouse").await;
+    assert!(
+        !stranger.text().await.contains("Kobo"),
+        "no reading data on a share"
+    );
+    look(&stranger, "shared").await;
+    b.execute("window.confirm = () => true;", vec![]).await;
+    b.click_button("Revoke the link").await;
+    b.wait_for_text("The share link is revoked").await;
+    stranger.goto(&link).await;
+    stranger.wait_for_text("Not found").await;
+    stranger.close().await;
     b.close().await;
 
     let phone = Browser::open(390, true).await;

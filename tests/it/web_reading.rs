@@ -633,3 +633,259 @@ async fn a_year_in_review_is_the_reader_s_own_and_only_for_years_with_reading() 
     let theirs = ann.get(&format!("/year/{this_year}")).await;
     assert!(!theirs.has("The Lighthouse Keeper") && theirs.has("0</strong>books finished"));
 }
+
+/// One text value from the test's database.
+fn text(app: &TestApp, sql: &str) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    diesel::sql_query(sql)
+        .get_result::<Row>(&mut app.db.conn())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .v
+}
+
+#[actix_web::test]
+async fn collections_are_made_ordered_and_shared_by_a_link_that_opens_only_them() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    w.get("/collections").await;
+    // A name is required and at most 200 characters: errors beside the field, nothing stored.
+    for bad in ["", "   ", &"x".repeat(201)] {
+        let page = w
+            .post("/collections", &[("name", bad), ("description", "d")])
+            .await;
+        assert_eq!(page.status, 422, "{bad:?}");
+        assert!(page.has("id=\"f-name-error\""), "{}", page.html);
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM collections"), 0);
+    let made = w
+        .post(
+            "/collections",
+            &[("name", "Sea <stories>"), ("description", "For the summer")],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let id = made
+        .location()
+        .trim_start_matches("/collections/")
+        .to_owned();
+
+    // Added from each book's page, in order; moved; one removed.
+    for book in &ids {
+        let page = w.get(&format!("/books/{book}")).await;
+        assert!(page.has("Add to a collection") && page.has("Sea &lt;stories&gt;"));
+        let added = w
+            .post("/collections/add", &[("collection", &id), ("book", book)])
+            .await;
+        assert_eq!(added.status, 303, "{}", added.html);
+    }
+    let again = w
+        .post(
+            "/collections/add",
+            &[("collection", &id), ("book", &ids[0])],
+        )
+        .await;
+    assert_eq!(again.status, 303, "adding twice changes nothing");
+    let order = |app: &TestApp| {
+        text(app, &format!(
+        "SELECT string_agg(b.title, ' | ' ORDER BY cb.position) AS v FROM collection_books cb JOIN books b ON b.id = cb.book_id WHERE cb.collection_id = '{id}'"))
+    };
+    assert_eq!(order(&app), "The Lighthouse Keeper | Interlude at the Lighthouse | Collected Field Notes on Coastal Birds");
+    w.get(&format!("/collections/{id}")).await;
+    let moved = w
+        .post(&format!("/collections/{id}/books/{}/down", ids[0]), &[])
+        .await;
+    assert_eq!(moved.status, 303);
+    assert_eq!(order(&app), "Interlude at the Lighthouse | The Lighthouse Keeper | Collected Field Notes on Coastal Birds");
+    w.post(&format!("/collections/{id}/books/{}/remove", ids[2]), &[])
+        .await;
+    assert_eq!(
+        order(&app),
+        "Interlude at the Lighthouse | The Lighthouse Keeper"
+    );
+    let page = w.get(&format!("/collections/{id}")).await;
+    assert!(page.has("Sea &lt;stories&gt;") && page.has("For the summer"));
+
+    // Another reader sees nothing of it and changes nothing.
+    let mut ann = reader(&app, &admin).await;
+    assert_eq!(ann.get(&format!("/collections/{id}")).await.status, 404);
+    ann.get("/collections").await;
+    let theirs = ann
+        .post(
+            "/collections/add",
+            &[("collection", &id), ("book", &ids[2])],
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(
+        ann.post(&format!("/collections/{id}/delete"), &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM collection_books"), 2);
+
+    // Shared by a link: shown once, it opens the collection signed out, and only it.
+    let bad_end = w
+        .post(
+            &format!("/collections/{id}/share"),
+            &[("expires_on", "yesterday")],
+        )
+        .await;
+    assert_eq!(bad_end.status, 422);
+    assert!(bad_end.has("id=\"f-expires_on-error\""));
+    let shared = w
+        .post(&format!("/collections/{id}/share"), &[("expires_on", "")])
+        .await;
+    assert_eq!(shared.status, 200, "{}", shared.html);
+    let link = shared
+        .html
+        .split("<code id=\"share-link\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let path = &link[link.find("/s/").unwrap()..];
+    let token = path.trim_start_matches("/s/").to_owned();
+    assert_eq!(token.len(), 64, "{link}");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM collection_shares WHERE token_hash = '{token}'")
+        ),
+        0,
+        "stored hashed"
+    );
+    let mut stranger = WebClient::new(&app);
+    let open = stranger.get(path).await;
+    assert_eq!(open.status, 200);
+    assert!(open.has("Interlude at the Lighthouse") && open.has("The Lighthouse Keeper"));
+    assert!(
+        !open.has("Collected Field Notes") && !open.has("Kobo") && !open.has("%"),
+        "no other book, no reading"
+    );
+    assert_eq!(
+        open.header("referrer-policy"),
+        "same-origin",
+        "the link never leaves the site"
+    );
+    assert_eq!(open.header("cache-control"), "private, no-store");
+    let file = |book: &str| {
+        text(
+            &app,
+            &format!("SELECT id::text AS v FROM book_files WHERE book_id = '{book}' LIMIT 1"),
+        )
+    };
+    let download = stranger
+        .get(&format!("{path}/books/{}/files/{}", ids[1], file(&ids[1])))
+        .await;
+    assert_eq!(download.status, 200);
+    assert_eq!(
+        stranger
+            .get(&format!("{path}/books/{}/thumbnail", ids[1]))
+            .await
+            .status,
+        200
+    );
+    // The token opens no other book, collection, page or API.
+    assert_eq!(
+        stranger
+            .get(&format!("{path}/books/{}/files/{}", ids[2], file(&ids[2])))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        stranger
+            .get(&format!("{path}/books/{}/thumbnail", ids[2]))
+            .await
+            .status,
+        404
+    );
+    let forged = format!("/s/{}", "0".repeat(64));
+    assert_eq!(stranger.get(&forged).await.status, 404);
+    assert_eq!(
+        stranger.get(&format!("/books/{}", ids[1])).await.status,
+        303,
+        "sign in first"
+    );
+    let api = app.api("GET", "/api/books", Some(&token), None).await;
+    assert_eq!(api.status, 401);
+
+    // Ended or revoked: every address of it is a 404 at once.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE collection_shares SET expires_at = now() - interval '1 second'"),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    assert_eq!(stranger.get(path).await.status, 404);
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE collection_shares SET expires_at = NULL"),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    assert_eq!(stranger.get(path).await.status, 200);
+    w.get(&format!("/collections/{id}")).await;
+    let revoked = w.post(&format!("/collections/{id}/unshare"), &[]).await;
+    assert_eq!(revoked.status, 303);
+    assert_eq!(stranger.get(path).await.status, 404);
+    assert_eq!(
+        stranger
+            .get(&format!("{path}/books/{}/files/{}", ids[1], file(&ids[1])))
+            .await
+            .status,
+        404
+    );
+
+    // Library-wide: every reader sees it, only admins change it.
+    w.get("/collections").await;
+    let wide = w
+        .post(
+            "/collections",
+            &[
+                ("name", "Staff picks"),
+                ("description", ""),
+                ("library_wide", "true"),
+            ],
+        )
+        .await;
+    let wide_id = wide
+        .location()
+        .trim_start_matches("/collections/")
+        .to_owned();
+    let seen = ann.get("/collections").await;
+    assert!(seen.has("Staff picks") && !seen.has("Sea &lt;stories&gt;"));
+    ann.get(&format!("/collections/{wide_id}")).await;
+    assert_eq!(
+        ann.post(
+            "/collections/add",
+            &[("collection", &wide_id), ("book", &ids[0])]
+        )
+        .await
+        .status,
+        403
+    );
+    let not_admin = ann
+        .post(
+            "/collections",
+            &[("name", "Mine too"), ("library_wide", "true")],
+        )
+        .await;
+    assert_eq!(
+        not_admin.status, 422,
+        "a reader's library-wide collection is refused"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM collections WHERE api_key_id IS NULL"
+        ),
+        1
+    );
+}

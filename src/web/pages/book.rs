@@ -34,6 +34,8 @@ struct Shown {
     /// they have of it in all.
     timeline: Vec<Sitting>,
     reports: i64,
+    /// The collections the reader may add it to.
+    collections: Vec<crate::library::collections::Collection>,
 }
 
 /// Reports the timeline is built from (the newest); older ones are counted, not shown.
@@ -117,7 +119,17 @@ async fn page(
                 })
                 .collect(),
         );
+        let who = crate::library::collections::Asker {
+            reader: s.key_id,
+            admin: s.is_admin,
+        };
+        let collections = crate::library::collections::list(conn, who)?
+            .into_iter()
+            .map(|l| l.collection)
+            .filter(|c| c.editable_by(who))
+            .collect();
         Ok(Shown {
+            collections,
             timeline,
             reports,
             files: books::files_of(conn, id)?,
@@ -143,6 +155,7 @@ async fn page(
         Some("cleared") => Some("Your reading status follows your reading again."),
         Some("edited") => Some("The book is saved."),
         Some("cover") => Some("The cover is replaced."),
+        Some("collected") => Some("The book is added to the collection."),
         _ => None,
     };
     let title = cards::title(&shown.book).to_owned();
@@ -174,6 +187,9 @@ async fn page(
                 (neighbours(&shown))
                 (reading_panel(v, &shown, &input, errors))
                 (timeline_panel(&shown))
+                @if shown.book.status == BookStatus::Organized {
+                    (super::collections::add_form(v, shown.book.id, &shown.collections))
+                }
                 @if !shown.documents.is_empty() {
                     section.panel aria-labelledby="docs-h" {
                         h2 #docs-h { "KOReader documents" }

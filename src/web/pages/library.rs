@@ -189,6 +189,7 @@ async fn render(
         Nav::Library,
         html! {
             h1 { (heading) }
+            p { a href="/collections" { "Collections" } }
             (toolbar(&asked, &choices))
             (chips(&asked))
             p.muted role="status" {

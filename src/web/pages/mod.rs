@@ -5,6 +5,7 @@ mod account;
 mod book;
 mod book_edit;
 mod cards;
+mod collections;
 mod connect;
 mod devices;
 mod files;
@@ -17,6 +18,7 @@ mod readers;
 mod review;
 mod review_form;
 mod settings;
+mod shared;
 mod shelves;
 mod signin;
 mod stats;
@@ -34,6 +36,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signout", web::post().to(signin::signout))
         .route("/", web::get().to(home::show))
         .route("/reading", web::get().to(shelves::show))
+        .route("/collections", web::get().to(collections::list))
+        .route("/collections", web::post().to(collections::create))
+        .route("/collections/add", web::post().to(collections::add))
+        .route("/collections/{id}", web::get().to(collections::show))
+        .route("/collections/{id}/edit", web::post().to(collections::edit))
+        .route(
+            "/collections/{id}/delete",
+            web::post().to(collections::delete),
+        )
+        .route(
+            "/collections/{id}/share",
+            web::post().to(collections::share),
+        )
+        .route(
+            "/collections/{id}/unshare",
+            web::post().to(collections::unshare),
+        )
+        .route(
+            "/collections/{id}/books/{book}/{what}",
+            web::post().to(collections::book_action),
+        )
+        .route("/s/{token}", web::get().to(shared::show))
+        .route(
+            "/s/{token}/books/{id}/thumbnail",
+            web::get().to(shared::thumbnail),
+        )
+        .route(
+            "/s/{token}/books/{id}/files/{file}",
+            web::get().to(shared::file),
+        )
         .route("/stats", web::get().to(stats::show))
         .route("/year/{year}", web::get().to(year::show))
         .route("/stats/goals", web::post().to(goals::set))
