@@ -3,6 +3,7 @@
 
 mod books;
 pub mod caller;
+mod collections;
 mod credentials;
 pub mod error;
 mod goals;
@@ -81,7 +82,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reading::stats)
         .service(goals::list)
         .service(goals::set)
-        .service(goals::remove);
+        .service(goals::remove)
+        .service(collections::list)
+        .service(collections::create)
+        .service(collections::show)
+        .service(collections::change)
+        .service(collections::remove)
+        .service(collections::add_book)
+        .service(collections::remove_book)
+        .service(collections::reorder)
+        .service(collections::share)
+        .service(collections::unshare);
 }
 
 /// The /api scope with its extractor configuration and JSON fallbacks.

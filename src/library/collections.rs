@@ -276,6 +276,32 @@ pub fn shift(
     })
 }
 
+/// Puts the collection's books in the order given: each of its books once, no other.
+pub fn reorder(conn: &mut PgConnection, who: Asker, id: Uuid, order: &[Uuid]) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        editable(conn, who, id)?;
+        let mut held: Vec<Uuid> = cb::table
+            .filter(cb::collection_id.eq(id))
+            .select(cb::book_id)
+            .load(conn)?;
+        let mut given = order.to_vec();
+        held.sort_unstable();
+        given.sort_unstable();
+        if held != given {
+            return Err(Error::invalid(
+                "books",
+                "must name each book of the collection once, and no other",
+            ));
+        }
+        for (i, b) in order.iter().enumerate() {
+            diesel::update(cb::table.find((id, *b)))
+                .set(cb::position.eq(i as i32 + 1))
+                .execute(conn)?;
+        }
+        touch(conn, id)
+    })
+}
+
 fn touch(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
     diesel::update(c::table.find(id))
         .set(c::updated_at.eq(diesel::dsl::now))

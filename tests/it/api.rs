@@ -247,6 +247,16 @@ async fn the_auth_matrix_holds_for_every_route() {
         ("GET", "/api/goals".to_owned()),
         ("PUT", "/api/goals/books_per_year".to_owned()),
         ("DELETE", "/api/goals/books_per_year".to_owned()),
+        ("GET", "/api/collections".to_owned()),
+        ("POST", "/api/collections".to_owned()),
+        ("GET", format!("/api/collections/{id}")),
+        ("PATCH", format!("/api/collections/{id}")),
+        ("DELETE", format!("/api/collections/{id}")),
+        ("PUT", format!("/api/collections/{id}/books/{id}")),
+        ("DELETE", format!("/api/collections/{id}/books/{id}")),
+        ("PUT", format!("/api/collections/{id}/order")),
+        ("POST", format!("/api/collections/{id}/share")),
+        ("DELETE", format!("/api/collections/{id}/share")),
     ];
     for (method, path) in admin_only.iter().chain(any_key.iter()) {
         let none = app.api(method, path, None, Some(json!({}))).await;

@@ -889,3 +889,154 @@ async fn collections_are_made_ordered_and_shared_by_a_link_that_opens_only_them(
         1
     );
 }
+
+#[actix_web::test]
+async fn collections_over_the_api_follow_the_same_rules() {
+    let app = TestApp::start();
+    let (admin, ids, _) = setup(&app).await;
+    let (_, ann) = app.reader_key(&admin, "Ann").await;
+    let made = app
+        .api(
+            "POST",
+            "/api/collections",
+            Some(&ann),
+            Some(json!({ "name": "Ann's", "description": "mine" })),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    for (body, status) in [
+        (json!({ "name": "" }), 400),
+        (json!({ "name": "x", "library_wide": true }), 403),
+        (json!({ "name": "x", "colour": "red" }), 400),
+    ] {
+        let r = app
+            .api("POST", "/api/collections", Some(&ann), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, status, "{body}: {:?}", r.body);
+    }
+    for book in &ids {
+        let r = app
+            .api(
+                "PUT",
+                &format!("/api/collections/{id}/books/{book}"),
+                Some(&ann),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 204, "{:?}", r.body);
+    }
+    let reordered = [&ids[2], &ids[0], &ids[1]];
+    let r = app
+        .api(
+            "PUT",
+            &format!("/api/collections/{id}/order"),
+            Some(&ann),
+            Some(json!({ "books": reordered })),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let bad = app
+        .api(
+            "PUT",
+            &format!("/api/collections/{id}/order"),
+            Some(&ann),
+            Some(json!({ "books": [&ids[0]] })),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "every book once: {:?}", bad.body);
+    let shown = app
+        .api("GET", &format!("/api/collections/{id}"), Some(&ann), None)
+        .await;
+    let order: Vec<&str> = shown.body["books"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, reordered.map(|s| s.as_str()));
+    assert_eq!(shown.body["name"], "Ann's");
+    // The admin does not see a reader's own collection.
+    assert_eq!(
+        app.api("GET", &format!("/api/collections/{id}"), Some(&admin), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.api(
+            "DELETE",
+            &format!("/api/collections/{id}"),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    let past = app
+        .api(
+            "POST",
+            &format!("/api/collections/{id}/share"),
+            Some(&ann),
+            Some(json!({ "expires_at": "2001-01-01T00:00:00Z" })),
+        )
+        .await;
+    assert_eq!(past.status, 400);
+    let shared = app
+        .api(
+            "POST",
+            &format!("/api/collections/{id}/share"),
+            Some(&ann),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(shared.status, 201, "{:?}", shared.body);
+    let url = shared.body["url"].as_str().unwrap();
+    let path = &url[url.find("/s/").unwrap()..];
+    let mut stranger = WebClient::new(&app);
+    assert_eq!(stranger.get(path).await.status, 200);
+    let listed = app.api("GET", "/api/collections", Some(&ann), None).await;
+    assert_eq!(listed.body[0]["books"], 3);
+    assert!(listed.body[0]["shared_since"].is_string());
+    assert_eq!(
+        app.api(
+            "DELETE",
+            &format!("/api/collections/{id}/share"),
+            Some(&ann),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(stranger.get(path).await.status, 404);
+    assert_eq!(
+        app.api(
+            "DELETE",
+            &format!("/api/collections/{id}/share"),
+            Some(&ann),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.api(
+            "DELETE",
+            &format!("/api/collections/{id}"),
+            Some(&ann),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM collection_books"),
+        0,
+        "the books' places go with it"
+    );
+}
