@@ -212,6 +212,32 @@ pub fn books_of(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Book>, Error> {
         .load(conn)?)
 }
 
+/// A page of a collection `who` sees, for the catalog: how many organized books it holds and
+/// this page's ids in its order (NotFound for one they do not see).
+pub fn page_of(
+    conn: &mut PgConnection,
+    who: Asker,
+    id: Uuid,
+    page: i64,
+    size: i64,
+) -> Result<(i64, Vec<Uuid>), Error> {
+    get(conn, who, id)?;
+    let listed = || {
+        cb::table
+            .inner_join(books::table)
+            .filter(cb::collection_id.eq(id))
+            .filter(books::status.eq(BookStatus::Organized))
+    };
+    let total: i64 = listed().count().get_result(conn)?;
+    let ids = listed()
+        .order((cb::position, cb::added_at, books::id))
+        .select(books::id)
+        .limit(size)
+        .offset((page - 1) * size)
+        .load(conn)?;
+    Ok((total, ids))
+}
+
 /// Adds an organized book at the end (already there: nothing changes).
 pub fn add(conn: &mut PgConnection, who: Asker, id: Uuid, book: Uuid) -> Result<(), Error> {
     conn.transaction(|conn| {

@@ -20,6 +20,7 @@ use super::render::{self, Ctx, Flavor, ListPage};
 use super::{atom, json};
 use crate::error::Error;
 use crate::library::catalog::{self, Facet, Filter, List, Shelf};
+use crate::library::collections;
 use crate::{db, AppState};
 
 use super::conditional::{document, feed_response, prefers_json, Changed, Rendered};
@@ -421,6 +422,79 @@ pub async fn shelf(
         paging,
         found,
     ))
+}
+
+/// The reader's collections and the library-wide ones.
+pub async fn collections(req: HttpRequest, state: web::Data<AppState>, flavor: Flavor) -> Reply {
+    let (viewer, _) = viewer(&req, &state).await?;
+    let who = asker(&viewer)?;
+    let (now, listed) = db::run(&state.pool, move |conn| {
+        Ok((
+            catalog::library_version(conn)?,
+            collections::list(conn, who)?,
+        ))
+    })
+    .await?;
+    let newest = listed.iter().map(|l| l.collection.updated_at).max();
+    let feed = render::collections(
+        &ctx(&req, &state, flavor),
+        &listed,
+        newest.unwrap_or(now.changed_at).max(now.changed_at),
+    );
+    Ok(feed_response(
+        &req,
+        flavor,
+        &feed,
+        Changed::of(&now, newest, None),
+    ))
+}
+
+/// One collection's books, in its order.
+pub async fn collection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: PageQuery,
+    id: String,
+    flavor: Flavor,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let (viewer, settings) = viewer(&req, &state).await?;
+    let who = asker(&viewer)?;
+    let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound("no such collection".into()))?;
+    let size = settings.opds_page_size;
+    let found_collection =
+        db::run(&state.pool, move |conn| collections::get(conn, who, id)).await?;
+    let (paging, mut found) =
+        found_page(&state, Some(who.reader), (page, size), None, move |conn| {
+            collections::page_of(conn, who, id, page, size)
+        })
+        .await?;
+    // Its order and membership change without the library's version moving.
+    found.changed.at = found.changed.at.max(found_collection.updated_at);
+    let (urn, path) = (
+        format!("urn:libris:collection:{id}"),
+        format!("/collections/{id}"),
+    );
+    Ok(books_reply(
+        &req,
+        &state,
+        flavor,
+        (&urn, &found_collection.name, &path),
+        paging,
+        found,
+    ))
+}
+
+/// Collections belong to a logged-in reader (the catalog only reads them: admin or not, they
+/// see their own and the library's).
+fn asker(viewer: &super::auth::Viewer) -> Result<collections::Asker, Error> {
+    let reader = viewer
+        .reader()
+        .ok_or_else(|| Error::NotFound("collections belong to a logged-in reader".into()))?;
+    Ok(collections::Asker {
+        reader,
+        admin: false,
+    })
 }
 
 /// A cover or thumbnail by its signed link: no credentials, cached for good (a changed book

@@ -72,6 +72,19 @@ fn flavored(mut scope: Scope, flavor: Flavor) -> Scope {
             .route(&format!("/{}", facet.segment()), read().to(values))
             .route(&format!("/{}/books", facet.segment()), read().to(books));
     }
+    scope = scope
+        .route(
+            "/collections",
+            read().to(move |req, state| h::collections(req, state, flavor)),
+        )
+        .route(
+            "/collections/{id}",
+            read().to(
+                move |req, state, q: web::Query<query::PageQuery>, id: web::Path<String>| {
+                    h::collection(req, state, q.into_inner(), id.into_inner(), flavor)
+                },
+            ),
+        );
     for shelf in Shelf::ALL {
         let books = move |req, state, q: web::Query<query::PageQuery>| {
             h::shelf(req, state, q.into_inner(), shelf, flavor)

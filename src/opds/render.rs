@@ -212,6 +212,16 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
                 shelf.description(),
             ));
         }
+        feed.entries.push(Entry::Navigation(NavEntry {
+            id: "urn:libris:collections".into(),
+            title: "Collections".into(),
+            updated,
+            href: ctx.href("/collections"),
+            kind: Kind::Navigation,
+            rel: None,
+            summary: Some("Your collections and the library's".into()),
+            count: None,
+        }));
     }
     feed.entries.extend([
         nav(
@@ -235,6 +245,47 @@ pub fn root(ctx: &Ctx, updated: DateTime<Utc>, shelves: bool) -> Feed {
             count: None,
         }));
     }
+    feed
+}
+
+/// The reader's collections (and the library's) as a navigation feed: one entry each, to its
+/// books.
+pub fn collections(
+    ctx: &Ctx,
+    listed: &[crate::library::collections::Listed],
+    updated: DateTime<Utc>,
+) -> Feed {
+    let mut feed = ctx.feed(
+        "urn:libris:collections",
+        "Collections",
+        "/collections",
+        Kind::Navigation,
+        updated,
+    );
+    feed.entries = listed
+        .iter()
+        .map(|l| {
+            let c = &l.collection;
+            let books = if l.books == 1 {
+                "1 book".to_owned()
+            } else {
+                format!("{} books", l.books)
+            };
+            Entry::Navigation(NavEntry {
+                id: format!("urn:libris:collection:{}", c.id),
+                title: c.name.clone(),
+                updated: c.updated_at,
+                href: ctx.href(&format!("/collections/{}", c.id)),
+                kind: Kind::Acquisition,
+                rel: None,
+                summary: Some(match c.description.as_str() {
+                    "" => books,
+                    d => format!("{d} ({books})"),
+                }),
+                count: Some(l.books),
+            })
+        })
+        .collect();
     feed
 }
 

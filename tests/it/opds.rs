@@ -1456,3 +1456,114 @@ async fn the_server_address_leads_reading_apps_to_the_catalog() {
     let r = app.call("GET", "/healthcheck", None, None).await;
     assert_eq!(r.status, 200, "KoSync is untouched");
 }
+
+#[actix_web::test]
+async fn collections_are_feeds_of_their_books_in_order_for_their_reader() {
+    let app = TestApp::start();
+    let (admin, ids) = library(&app, &BOOKS).await;
+    let auth = format!("Bearer {admin}");
+    let made = app
+        .api(
+            "POST",
+            "/api/collections",
+            Some(&admin),
+            Some(json!({ "name": "Picks & <more>", "description": "a few" })),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    for book in [&ids[2], &ids[0]] {
+        let r = app
+            .api(
+                "PUT",
+                &format!("/api/collections/{id}/books/{book}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    let root = text(&get(&app, "/opds", &auth, &[]).await);
+    assert!(
+        root.contains("/opds/collections"),
+        "listed from the root: {root}"
+    );
+    let nav = get(&app, "/opds/collections", &auth, &[]).await;
+    assert_eq!(nav.status, 200);
+    let nav = text(&nav);
+    validate_atom_feed("it-collections.xml", &nav);
+    assert!(
+        nav.contains("Picks &amp; &lt;more&gt;")
+            && nav.contains(&format!("/opds/collections/{id}")),
+        "{nav}"
+    );
+    // Once its last change is a settled second, the feed says when it was.
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let feed = get(&app, &format!("/opds/collections/{id}"), &auth, &[]).await;
+    assert_eq!(feed.status, 200);
+    let xml = text(&feed);
+    validate_atom_feed("it-collection.xml", &xml);
+    let (first, second) = (
+        xml.find(&format!("urn:uuid:{}", ids[2]))
+            .expect("the first book"),
+        xml.find(&format!("urn:uuid:{}", ids[0]))
+            .expect("the second book"),
+    );
+    assert!(first < second, "in the collection's order");
+    assert!(!xml.contains(&format!("urn:uuid:{}", ids[1])));
+    let json = get(&app, &format!("/opds/v2/collections/{id}"), &auth, &[]).await;
+    validate_json(
+        "feed",
+        "it-collection.json",
+        &serde_json::from_slice(&json.body).unwrap(),
+    );
+    let json_nav = get(&app, "/opds/v2/collections", &auth, &[]).await;
+    validate_json(
+        "feed",
+        "it-collections.json",
+        &serde_json::from_slice(&json_nav.body).unwrap(),
+    );
+
+    // A changed order is a changed document: a client's If-Modified-Since does not hide it.
+    let modified = feed.header("last-modified");
+    let order = json!({ "books": [&ids[0], &ids[2]] });
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = app
+        .api(
+            "PUT",
+            &format!("/api/collections/{id}/order"),
+            Some(&admin),
+            Some(order),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    if !modified.is_empty() {
+        let again = get(
+            &app,
+            &format!("/opds/collections/{id}"),
+            &auth,
+            &[("if-modified-since", &modified)],
+        )
+        .await;
+        assert_eq!(again.status, 200, "not a 304 after the order changed");
+    }
+
+    // Another reader, and nobody at all, see no such collection.
+    let (_, ann) = app.reader_key(&admin, "Ann").await;
+    let theirs = get(
+        &app,
+        &format!("/opds/collections/{id}"),
+        &format!("Bearer {ann}"),
+        &[],
+    )
+    .await;
+    assert_eq!(theirs.status, 404);
+    let listed = text(&get(&app, "/opds/collections", &format!("Bearer {ann}"), &[]).await);
+    assert!(!listed.contains("Picks"));
+    let anonymous = get(&app, "/opds/collections", "", &[]).await;
+    assert!(
+        anonymous.status == 404 || anonymous.status == 401,
+        "{}",
+        anonymous.status
+    );
+}
