@@ -1040,3 +1040,58 @@ async fn collections_over_the_api_follow_the_same_rules() {
         "the books' places go with it"
     );
 }
+
+#[actix_web::test]
+async fn books_are_added_to_a_collection_from_a_search_on_its_page() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    w.get("/collections").await;
+    let made = w
+        .post("/collections", &[("name", "Birds"), ("description", "")])
+        .await;
+    let id = made
+        .location()
+        .trim_start_matches("/collections/")
+        .to_owned();
+    let found = w.get(&format!("/collections/{id}?q=coastal%20birds")).await;
+    assert_eq!(found.status, 200);
+    assert!(
+        found.has("Collected Field Notes on Coastal Birds") && found.has(">Add<"),
+        "{}",
+        found.html
+    );
+    assert!(
+        !found.has("Interlude at the Lighthouse"),
+        "only what matches"
+    );
+    let added = w
+        .post(
+            "/collections/add",
+            &[
+                ("collection", &id),
+                ("book", &ids[2]),
+                ("q", "coastal birds"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    assert_eq!(
+        added.location(),
+        format!("/collections/{id}?q=coastal%20birds")
+    );
+    let again = w.get(&added.location()).await;
+    assert!(again.has("In the collection"), "{}", again.html);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM collection_books WHERE collection_id = '{id}'")
+        ),
+        1
+    );
+    // A reader searching another's collection page finds nothing to add to.
+    let mut ann = reader(&app, &admin).await;
+    assert_eq!(
+        ann.get(&format!("/collections/{id}?q=birds")).await.status,
+        404
+    );
+}

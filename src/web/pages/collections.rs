@@ -14,6 +14,7 @@ use super::book::book_id;
 use super::cards::{self, when};
 use crate::error::Error;
 use crate::library::collections::{self, Asker, Collection, Listed};
+use crate::library::{browse, catalog};
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
@@ -33,7 +34,17 @@ fn asker(v: &Visitor) -> Result<Asker, WebError> {
 struct Typed {
     name: String,
     description: String,
+    /// A search for books to add, on a collection's page.
+    q: String,
 }
+
+#[derive(serde::Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+/// Books a search offers to add.
+const FOUND: i64 = 20;
 
 pub async fn list(state: web::Data<AppState>, v: Visitor) -> Result<HttpResponse, WebError> {
     list_page(
@@ -120,6 +131,7 @@ pub async fn create(
     let typed = Typed {
         name: form.get("name").to_owned(),
         description: form.get("description").to_owned(),
+        q: String::new(),
     };
     let wide = form.has("library_wide");
     let (name, description) = (typed.name.clone(), typed.description.clone());
@@ -169,14 +181,25 @@ pub async fn show(
     state: web::Data<AppState>,
     v: Visitor,
     id: web::Path<String>,
+    search: web::Query<Search>,
 ) -> Result<HttpResponse, WebError> {
     let id = collection_id(&id)?;
+    let typed = Typed {
+        q: search
+            .q
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+        ..Typed::default()
+    };
     page(
         &state,
         &v,
         id,
         None,
-        &Typed::default(),
+        &typed,
         &Errors::default(),
         StatusCode::OK,
     )
@@ -193,13 +216,25 @@ async fn page(
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     let who = asker(v)?;
-    let (c, books, shared) = db::run(&state.pool, move |conn| {
+    let q = typed.q.clone();
+    let (c, books, shared, found) = db::run(&state.pool, move |conn| {
         let c = collections::get(conn, who, id)?;
         let shared = collections::list(conn, who)?
             .into_iter()
             .find(|l| l.collection.id == id)
             .and_then(|l| l.shared);
-        Ok((c.clone(), collections::books_of(conn, id)?, shared))
+        let found = match catalog::search_query(&q).filter(|_| c.editable_by(who)) {
+            Some(q) => {
+                let narrow = browse::Narrow {
+                    q: Some(q),
+                    ..Default::default()
+                };
+                let (_, ids) = browse::page(conn, &narrow, None, 1, FOUND)?;
+                browse::organized_in_order(conn, &ids)?
+            }
+            None => vec![],
+        };
+        Ok((c.clone(), collections::books_of(conn, id)?, shared, found))
     })
     .await?;
     let edit = c.editable_by(who);
@@ -254,6 +289,41 @@ async fn page(
                     }
                 }
                 @if edit {
+                    section.panel aria-labelledby="add-h" {
+                        h2 #add-h { "Add books" }
+                        form.toolbar method="get" action=(base) role="search" {
+                            div.field.search {
+                                label for="f-q" { "Search the library" }
+                                input #f-q type="search" name="q" value=(typed.q) placeholder="Title, author, series…";
+                            }
+                            button type="submit" { "Search" }
+                        }
+                        @if !typed.q.trim().is_empty() && found.is_empty() { p { "No book matches." } }
+                        @if !found.is_empty() {
+                            ul.picks {
+                                @for b in &found {
+                                    li {
+                                        (cards::thumbnail(b))
+                                        span {
+                                            strong { (cards::title(b)) }
+                                            @if let Some(a) = &b.author { br; span.muted { (a) } }
+                                        }
+                                        @if books.iter().any(|x| x.id == b.id) {
+                                            span.muted { "In the collection" }
+                                        } @else {
+                                            form method="post" action="/collections/add" {
+                                                (csrf_field(v))
+                                                input type="hidden" name="collection" value=(id);
+                                                input type="hidden" name="book" value=(b.id);
+                                                input type="hidden" name="q" value=(typed.q);
+                                                button.small type="submit" { "Add" span.sr-only { ": " (cards::title(b)) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     section.panel aria-labelledby="share-h" {
                         h2 #share-h { "Share by a link" }
                         @if let Some(m) = &made {
@@ -325,6 +395,7 @@ pub async fn edit(
     let typed = Typed {
         name: form.get("name").to_owned(),
         description: form.get("description").to_owned(),
+        q: String::new(),
     };
     let (name, description) = (typed.name.clone(), typed.description.clone());
     let done = db::run(&state.pool, move |conn| {
@@ -396,6 +467,14 @@ pub async fn add(
         collections::add(conn, who, id, book)
     })
     .await?;
+    // From a search on the collection's page, back to it and the same search.
+    if form.has("q") {
+        let q = percent_encoding::utf8_percent_encode(
+            form.get("q"),
+            percent_encoding::NON_ALPHANUMERIC,
+        );
+        return Ok(layout::see_other(&format!("/collections/{id}?q={q}")));
+    }
     Ok(layout::see_other(&format!("/books/{book}?done=collected")))
 }
 
