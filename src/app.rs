@@ -37,6 +37,7 @@ pub fn build_app(
         .service(api::scope())
         .service(opds::scope())
         .service(opds::root_redirect())
+        .service(opds::shared_feed())
         .service(kosync::scope("/kosync"))
         // The web app's own paths only (its guard), before KoSync's scope takes everything.
         .service(crate::web::scope())

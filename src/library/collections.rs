@@ -222,6 +222,26 @@ pub fn page_of(
     size: i64,
 ) -> Result<(i64, Vec<Uuid>), Error> {
     get(conn, who, id)?;
+    page_ids(conn, id, page, size)
+}
+
+/// A page of the collection a share token opens (NotFound when it opens none).
+pub fn shared_page_of(
+    conn: &mut PgConnection,
+    token: &str,
+    page: i64,
+    size: i64,
+) -> Result<(i64, Vec<Uuid>), Error> {
+    let c = shared(conn, token)?;
+    page_ids(conn, c.id, page, size)
+}
+
+fn page_ids(
+    conn: &mut PgConnection,
+    id: Uuid,
+    page: i64,
+    size: i64,
+) -> Result<(i64, Vec<Uuid>), Error> {
     let listed = || {
         cb::table
             .inner_join(books::table)

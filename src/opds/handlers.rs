@@ -485,6 +485,53 @@ pub async fn collection(
     ))
 }
 
+/// A collection shared by a link, as an Atom feed (`/s/{token}/opds`): no credentials, the
+/// token opens it while the share lasts; downloads go through the share.
+pub async fn shared(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Reply {
+    let page = page_number(query.page.as_deref())?;
+    let token = token.into_inner();
+    let t = token.clone();
+    let config = state.config.clone();
+    let (collection, settings) = db::run(&state.pool, move |conn| {
+        Ok((
+            collections::shared(conn, &t)?,
+            crate::settings::load(conn, &config)?,
+        ))
+    })
+    .await?;
+    let size = settings.opds_page_size;
+    let t = token.clone();
+    let (paging, mut found) = found_page(&state, None, (page, size), None, move |conn| {
+        collections::shared_page_of(conn, &t, page, size)
+    })
+    .await?;
+    found.changed.at = found.changed.at.max(collection.updated_at);
+    let c = ctx(&req, &state, Flavor::Atom);
+    let listed = render::list(
+        &c,
+        render::ListPage {
+            id: &format!("urn:libris:share:{}", collection.id),
+            title: &collection.name,
+            path: "",
+            paging,
+            books: &found.page.books,
+        },
+        found.page.updated.unwrap_or(DateTime::UNIX_EPOCH),
+    );
+    let feed = render::shared(listed, &c.base, &token);
+    let mut res = feed_response(&req, Flavor::Atom, &feed, found.changed);
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
 /// Collections belong to a logged-in reader (the catalog only reads them: admin or not, they
 /// see their own and the library's).
 fn asker(viewer: &super::auth::Viewer) -> Result<collections::Asker, Error> {

@@ -127,6 +127,12 @@ pub fn root_redirect() -> impl HttpServiceFactory {
         .route(read().to(h::to_catalog))
 }
 
+/// `/s/{token}/opds`: a collection shared by a link, as a feed (beside the web app's page of
+/// it at `/s/{token}`; registered before the web app, which owns `/s`).
+pub fn shared_feed() -> impl HttpServiceFactory {
+    web::resource("/s/{token}/opds").route(read().to(h::shared))
+}
+
 pub fn scope() -> impl HttpServiceFactory {
     let json_root = || read().to(|req, state| h::root(req, state, Flavor::Json));
     let atom = web::scope("/opds")

@@ -289,6 +289,41 @@ pub fn collections(
     feed
 }
 
+/// A list feed made over into a shared collection's (`/s/{token}/opds`): its own pages, no
+/// search or way up into the catalog, downloads through the share (`/s/{token}/books/…`, which
+/// the token alone opens), no links to entries or page streaming that need a login. Cover
+/// links are signed and need none: they stay.
+pub fn shared(mut feed: Feed, base: &str, token: &str) -> Feed {
+    let own = format!("{base}/s/{token}/opds");
+    let catalog = format!("{base}/opds");
+    feed.links
+        .retain(|l| !matches!(l.rel.as_str(), "up" | "search"));
+    for link in &mut feed.links {
+        let query = link.href.split_once('?').map(|(_, q)| q);
+        link.href = match (link.rel.as_str(), query) {
+            ("start", _) | (_, None) => own.clone(),
+            (_, Some(q)) => format!("{own}?{q}"),
+        };
+    }
+    feed.author.uri = None;
+    for entry in &mut feed.entries {
+        if let Entry::Publication(p) = entry {
+            p.self_href = None;
+            p.pse = None;
+            for file in &mut p.files {
+                // {base}/opds/books/{id}/files/{file}/{name} → {base}/s/{token}/books/{id}/files/{file}
+                if let Some(rest) = file.href.strip_prefix(&format!("{catalog}/books/")) {
+                    let parts: Vec<&str> = rest.splitn(4, '/').collect();
+                    if let [id, "files", file_id, _] = parts[..] {
+                        file.href = format!("{base}/s/{token}/books/{id}/files/{file_id}");
+                    }
+                }
+            }
+        }
+    }
+    feed
+}
+
 /// The path of All books in `list`'s order, narrowed by `filter` (defaults left out).
 pub fn books_path(list: List, filter: &Filter) -> String {
     let mut params = vec![];

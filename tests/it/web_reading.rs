@@ -793,6 +793,18 @@ async fn collections_are_made_ordered_and_shared_by_a_link_that_opens_only_them(
             .status,
         200
     );
+    // The same collection as a feed: downloads through the share, nothing that needs a login.
+    let feed = app.raw("GET", &format!("{path}/opds"), None, &[]).await;
+    assert_eq!(feed.status, 200);
+    let xml = String::from_utf8(feed.body.to_vec()).unwrap();
+    crate::opds_validators::validate_atom_feed("it-shared.xml", &xml);
+    let href = format!("{path}/books/{}/files/{}", ids[1], file(&ids[1]));
+    assert!(xml.contains(&href), "{xml}");
+    assert!(
+        !xml.contains("/opds/books/") && !xml.contains("/opds/search"),
+        "{xml}"
+    );
+    assert!(!xml.contains(&ids[2]));
     // The token opens no other book, collection, page or API.
     assert_eq!(
         stranger
@@ -835,6 +847,12 @@ async fn collections_are_made_ordered_and_shared_by_a_link_that_opens_only_them(
     let revoked = w.post(&format!("/collections/{id}/unshare"), &[]).await;
     assert_eq!(revoked.status, 303);
     assert_eq!(stranger.get(path).await.status, 404);
+    assert_eq!(
+        app.raw("GET", &format!("{path}/opds"), None, &[])
+            .await
+            .status,
+        404
+    );
     assert_eq!(
         stranger
             .get(&format!("{path}/books/{}/files/{}", ids[1], file(&ids[1])))
