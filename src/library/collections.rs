@@ -128,6 +128,21 @@ pub fn list(conn: &mut PgConnection, who: Asker) -> Result<Vec<Listed>, Error> {
         .collect())
 }
 
+/// The collections `who` may add books to (their own; the library-wide ones for an admin),
+/// by name.
+pub fn editable_by(conn: &mut PgConnection, who: Asker) -> Result<Vec<Collection>, Error> {
+    let mut query = c::table.into_boxed();
+    query = if who.admin {
+        query.filter(c::api_key_id.eq(who.reader).or(c::api_key_id.is_null()))
+    } else {
+        query.filter(c::api_key_id.eq(who.reader))
+    };
+    Ok(query
+        .order((c::api_key_id.is_null(), c::name, c::id))
+        .select(Collection::as_select())
+        .load(conn)?)
+}
+
 /// A collection `who` sees; NotFound otherwise.
 pub fn get(conn: &mut PgConnection, who: Asker, id: Uuid) -> Result<Collection, Error> {
     c::table

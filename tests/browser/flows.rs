@@ -481,5 +481,12 @@ async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
         phone.goto(&app.server.url(path)).await;
         look(&phone, name).await;
     }
+    phone
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+        )
+        .await;
+    look(&phone, "stats-dark").await;
     phone.close().await;
 }

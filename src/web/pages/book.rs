@@ -123,11 +123,7 @@ async fn page(
             reader: s.key_id,
             admin: s.is_admin,
         };
-        let collections = crate::library::collections::list(conn, who)?
-            .into_iter()
-            .map(|l| l.collection)
-            .filter(|c| c.editable_by(who))
-            .collect();
+        let collections = crate::library::collections::editable_by(conn, who)?;
         Ok(Shown {
             collections,
             timeline,
