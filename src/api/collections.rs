@@ -58,8 +58,8 @@ pub struct NewCollection {
 #[serde(deny_unknown_fields)]
 pub struct CollectionChange {
     pub name: String,
-    #[serde(default)]
-    pub description: String,
+    /// Left out: the description stays as it is.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -159,7 +159,11 @@ pub async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let (who, id, b) = (asker(&caller), id.into_inner(), body.into_inner());
     let changed = db::run(&state.pool, move |conn| {
-        collections::rename(conn, who, id, &b.name, &b.description)
+        let description = match b.description {
+            Some(d) => d,
+            None => collections::get(conn, who, id)?.description,
+        };
+        collections::rename(conn, who, id, &b.name, &description)
     })
     .await?;
     Ok(HttpResponse::Ok().json(changed))

@@ -363,6 +363,22 @@ pub fn reorder(conn: &mut PgConnection, who: Asker, id: Uuid, order: &[Uuid]) ->
     })
 }
 
+/// Books merged into one (`library::formats`): the merged book takes the others' places in
+/// every collection (at the first of them where several were in one), before they go.
+pub fn merge_into(conn: &mut PgConnection, into: Uuid, from: &[Uuid]) -> Result<(), Error> {
+    diesel::sql_query(
+        "INSERT INTO collection_books (collection_id, book_id, position, added_at)
+         SELECT DISTINCT ON (collection_id) collection_id, $1, position, added_at
+         FROM collection_books WHERE book_id = ANY($2)
+         ORDER BY collection_id, position
+         ON CONFLICT (collection_id, book_id) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(into)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(from)
+    .execute(conn)?;
+    Ok(())
+}
+
 fn touch(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
     diesel::update(c::table.find(id))
         .set(c::updated_at.eq(diesel::dsl::now))

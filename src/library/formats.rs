@@ -144,6 +144,7 @@ pub fn merge(
             .execute(conn)?;
         let documents = links::merge_into(conn, into, from)?;
         crate::reading::store::merge_books(conn, into, from)?;
+        super::collections::merge_into(conn, into, from)?;
         for column in ["possible_duplicate_of", "format_of"] {
             sql_query(format!(
                 "UPDATE books SET {column} = CASE WHEN id = $1 THEN NULL ELSE $1 END \

@@ -67,6 +67,15 @@ pub fn link_by_hand(conn: &mut PgConnection, book_id: Uuid, document: &str) -> R
     link(conn, book_id, &[(document, Source::Manual)])
 }
 
+/// Whether any book is linked to `document` (by any source).
+pub fn is_linked(conn: &mut PgConnection, document: &str) -> Result<bool, Error> {
+    use crate::db::schema::document_links as dl;
+    Ok(diesel::select(diesel::dsl::exists(
+        dl::table.filter(dl::document.eq(document)),
+    ))
+    .get_result(conn)?)
+}
+
 /// Removes one link; Ok(false) when there was none.
 pub fn unlink(conn: &mut PgConnection, book_id: Uuid, document: &str) -> Result<bool, Error> {
     let removed = sql_query("DELETE FROM document_links WHERE document = $1 AND book_id = $2")

@@ -441,12 +441,11 @@ pub async fn collections(req: HttpRequest, state: web::Data<AppState>, flavor: F
         &listed,
         newest.unwrap_or(now.changed_at).max(now.changed_at),
     );
-    Ok(feed_response(
-        &req,
-        flavor,
-        &feed,
-        Changed::of(&now, newest, None),
-    ))
+    // A deleted collection moves no stamp: no Last-Modified, so no If-Modified-Since hides
+    // a deletion (the ETag of the body still answers If-None-Match).
+    let mut changed = Changed::of(&now, newest, None);
+    changed.current = false;
+    Ok(feed_response(&req, flavor, &feed, changed))
 }
 
 /// One collection's books, in its order.

@@ -128,3 +128,16 @@ pub fn is_unmatched(conn: &mut PgConnection, key_id: Uuid, document: &str) -> Re
     ))
     .get_result(conn)?)
 }
+
+/// Whether a reader other than `key_id` has reported `document`.
+pub fn reported_by_others(
+    conn: &mut PgConnection,
+    key_id: Uuid,
+    document: &str,
+) -> Result<bool, Error> {
+    use crate::db::schema::reading_progress as rp;
+    Ok(diesel::select(diesel::dsl::exists(
+        rp::table.filter(rp::document.eq(document).and(rp::api_key_id.ne(key_id))),
+    ))
+    .get_result(conn)?)
+}

@@ -36,7 +36,16 @@ struct Version {
     reading: Option<DateTime<Utc>>,
     #[diesel(sql_type = BigInt)]
     library: i64,
+    /// Whether the newest stamp is older than [`SETTLED`]: a stamp is a transaction's start
+    /// (`now()`), so another that began earlier may still commit rows under an older stamp.
+    /// What was computed before that is not kept.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    settled: bool,
 }
+
+/// How long a transaction that stamped rows may take to commit (as the catalog's
+/// `COMMIT_LAG` allows).
+const SETTLED: &str = "2 seconds";
 
 type First = Option<DateTime<Utc>>;
 
@@ -57,13 +66,15 @@ impl Default for StatsCache {
 }
 
 fn version(conn: &mut PgConnection, reader: Uuid) -> Result<Version, Error> {
-    Ok(diesel::sql_query(
-        "SELECT greatest(
+    Ok(diesel::sql_query(format!(
+        "SELECT v.reading, v.library,
+            v.reading IS NULL OR v.reading < clock_timestamp() - interval '{SETTLED}' AS settled
+         FROM (SELECT greatest(
             (SELECT max(updated_at) FROM reading_progress WHERE api_key_id = $1),
             (SELECT max(updated_at) FROM reading_aggregate WHERE api_key_id = $1),
             (SELECT forgotten_at FROM reading_forgotten WHERE api_key_id = $1)) AS reading,
-            coalesce((SELECT version FROM library_state), 0) AS library",
-    )
+            coalesce((SELECT version FROM library_state), 0) AS library) v"
+    ))
     .bind::<SqlUuid, _>(reader)
     .get_result(conn)?)
 }
@@ -108,7 +119,9 @@ impl StatsCache {
             }
         }
         let first = first_report(conn, reader)?;
-        self.firsts.lock().unwrap().put(reader, (now, first));
+        if now.settled {
+            self.firsts.lock().unwrap().put(reader, (now, first));
+        }
         Ok(first)
     }
 }

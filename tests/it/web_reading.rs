@@ -1113,3 +1113,92 @@ async fn books_are_added_to_a_collection_from_a_search_on_its_page() {
         404
     );
 }
+
+#[actix_web::test]
+async fn a_reader_links_only_a_document_nobody_else_reads_and_merges_keep_collections() {
+    let app = TestApp::start();
+    let (admin, ids, mut w) = setup(&app).await;
+    // Ann reads the same stray file on her device.
+    let (_, ann_key) = app.reader_key(&admin, "Ann").await;
+    app.set_credential(&ann_key, "kosync", "ann", KEY).await;
+    app.set_credential(&ann_key, "web", "ann", "correct horse")
+        .await;
+    let body = json!({ "document": STRAY, "progress": "p", "percentage": 0.4, "device": "Boox" });
+    assert_eq!(app.put_progress("ann", KEY, body).await.status, 200);
+    report(&app, STRAY, 0.2, "Kobo", json!({})).await;
+    let mut ann = WebClient::new(&app);
+    ann.signin("ann", "correct horse").await;
+    ann.get("/devices").await;
+    let refused = ann
+        .post("/devices/link", &[("document", STRAY), ("book", &ids[1])])
+        .await;
+    assert_eq!(refused.status, 403, "another reader's reading rests on it");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM document_links WHERE source = 'manual'"
+        ),
+        0
+    );
+    // The admin may.
+    w.get("/devices").await;
+    let linked = w
+        .post("/devices/link", &[("document", STRAY), ("book", &ids[1])])
+        .await;
+    assert_eq!(linked.status, 303);
+    assert_eq!(count(&app, &format!("SELECT count(*) FROM reading_progress WHERE document = '{STRAY}' AND book_id = '{}'", ids[1])), 2);
+
+    // A collection keeps its place for a book merged into another; a PATCH without a
+    // description keeps it.
+    let made = app
+        .api(
+            "POST",
+            "/api/collections",
+            Some(&admin),
+            Some(json!({ "name": "C", "description": "kept" })),
+        )
+        .await;
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    for book in [&ids[2], &ids[1]] {
+        app.api(
+            "PUT",
+            &format!("/api/collections/{id}/books/{book}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    }
+    let merged = app
+        .api(
+            "POST",
+            &format!("/api/books/{}/merge", ids[0]),
+            Some(&admin),
+            Some(json!({ "from": [&ids[2]] })),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{:?}", merged.body);
+    let shown = app
+        .api("GET", &format!("/api/collections/{id}"), Some(&admin), None)
+        .await;
+    let order: Vec<&str> = shown.body["books"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![ids[0].as_str(), ids[1].as_str()],
+        "the merged book took its place"
+    );
+    let renamed = app
+        .api(
+            "PATCH",
+            &format!("/api/collections/{id}"),
+            Some(&admin),
+            Some(json!({ "name": "D" })),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    assert_eq!(renamed.body["description"], "kept");
+}

@@ -350,9 +350,13 @@ async fn page(
                                 }
                             }
                         }
-                        @if shared.is_some() && made.is_none() {
+                        @if let (Some(s), None) = (&shared, &made) {
                             form method="post" action={ (base) "/share" } {
                                 (csrf_field(v))
+                                // The new link ends when the old one would have.
+                                @if let Some(e) = s.expires_at {
+                                    input type="hidden" name="expires_on" value=(e.date_naive());
+                                }
                                 button.small type="submit" { "Make a new link (the old one stops)" }
                             }
                         }

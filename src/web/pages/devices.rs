@@ -347,10 +347,24 @@ pub async fn link(
         .parse()
         .map_err(|_| Error::NotFound("no such book".into()))?;
     let key_id = w.key_id;
+    let admin = v.is_admin();
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             find_unmatched(conn, key_id, &document)?;
             books::organized(conn, book)?;
+            // A manual link holds for everyone who reads the file: a reader makes one only for
+            // a document no book is linked to and nobody else reported; the rest is an admin's
+            // (here, or the API's link, which is admin-only).
+            if !admin
+                && (links::is_linked(conn, &document)?
+                    || devices::reported_by_others(conn, key_id, &document)?)
+            {
+                return Err(Error::Forbidden(
+                    "Other readers' reading or another book's link rests on this document: \
+                     an admin links it."
+                        .into(),
+                ));
+            }
             links::link_by_hand(conn, book, &document)
         })
     })

@@ -66,7 +66,9 @@ pub async fn show(
         .find(|(value, ..)| *value == name)
         .ok_or_else(|| Error::NotFound(format!("no shelf {name}")))?;
     let page = asked.page.unwrap_or(1);
-    if page < 1 {
+    // A page past any shelf's end is a 404 (checked again below against the shelf's size;
+    // here, before an OFFSET could overflow).
+    if !(1..=1_000_000).contains(&page) {
         return Err(Error::NotFound("no such page".into()).into());
     }
     let reader = s.key_id;

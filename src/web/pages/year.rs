@@ -122,7 +122,10 @@ fn review(year: i32, s: &Stats, finished: &[Finished]) -> Markup {
         .filter_map(|f| {
             Some((
                 f,
-                (f.finished_at.date_naive() - f.started_at?.date_naive()).num_days() + 1,
+                (f.finished_at.date_naive() - f.started_at?.date_naive())
+                    .num_days()
+                    .max(0)
+                    + 1,
             ))
         })
         .min_by_key(|(_, d)| *d);
