@@ -143,6 +143,19 @@ pub fn editable_by(conn: &mut PgConnection, who: Asker) -> Result<Vec<Collection
         .load(conn)?)
 }
 
+/// A collection's share, if it has one.
+pub fn share_of(conn: &mut PgConnection, id: Uuid) -> Result<Option<Share>, Error> {
+    let row: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> = cs::table
+        .find(id)
+        .select((cs::created_at, cs::expires_at))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(created_at, expires_at)| Share {
+        created_at,
+        expires_at,
+    }))
+}
+
 /// A collection `who` sees; NotFound otherwise.
 pub fn get(conn: &mut PgConnection, who: Asker, id: Uuid) -> Result<Collection, Error> {
     c::table

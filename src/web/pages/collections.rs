@@ -219,10 +219,7 @@ async fn page(
     let q = typed.q.clone();
     let (c, books, shared, found) = db::run(&state.pool, move |conn| {
         let c = collections::get(conn, who, id)?;
-        let shared = collections::list(conn, who)?
-            .into_iter()
-            .find(|l| l.collection.id == id)
-            .and_then(|l| l.shared);
+        let shared = collections::share_of(conn, id)?;
         let found = match catalog::search_query(&q).filter(|_| c.editable_by(who)) {
             Some(q) => {
                 let narrow = browse::Narrow {
