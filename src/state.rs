@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: db::DbPool,
     pub verifier: Arc<auth::Verifier>,
     pub last_used: Arc<api::caller::LastUsed>,
+    /// Device passwords used lately (their "last used" is written once a minute).
+    pub device_uses: Arc<auth::device_passwords::Uses>,
     pub jobs: Arc<reading::jobs::Jobs>,
     pub rules: Arc<reading::state::RulesCache>,
     /// KoSync reports waiting to be written, group-committed (`reading::batch`).
@@ -70,6 +72,7 @@ impl AppState {
             pool,
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
+            device_uses: Arc::new(Default::default()),
             web: Arc::new(Default::default()),
             web_library: Arc::new(Default::default()),
             stats: Arc::new(Default::default()),
@@ -89,6 +92,33 @@ impl AppState {
             .await
             .map_err(|_| Error::Internal("the bcrypt slots are closed".into()))?;
         Ok(actix_web::web::block(work).await?)
+    }
+
+    /// Records that a device password opened a request (at most once a minute per password,
+    /// unless the way in or the device changed), off the request's path.
+    pub fn device_used(
+        &self,
+        key_sha256: &str,
+        via: auth::device_passwords::Via,
+        device: Option<(String, Option<String>)>,
+    ) {
+        if !self
+            .device_uses
+            .due(key_sha256, via, device.as_ref().map(|(name, _)| name.as_str()))
+        {
+            return;
+        }
+        let (pool, key) = (self.pool.clone(), key_sha256.to_owned());
+        actix_web::rt::spawn(async move {
+            let written = db::run(&pool, move |conn| {
+                let device = device.as_ref().map(|(n, id)| (n.as_str(), id.as_deref()));
+                auth::device_passwords::touch(conn, &key, via, device)
+            })
+            .await;
+            if let Err(e) = written {
+                log::warn!("a device password's last use was not written: {e}");
+            }
+        });
     }
 
     /// The one-time token that claims a server without keys (see `secret::setup_token`).

@@ -6,6 +6,7 @@ pub mod caller;
 mod collections;
 mod credentials;
 pub mod error;
+mod device_passwords;
 mod goals;
 mod hardcover;
 mod health;
@@ -80,6 +81,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reading::progress)
         .service(reading::forget)
         .service(reading::stats)
+        .service(device_passwords::list)
+        .service(device_passwords::create)
+        .service(device_passwords::revoke)
         .service(goals::list)
         .service(goals::set)
         .service(goals::remove)

@@ -1,7 +1,9 @@
 //! Readers' identities: API keys, per-service credentials, and password verification.
 
 pub mod accounts;
+pub mod basic;
 pub mod credentials;
+pub mod device_passwords;
 pub mod keys;
 pub mod readers;
 pub mod sessions;

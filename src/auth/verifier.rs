@@ -138,6 +138,12 @@ impl Verifier {
         bcrypt::verify(secret, hash).unwrap_or(false)
     }
 
+    /// Remembers that `presented` opened `username` as `verified` (a device password's
+    /// "device:…" value, checked by KoSync's report statement like a stored hash).
+    pub fn remember_opened(&self, username: &str, verified: &str, presented: &str) {
+        self.remember(username, verified, presented);
+    }
+
     fn remember(&self, username: &str, stored_hash: &str, presented: &str) {
         let key = Self::cache_key(username, presented);
         self.verified

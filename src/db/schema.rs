@@ -90,6 +90,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_passwords (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        label -> Text,
+        key_sha256 -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        last_used_by -> Nullable<Text>,
+        last_device -> Nullable<Text>,
+        last_device_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     document_links (document, book_id) {
         document -> Text,
         book_id -> Uuid,
@@ -313,6 +327,7 @@ diesel::joinable!(hardcover_sync_runs -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
+diesel::joinable!(device_passwords -> api_keys (api_key_id));
 diesel::joinable!(reading_goals -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> books (book_id));
@@ -332,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_books,
     collection_shares,
     collections,
+    device_passwords,
     document_links,
     hardcover_sync_log,
     hardcover_sync_runs,

@@ -11,6 +11,7 @@ use std::future::Future;
 use actix_web::HttpRequest;
 use uuid::Uuid;
 
+use crate::auth::device_passwords::{self, Via, VERIFIED_PREFIX};
 use crate::auth::credentials;
 use crate::db::{self, Conn};
 use crate::error::Error;
@@ -34,6 +35,20 @@ async fn verify(
     state
         .bcrypt(move || verifier.verify_kosync(&username, hash.as_deref(), &key))
         .await
+}
+
+/// The device password `key` is, under the KoSync username `username` (one round trip, no
+/// bcrypt: see `auth::device_passwords`).
+async fn device_password(
+    state: &AppState,
+    username: &str,
+    key: &str,
+) -> Result<Option<device_passwords::Opened>, Error> {
+    let (user, key) = (username.to_owned(), key.to_owned());
+    db::run(&state.pool, move |conn| {
+        device_passwords::find(conn, &["kosync"], &user, &key)
+    })
+    .await
 }
 
 /// `result` of authenticating `req`, told to the login throttle when it signed in (the
@@ -104,6 +119,14 @@ where
             return noted(req, Ok(found.unwrap().2));
         }
     }
+    if let Some((id, _, _)) = &found {
+        if let Some(opened) = device_password(state, &username, &key).await? {
+            if opened.api_key_id == *id {
+                state.device_used(&opened.key_sha256, Via::Kosync, None);
+                return noted(req, Ok(found.unwrap().2));
+            }
+        }
+    }
     let hash = found.as_ref().map(|(_, h, _)| h.clone());
     match (verify(state, username, key, hash).await?, found) {
         (true, Some((_, _, data))) => noted(req, Ok(data)),
@@ -115,10 +138,15 @@ where
 /// `work(username, verified_hash)` answers `None` when the credential no longer holds that
 /// hash. Warm: the work alone (a progress report: its batch's statement). Cold, or when the
 /// cached hash went stale: lookup, bcrypt, then the work.
+///
+/// A device password opens it too (`device`: the report's device name and id, recorded as
+/// the password's last use): its "verified hash" is `device:` and the password's key, which
+/// the report statement checks like a stored hash.
 pub async fn authorized_as<T, F, Fut>(
     state: &AppState,
     req: &HttpRequest,
     creds: (String, String),
+    device: Option<(String, Option<String>)>,
     work: F,
 ) -> Result<T, Error>
 where
@@ -126,10 +154,26 @@ where
     Fut: Future<Output = Result<Option<T>, Error>>,
 {
     let (username, key) = creds;
+    let used = |hash: &str| {
+        if let Some(sha) = hash.strip_prefix(VERIFIED_PREFIX) {
+            state.device_used(sha, Via::Kosync, device.clone());
+        }
+    };
     if let Some(hash) = state.verifier.verified_hash(&username, &key) {
-        match work(username.clone(), hash).await? {
-            Some(value) => return noted(req, Ok(value)),
+        match work(username.clone(), hash.clone()).await? {
+            Some(value) => {
+                used(&hash);
+                return noted(req, Ok(value));
+            }
             None => state.verifier.forget(&username, &key),
+        }
+    }
+    if let Some(opened) = device_password(state, &username, &key).await? {
+        let verified = opened.verified();
+        if let Some(value) = work(username.clone(), verified.clone()).await? {
+            state.verifier.remember_opened(&username, &verified, &key);
+            used(&verified);
+            return noted(req, Ok(value));
         }
     }
     let user = username.clone();

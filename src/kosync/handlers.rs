@@ -121,7 +121,8 @@ pub async fn put_progress(
     let document = report.document.clone();
     let report = std::sync::Arc::new(report);
     // Written with the reports that arrive meanwhile, in one transaction (reading::batch).
-    authorized_as(&state, &req, creds, |user, hash| {
+    let device = Some((report.device.clone(), report.device_id.clone()));
+    authorized_as(&state, &req, creds, device, |user, hash| {
         state.reports.record(user, hash, report.clone(), timestamp)
     })
     .await?;

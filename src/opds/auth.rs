@@ -1,6 +1,5 @@
-//! Who is browsing the catalog: HTTP Basic with the reader's opds credential (bcrypt, behind
-//! the same verified-credential cache as KoSync), an API key as the Basic password (any
-//! username, for apps that only know Basic), or a Bearer API key. Without credentials,
+//! Who is browsing the catalog: HTTP Basic (`auth::basic`: the reader's opds credential, a
+//! device password, or an API key as the password), or a Bearer API key. Without credentials,
 //! anonymous browsing when the opds.anonymous setting allows it (no personal shelves then).
 
 use actix_web::HttpRequest;
@@ -8,7 +7,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::OpdsError;
-use crate::auth::{credentials, keys, sha256_hex};
+use crate::auth::basic;
+use crate::auth::device_passwords::Via;
 use crate::error::Error;
 use crate::http::throttle;
 use crate::settings::{self, Settings};
@@ -58,15 +58,10 @@ fn presented(req: &HttpRequest) -> Result<Presented, Error> {
     Ok(Presented::Basic(user, password))
 }
 
-fn key_owner(conn: &mut db::Conn, raw: &str) -> Result<Option<Uuid>, Error> {
-    Ok(keys::by_hash(conn, &sha256_hex(raw.as_bytes()))?.map(|(id, _)| id))
-}
-
 /// What the database says about the presented credentials, before any bcrypt.
 enum Found {
+    Basic(basic::Found),
     Reader(Uuid),
-    /// An opds credential to verify (or none: verified against a dummy hash all the same).
-    Verify(String, String, Option<(Uuid, String)>),
     Anonymous,
     Refused,
 }
@@ -85,21 +80,12 @@ pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<(Viewer, Sett
         let found = match presented {
             Presented::Nothing if settings.opds_anonymous => Found::Anonymous,
             Presented::Nothing => Found::Refused,
-            Presented::Bearer(key) => key_owner(conn, &key)?.map_or(Found::Refused, Found::Reader),
-            Presented::Basic(user, password) => match key_owner(conn, &password)? {
-                Some(id) => Found::Reader(id),
-                None => {
-                    let stored = credentials::lookup(conn, "opds", &user)?;
-                    match &stored {
-                        Some((id, hash))
-                            if verifier.is_cached(&cache_name(&user), hash, &password) =>
-                        {
-                            Found::Reader(*id)
-                        }
-                        _ => Found::Verify(user, password, stored),
-                    }
-                }
-            },
+            Presented::Bearer(key) => {
+                basic::key_owner(conn, &key)?.map_or(Found::Refused, Found::Reader)
+            }
+            Presented::Basic(user, password) => {
+                Found::Basic(basic::look_up(conn, &verifier, "opds", &user, &password)?)
+            }
         };
         Ok((found, settings))
     })
@@ -108,29 +94,24 @@ pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<(Viewer, Sett
         Found::Reader(id) => Viewer::Reader(id),
         Found::Anonymous => Viewer::Anonymous,
         Found::Refused => return Err(unauthorized()),
-        Found::Verify(user, password, stored) => {
-            // bcrypt on the blocking pool, holding no connection.
-            let verifier = state.verifier.clone();
-            let hash = stored.as_ref().map(|(_, h)| h.clone());
-            let ok = state
-                .bcrypt(move || {
-                    verifier.verify_password(&cache_name(&user), hash.as_deref(), &password)
-                })
-                .await?;
-            match (ok, stored) {
-                (true, Some((id, _))) => Viewer::Reader(id),
-                _ => return Err(unauthorized()),
+        Found::Basic(found) => {
+            if let basic::Found::Device(opened) = &found {
+                state.device_used(&opened.key_sha256, Via::Opds, None);
             }
+            let verifier = state.verifier.clone();
+            let reader = if found.needs_bcrypt() {
+                // bcrypt on the blocking pool, holding no connection.
+                state.bcrypt(move || found.verify(&verifier)).await?
+            } else {
+                found.verify(&verifier)
+            };
+            Viewer::Reader(reader.ok_or_else(unauthorized)?)
         }
     };
     if let Viewer::Reader(_) = viewer {
         throttle::signed_in(req);
     }
     Ok((viewer, settings))
-}
-
-fn cache_name(user: &str) -> String {
-    format!("opds\0{user}")
 }
 
 /// The Authentication for OPDS 1.0 document a 401 carries: how to log in.

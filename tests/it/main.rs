@@ -5,6 +5,7 @@ mod api;
 mod api_schema;
 mod check;
 mod cli;
+mod device_passwords;
 use libris_test_support as common;
 mod failures;
 mod formats;

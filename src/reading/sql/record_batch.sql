@@ -21,8 +21,9 @@
 -- $13 paused_after_days
 --
 -- A report is written only while its kosync username still has the password hash its key was
--- verified against: when the credential changed or went away, that report writes nothing and
--- returns no row, so a cached verification never outlives the credential.
+-- verified against (or its reader still holds the device password that opened it): when the
+-- credential changed or went away, that report writes nothing and returns no row, so a cached
+-- verification never outlives the credential.
 --
 -- The book comes from document_links (libris_document_book, migration 11). A document tied
 -- to no book, reported with a title and authors, links to the one organized book with the
@@ -53,6 +54,14 @@ WITH input AS (
     CROSS JOIN LATERAL (
         SELECT c.api_key_id FROM service_credentials c
         WHERE c.service = 'kosync' AND c.username = r.username AND c.password_hash = r.password_hash
+        UNION ALL
+        -- A device password's key (auth::device_passwords): 'device:' and its key_sha256, of
+        -- a password still held by the reader of this KoSync username. Reached only when the
+        -- first branch found nothing (LIMIT 1 stops the append there).
+        SELECT d.api_key_id FROM device_passwords d
+        JOIN service_credentials c ON c.api_key_id = d.api_key_id
+        WHERE left(r.password_hash, 7) = 'device:' AND d.key_sha256 = substr(r.password_hash, 8)
+          AND c.service = 'kosync' AND c.username = r.username
         LIMIT 1
     ) c
     CROSS JOIN LATERAL libris_document_book(r.document) l

@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup, PreEscaped};
 
 use super::cards::when;
+use super::device_passwords::{self, Created};
 use super::logins::{self, LoginForm};
+use crate::auth::device_passwords::{self as device_password_store, DevicePassword};
 use crate::auth::{credentials, web as accounts, Service};
 use crate::error::Error;
 use crate::hardcover::status::{self as sync_status, Run, TokenCheck};
@@ -51,6 +53,8 @@ struct Hardcover {
 
 struct Connect {
     base: String,
+    passwords: Vec<DevicePassword>,
+    created: Option<Created>,
     kosync: Option<String>,
     opds: Option<String>,
     hardcover: Hardcover,
@@ -61,6 +65,7 @@ fn notice(v: &Visitor) -> Option<&'static str> {
     Some(match done.split(['&', '#']).next()? {
         "login" => "Your login is saved. Use it on your devices now.",
         "removed" => "The login is removed.",
+        "revoked" => "The device password is revoked: the device it opened is refused from now on.",
         "token" => "Your Hardcover token is stored (sealed; it is never shown again).",
         "token-removed" => "Your Hardcover token is removed.",
         "synced" => "Synced with Hardcover: the run is listed below.",
@@ -69,6 +74,10 @@ fn notice(v: &Visitor) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+pub fn copy_button(value: &str) -> Markup {
+    copy(value)
 }
 
 fn copy(value: &str) -> Markup {
@@ -164,6 +173,7 @@ fn page(v: &Visitor, c: &Connect, posted: Option<(&str, &Form)>, errors: &Errors
                     removable: true,
                 }.render(v, errors))
             }
+            (device_passwords::section(v, &c.passwords, c.created.as_ref(), posted_for("device-passwords"), errors))
             section #hardcover aria-labelledby="h-hardcover" {
                 h2 #h-hardcover { "Hardcover" }
                 p { "With your Hardcover API token, libris sends your reading statuses to Hardcover and takes theirs in, every day and when you ask." }
@@ -262,11 +272,12 @@ async fn load(
     check: bool,
 ) -> Result<Connect, WebError> {
     let key_id = v.signed()?.key_id;
-    let (creds, stored, mut runs) = db::run(&state.pool, move |conn| {
+    let (creds, stored, mut runs, passwords) = db::run(&state.pool, move |conn| {
         let creds = credentials::list(conn, key_id)?;
         let stored = credentials::stored(conn, HARDCOVER, key_id)?;
         let (runs, _) = sync_status::log(conn, key_id, 0)?;
-        Ok((creds, stored, runs))
+        let passwords = device_password_store::list(conn, key_id)?;
+        Ok((creds, stored, runs, passwords))
     })
     .await?;
     runs.truncate(RUNS);
@@ -285,6 +296,8 @@ async fn load(
     };
     Ok(Connect {
         base: http::base::base_url(req, &state.config),
+        passwords,
+        created: None,
         kosync: username(Service::Kosync),
         opds: username(Service::Opds),
         hardcover: Hardcover {
@@ -322,6 +335,34 @@ async fn again(
 ) -> Result<HttpResponse, WebError> {
     let c = load(state, v, req, false).await?;
     Ok(layout::respond(status, page(v, &c, posted, errors)))
+}
+
+/// The page again after a posted form of `device_passwords` (its errors beside its fields).
+pub async fn again_with(
+    state: &AppState,
+    v: &Visitor,
+    req: &HttpRequest,
+    posted: Option<(&str, &Form)>,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    again(state, v, req, posted, errors, status).await
+}
+
+/// The page with a device password just made, shown this once (201: the page is the answer,
+/// not a redirect, so the password never sits in a URL or the history).
+pub async fn with_password(
+    state: &AppState,
+    v: &Visitor,
+    req: &HttpRequest,
+    created: Created,
+) -> Result<HttpResponse, WebError> {
+    let mut c = load(state, v, req, false).await?;
+    c.created = Some(created);
+    Ok(layout::respond(
+        StatusCode::CREATED,
+        page(v, &c, None, &Errors::default()),
+    ))
 }
 
 /// A KoSync or OPDS login of the reader's own (their web password is on the account page).

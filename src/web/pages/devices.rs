@@ -16,6 +16,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::cards::{self, percent};
+use crate::auth::device_passwords::{self, DevicePassword};
 use crate::auth::keys;
 use crate::db::models::Book;
 use crate::error::Error;
@@ -79,10 +80,11 @@ pub async fn show(
     let w = whose(&state, &v, req.match_info().get("id")).await?;
     let v = &v;
     let key_id = w.key_id;
-    let (list, docs) = db::run(&state.pool, move |conn| {
+    let (list, docs, passwords) = db::run(&state.pool, move |conn| {
         Ok((
             devices::of_reader(conn, key_id)?,
             devices::unmatched(conn, key_id)?,
+            device_passwords::list(conn, key_id)?,
         ))
     })
     .await?;
@@ -115,7 +117,7 @@ pub async fn show(
                 @if list.is_empty() {
                     p.muted { "No device has synced reading progress yet." }
                 } @else {
-                    @for d in &list { (device(d, now)) }
+                    @for d in &list { (device(d, password_of(&passwords, d), now)) }
                 }
             }
             section aria-labelledby="unmatched-h" {
@@ -147,7 +149,19 @@ pub async fn show(
     )))
 }
 
-fn device(d: &Device, now: DateTime<Utc>) -> Markup {
+/// The device password a device last reported with, if any: the last KoSync report made with
+/// the password named this device (by its id, else its name; only KoSync names devices).
+fn password_of<'a>(passwords: &'a [DevicePassword], d: &Device) -> Option<&'a str> {
+    passwords
+        .iter()
+        .find(|p| match (&d.device_id, &p.last_device_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => p.last_device.is_some() && p.last_device.as_deref() == Some(d.device.as_str()),
+        })
+        .map(|p| p.label.as_str())
+}
+
+fn device(d: &Device, password: Option<&str>, now: DateTime<Utc>) -> Markup {
     let matched: Vec<String> = [
         (d.by_content, "by content"),
         (d.by_filename, "by file name"),
@@ -171,6 +185,13 @@ fn device(d: &Device, now: DateTime<Utc>) -> Markup {
                 dt { "Reports, last 30 days" } dd { (d.reports_30_days) }
                 dt { "Books" } dd { (d.books) }
                 dt { "Documents" } dd { (matched.join(", ")) }
+                dt { "Signs in with" }
+                dd {
+                    @match password {
+                        Some(label) => { "the device password " strong { (label) } }
+                        None => "the KoSync login",
+                    }
+                }
             }
             @if d.bursts_30_days > 0 {
                 p.warning role="note" {

@@ -7,6 +7,7 @@ mod book_edit;
 mod cards;
 mod collections;
 mod connect;
+mod device_passwords;
 mod devices;
 mod files;
 mod goals;
@@ -139,6 +140,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(devices::forget),
         )
         .route("/connect", web::get().to(connect::show))
+        .route(
+            "/connect/device-passwords",
+            web::post().to(device_passwords::create),
+        )
+        .route(
+            "/connect/device-passwords/{id}/revoke",
+            web::post().to(device_passwords::revoke),
+        )
         .route(
             "/connect/logins/{service}",
             web::post().to(connect::set_login),
