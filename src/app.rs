@@ -39,6 +39,7 @@ pub fn build_app(
         .service(opds::root_redirect())
         .service(opds::shared_feed())
         .service(kosync::scope("/kosync"))
+        .service(crate::dav::scope())
         // The web app's own paths only (its guard), before KoSync's scope takes everything.
         .service(crate::web::scope())
         // A path nobody serves, asked for by a browser: the web app's 404 page. KoSync's JSON

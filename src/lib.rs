@@ -2,15 +2,17 @@
 //!
 //! Layers, dependencies pointing one way (docs/architecture.md; `tests/layers.rs` checks it):
 //! core (`error`, `db`, `config`, `secret`, `settings`, `http`) ← domain (`auth`, `reading`,
-//! `library`, `hardcover`) ← faces (`kosync`, `opds`, `api`, `web`) ← the app (`state`, `app`,
-//! `background`, `cli`).
+//! `library`, `hardcover`, `cloud`) ← faces (`kosync`, `opds`, `api`, `web`, `dav`) ← the app
+//! (`state`, `app`, `background`, `cli`).
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod background;
 pub mod cli;
+pub mod cloud;
 pub mod config;
+pub mod dav;
 pub mod db;
 pub mod error;
 pub mod hardcover;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::{
-    api, auth, config::Config, db, hardcover, http, library, opds, reading, secret, settings, web,
+    api, auth, cloud, config::Config, db, hardcover, http, library, opds, reading, secret,
+    settings, web,
 };
 
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct AppState {
     pub pool: db::DbPool,
     pub verifier: Arc<auth::Verifier>,
     pub last_used: Arc<api::caller::LastUsed>,
+    /// One lock per reader around WebDAV's check-and-replace of a file.
+    pub dav_locks: Arc<cloud::space::Locks>,
     /// Device passwords used lately (their "last used" is written once a minute).
     pub device_uses: Arc<auth::device_passwords::Uses>,
     pub jobs: Arc<reading::jobs::Jobs>,
@@ -73,6 +76,7 @@ impl AppState {
             verifier: Arc::new(auth::Verifier::new()),
             last_used: Arc::new(Default::default()),
             device_uses: Arc::new(Default::default()),
+            dav_locks: Arc::new(Default::default()),
             web: Arc::new(Default::default()),
             web_library: Arc::new(Default::default()),
             stats: Arc::new(Default::default()),
@@ -102,10 +106,11 @@ impl AppState {
         via: auth::device_passwords::Via,
         device: Option<(String, Option<String>)>,
     ) {
-        if !self
-            .device_uses
-            .due(key_sha256, via, device.as_ref().map(|(name, _)| name.as_str()))
-        {
+        if !self.device_uses.due(
+            key_sha256,
+            via,
+            device.as_ref().map(|(name, _)| name.as_str()),
+        ) {
             return;
         }
         let (pool, key) = (self.pool.clone(), key_sha256.to_owned());

@@ -80,7 +80,10 @@ pub fn key_sha256(password: &str) -> String {
 /// digits, as KOReader sends) md5_hex of it.
 pub fn candidates(presented: &str) -> Vec<String> {
     let mut out = vec![key_sha256(presented)];
-    if presented.len() == 32 && presented.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    if presented.len() == 32
+        && presented
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     {
         out.push(sha256_hex(presented.as_bytes()));
     }
@@ -238,8 +241,11 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// minute, not on every request.
 #[derive(Default)]
 pub struct Uses {
-    seen: Mutex<HashMap<String, (Instant, Via, Option<String>)>>,
+    seen: Mutex<HashMap<String, Seen>>,
 }
+
+/// When a password's use was last written, by which way in, from which device.
+type Seen = (Instant, Via, Option<String>);
 
 impl Uses {
     /// Whether this use should be written now: the first, one a minute after the last

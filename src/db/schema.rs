@@ -239,6 +239,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reading_page_events (api_key_id, start_time, document, page) {
+        api_key_id -> Uuid,
+        start_time -> Timestamptz,
+        document -> Text,
+        page -> Int4,
+        duration -> Int4,
+        total_pages -> Int4,
+    }
+}
+
+diesel::table! {
     reading_progress (id) {
         id -> Uuid,
         book_id -> Nullable<Uuid>,
@@ -276,6 +287,18 @@ diesel::table! {
         percentage -> Numeric,
         timestamp -> Int8,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reading_stat_books (api_key_id, document) {
+        api_key_id -> Uuid,
+        document -> Text,
+        title -> Text,
+        authors -> Text,
+        pages -> Nullable<Int4>,
+        last_open -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -329,10 +352,12 @@ diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
 diesel::joinable!(device_passwords -> api_keys (api_key_id));
 diesel::joinable!(reading_goals -> api_keys (api_key_id));
+diesel::joinable!(reading_page_events -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> books (book_id));
 diesel::joinable!(reading_progress_history -> api_keys (api_key_id));
 diesel::joinable!(reading_progress_history -> books (book_id));
+diesel::joinable!(reading_stat_books -> api_keys (api_key_id));
 diesel::joinable!(service_credentials -> api_keys (api_key_id));
 diesel::joinable!(upload_registry -> api_keys (api_key_id));
 diesel::joinable!(web_sessions -> api_keys (api_key_id));
@@ -355,8 +380,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     reading_aggregate,
     reading_forgotten,
     reading_goals,
+    reading_page_events,
     reading_progress,
     reading_progress_history,
+    reading_stat_books,
     service_credentials,
     upload_registry,
     web_sessions,

@@ -11,8 +11,8 @@ use std::future::Future;
 use actix_web::HttpRequest;
 use uuid::Uuid;
 
-use crate::auth::device_passwords::{self, Via, VERIFIED_PREFIX};
 use crate::auth::credentials;
+use crate::auth::device_passwords::{self, Via, VERIFIED_PREFIX};
 use crate::db::{self, Conn};
 use crate::error::Error;
 use crate::http::throttle;

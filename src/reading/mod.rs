@@ -6,6 +6,7 @@ pub mod derive;
 pub mod devices;
 pub mod goals;
 pub mod jobs;
+pub mod page_events;
 pub mod progress;
 pub mod relink;
 pub mod shelves;

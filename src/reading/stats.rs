@@ -12,6 +12,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use super::page_events::PageEvent;
+
 /// Two consecutive reports at most this many minutes apart belong to the same
 /// session; a strictly larger gap starts a new one.
 pub const SESSION_GAP_MINUTES: i64 = 20;
@@ -35,7 +37,29 @@ pub struct MonthCount {
     pub books: u32,
 }
 
-/// A run of reports with no gap longer than [`SESSION_GAP_MINUTES`].
+/// Where a session's minutes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// KoSync reports: the time from a session's first report to its last (an estimate).
+    SyncReports,
+    /// KOReader's Statistics plugin (statistics.sqlite3 over WebDAV): the seconds each page
+    /// was on screen.
+    PageTurns,
+}
+
+/// Where the range's minutes come from, on the whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MinutesFrom {
+    None,
+    SyncReports,
+    PageTurns,
+    /// Page turns where they were uploaded, sync reports elsewhere.
+    Both,
+}
+
+/// A run of reports (or page turns) with no gap longer than [`SESSION_GAP_MINUTES`].
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Session {
     pub start: DateTime<Utc>,
@@ -44,10 +68,13 @@ pub struct Session {
     pub document: String,
     /// Book of the session's first report.
     pub book: Option<String>,
+    /// Reports, or page turns (see `source`).
     pub reports: u32,
     pub minutes: f64,
-    /// Forward progress only, summed per document, in the unit of `percentage`.
+    /// Forward progress only, summed per document, in the unit of `percentage` (page
+    /// turns: the distinct pages over the document's pages).
     pub percent_read: f64,
+    pub source: Source,
 }
 
 /// Reading on one UTC day (sessions are attributed to their start day).
@@ -108,6 +135,7 @@ pub const TOP: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Stats {
+    pub minutes_from: MinutesFrom,
     pub finished_per_month: Vec<MonthCount>,
     pub sessions: Vec<Session>,
     pub per_day: Vec<Day>,
@@ -249,11 +277,86 @@ fn build_sessions(rows: &[Row]) -> Vec<Built> {
                 reports,
                 minutes: minutes_between(first.timestamp, last.timestamp),
                 percent_read: percent,
+                source: Source::SyncReports,
             },
             pages,
         });
         i = j;
     }
+    out
+}
+
+/// Sessions of page turns: a page starting at most [`SESSION_GAP_MINUTES`] after the last
+/// one ended continues the session. Minutes are the seconds the pages were on screen.
+fn page_sessions(events: &[PageEvent]) -> Vec<Built> {
+    let mut sorted: Vec<&PageEvent> = events.iter().collect();
+    sorted.sort_by_key(|e| e.start);
+    let gap = Duration::minutes(SESSION_GAP_MINUTES);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let first = sorted[i];
+        let mut end = first.start + Duration::seconds(i64::from(first.seconds));
+        let mut seconds = 0i64;
+        let mut pages: HashMap<&str, (BTreeSet<i32>, i32)> = HashMap::new();
+        let mut j = i;
+        while j < sorted.len() && (j == i || sorted[j].start <= end + gap) {
+            let e = sorted[j];
+            seconds += i64::from(e.seconds);
+            end = end.max(e.start + Duration::seconds(i64::from(e.seconds)));
+            let seen = pages.entry(e.document.as_str()).or_default();
+            seen.0.insert(e.page);
+            seen.1 = seen.1.max(e.total_pages);
+            j += 1;
+        }
+        let percent_read = pages
+            .values()
+            .filter(|(_, total)| *total > 0)
+            .map(|(seen, total)| seen.len() as f64 / f64::from(*total))
+            .sum();
+        let page_count: usize = pages.values().map(|(seen, _)| seen.len()).sum();
+        out.push(Built {
+            session: Session {
+                start: first.start,
+                end,
+                document: first.document.clone(),
+                book: first.book.clone(),
+                reports: (j - i) as u32,
+                minutes: seconds as f64 / 60.0,
+                percent_read,
+                source: Source::PageTurns,
+            },
+            pages: Some(page_count as f64),
+        });
+        i = j;
+    }
+    out
+}
+
+/// Page-turn sessions, and the report sessions that overlap none of them (with the session
+/// gap around each): where the Statistics plugin recorded the reading, its page turns count;
+/// elsewhere, the KoSync reports' estimate does. By start time.
+fn merged_sessions(rows: &[Row], events: &[PageEvent]) -> Vec<Built> {
+    let pages = page_sessions(events);
+    if pages.is_empty() {
+        return build_sessions(rows);
+    }
+    let gap = Duration::minutes(SESSION_GAP_MINUTES);
+    let covered: Vec<(DateTime<Utc>, DateTime<Utc>)> = pages
+        .iter()
+        .map(|b| (b.session.start - gap, b.session.end + gap))
+        .collect();
+    let overlaps = |s: &Session| {
+        // The first covered span ending at or after the session's start.
+        let k = covered.partition_point(|(_, end)| *end < s.start);
+        covered.get(k).is_some_and(|(start, _)| *start <= s.end)
+    };
+    let mut out: Vec<Built> = build_sessions(rows)
+        .into_iter()
+        .filter(|b| !overlaps(&b.session))
+        .chain(pages)
+        .collect();
+    out.sort_by_key(|b| b.session.start);
     out
 }
 
@@ -301,6 +404,19 @@ pub fn compute(
     to: NaiveDate,
     today: NaiveDate,
 ) -> Stats {
+    compute_with_pages(rows, &[], finished, from, to, today)
+}
+
+/// [`compute`], with KOReader's page turns (`events`) where the reader uploaded them: their
+/// sessions replace the reports' estimate wherever they overlap (see [`MinutesFrom`]).
+pub fn compute_with_pages(
+    rows: &[Row],
+    events: &[PageEvent],
+    finished: &[(String, DateTime<Utc>)],
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Stats {
     let in_range = |d: NaiveDate| from <= d && d <= to;
 
     let mut months: BTreeMap<String, u32> = BTreeMap::new();
@@ -317,7 +433,7 @@ pub fn compute(
         .map(|(month, books)| MonthCount { month, books })
         .collect();
 
-    let built = build_sessions(rows);
+    let built = merged_sessions(rows, events);
 
     let reading_days: BTreeSet<NaiveDate> =
         built.iter().map(|b| b.session.start.date_naive()).collect();
@@ -352,7 +468,15 @@ pub fn compute(
         sessions.push(b.session);
     }
 
+    let has = |source| sessions.iter().any(|s: &Session| s.source == source);
+    let minutes_from = match (has(Source::PageTurns), has(Source::SyncReports)) {
+        (true, true) => MinutesFrom::Both,
+        (true, false) => MinutesFrom::PageTurns,
+        (false, true) => MinutesFrom::SyncReports,
+        (false, false) => MinutesFrom::None,
+    };
     Stats {
+        minutes_from,
         finished_per_month,
         totals: Totals {
             sessions: sessions.len() as u32,
@@ -467,6 +591,7 @@ mod tests {
             reports: 2,
             minutes,
             percent_read: 0.0,
+            source: Source::SyncReports,
         };
         let facts = HashMap::from([
             (
@@ -507,6 +632,95 @@ mod tests {
             names(&languages),
             vec![("en".into(), 10.0), ("fr".into(), 5.0)]
         );
+    }
+
+    fn page(document: &str, at: DateTime<Utc>, seconds: i32, page: i32) -> PageEvent {
+        PageEvent {
+            document: document.into(),
+            book: Some(format!("book-{document}")),
+            start: at,
+            seconds,
+            page,
+            total_pages: 100,
+        }
+    }
+
+    #[test]
+    fn page_turns_replace_the_reports_estimate_where_they_overlap() {
+        let t0 = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let report = |minutes: i64, pct: f64| Row {
+            book: Some("book-a".into()),
+            document: "a".into(),
+            timestamp: t0 + Duration::minutes(minutes),
+            percentage: pct,
+            page_count: Some(100),
+        };
+        // Reports 10:00–10:15 (a 15-minute estimate), and a sitting two days later.
+        let rows = vec![
+            report(0, 0.1),
+            report(15, 0.2),
+            report(2 * 1440, 0.3),
+            report(2 * 1440 + 5, 0.35),
+        ];
+        // Page turns 10:02–10:12, ten pages of 50 s, one page seen twice.
+        let mut events: Vec<PageEvent> = (0..10)
+            .map(|i| {
+                page(
+                    "a",
+                    t0 + Duration::minutes(2) + Duration::seconds(60 * i),
+                    50,
+                    10 + i as i32,
+                )
+            })
+            .collect();
+        events.push(page("a", t0 + Duration::minutes(13), 30, 19));
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let s = compute_with_pages(&rows, &events, &[], day(1), day(31), day(31));
+        assert_eq!(s.minutes_from, MinutesFrom::Both);
+        assert_eq!(s.sessions.len(), 2);
+        let turns = &s.sessions[0];
+        assert_eq!(turns.source, Source::PageTurns);
+        assert_eq!(turns.reports, 11);
+        assert!((turns.minutes - (500.0 + 30.0) / 60.0).abs() < 1e-9);
+        assert!(
+            (turns.percent_read - 0.10).abs() < 1e-9,
+            "10 distinct pages of 100"
+        );
+        assert_eq!(s.per_day[0].pages_read, Some(10.0));
+        assert_eq!(s.sessions[1].source, Source::SyncReports);
+        assert!((s.sessions[1].minutes - 5.0).abs() < 1e-9);
+
+        let only_reports = compute(&rows, &[], day(1), day(31), day(31));
+        assert_eq!(only_reports.minutes_from, MinutesFrom::SyncReports);
+        let nothing = compute(&[], &[], day(1), day(31), day(31));
+        assert_eq!(nothing.minutes_from, MinutesFrom::None);
+    }
+
+    #[test]
+    fn page_turns_further_apart_than_the_gap_are_two_sessions() {
+        let t0 = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let events = vec![
+            page("a", t0, 120, 1),
+            // Starts 20 minutes after the first page ended: the same sitting.
+            page("a", t0 + Duration::minutes(22), 60, 2),
+            // 20 minutes and a second after that one ended: a new sitting.
+            page(
+                "a",
+                t0 + Duration::minutes(43) + Duration::seconds(1),
+                60,
+                3,
+            ),
+        ];
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let s = compute_with_pages(&[], &events, &[], day(1), day(31), day(31));
+        assert_eq!(s.minutes_from, MinutesFrom::PageTurns);
+        assert_eq!(s.sessions.len(), 2);
+        assert_eq!(s.sessions[0].reports, 2);
+        assert!((s.totals.minutes - 4.0).abs() < 1e-9);
     }
 
     #[test]

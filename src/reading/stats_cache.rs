@@ -72,7 +72,8 @@ fn version(conn: &mut PgConnection, reader: Uuid) -> Result<Version, Error> {
          FROM (SELECT greatest(
             (SELECT max(updated_at) FROM reading_progress WHERE api_key_id = $1),
             (SELECT max(updated_at) FROM reading_aggregate WHERE api_key_id = $1),
-            (SELECT forgotten_at FROM reading_forgotten WHERE api_key_id = $1)) AS reading,
+            (SELECT forgotten_at FROM reading_forgotten WHERE api_key_id = $1),
+            (SELECT max(updated_at) FROM reading_stat_books WHERE api_key_id = $1)) AS reading,
             coalesce((SELECT version FROM library_state), 0) AS library) v"
     ))
     .bind::<SqlUuid, _>(reader)

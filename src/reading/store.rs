@@ -90,12 +90,17 @@ pub fn set_external(
     })
 }
 
-/// Forgets everything a reader read: current positions, history and aggregates.
+/// Forgets everything a reader read: current positions, history, aggregates, and the page
+/// turns of KOReader's statistics (a later upload of the file brings those back: KOReader
+/// keeps them).
 pub fn forget_reader(conn: &mut PgConnection, reader: Uuid) -> Result<(), Error> {
+    use crate::db::schema::{reading_page_events as pe, reading_stat_books as sb};
     conn.transaction(|conn| {
         diesel::delete(rp::table.filter(rp::api_key_id.eq(reader))).execute(conn)?;
         diesel::delete(rh::table.filter(rh::api_key_id.eq(reader))).execute(conn)?;
         diesel::delete(ra::table.filter(ra::api_key_id.eq(reader))).execute(conn)?;
+        diesel::delete(pe::table.filter(pe::api_key_id.eq(reader))).execute(conn)?;
+        diesel::delete(sb::table.filter(sb::api_key_id.eq(reader))).execute(conn)?;
         Ok(())
     })
 }
@@ -103,10 +108,21 @@ pub fn forget_reader(conn: &mut PgConnection, reader: Uuid) -> Result<(), Error>
 /// Forgets a reader's current positions and history of one book (the aggregate is then
 /// rebuilt by [`super::state::rebuild`]).
 pub fn forget_progress(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<(), Error> {
+    use crate::db::schema::{document_links as dl, reading_page_events as pe};
     diesel::delete(rp::table.filter(rp::api_key_id.eq(reader).and(rp::book_id.eq(book))))
         .execute(conn)?;
     diesel::delete(rh::table.filter(rh::api_key_id.eq(reader).and(rh::book_id.eq(book))))
         .execute(conn)?;
+    // The book's page turns too (its documents' links say which).
+    let documents = dl::table.filter(dl::book_id.eq(book)).select(dl::document);
+    diesel::delete(
+        pe::table.filter(
+            pe::api_key_id
+                .eq(reader)
+                .and(pe::document.eq_any(documents)),
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

@@ -39,7 +39,8 @@ async fn a_device_password_opens_kosync_and_opds_until_it_is_revoked() {
     let admin = app.admin_key().await;
     let (_, key) = app.reader_key(&admin, "Ann").await;
     app.set_credential(&key, "kosync", "ann", KEY).await;
-    app.set_credential(&key, "opds", "ann-opds", "opds secret").await;
+    app.set_credential(&key, "opds", "ann-opds", "opds secret")
+        .await;
     let mut w = browser(&app, &key, "ann-web").await;
     w.get("/connect").await;
 
@@ -124,7 +125,12 @@ async fn a_device_password_opens_kosync_and_opds_until_it_is_revoked() {
     let (_, other) = app.reader_key(&admin, "Bob").await;
     let id = listed[0]["id"].as_str().unwrap().to_owned();
     let refused = app
-        .api("DELETE", &format!("/api/device-passwords/{id}"), Some(&other), None)
+        .api(
+            "DELETE",
+            &format!("/api/device-passwords/{id}"),
+            Some(&other),
+            None,
+        )
         .await;
     assert_eq!(refused.status, 404);
 
@@ -179,7 +185,12 @@ async fn bad_labels_get_errors_beside_the_field_and_change_nothing() {
     assert_eq!(long.status, 400, "{:?}", long.body);
     assert_eq!(app.db.count("SELECT count(*) FROM device_passwords"), 1);
     let bad_id = app
-        .api("DELETE", "/api/device-passwords/not-a-uuid", Some(&admin), None)
+        .api(
+            "DELETE",
+            "/api/device-passwords/not-a-uuid",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(bad_id.status, 404);
 }

@@ -24,4 +24,5 @@ mod web_inbox;
 mod web_library;
 mod web_people;
 mod web_reading;
+mod webdav;
 mod write_path;

@@ -516,6 +516,31 @@ impl TestApp {
         }
     }
 
+    /// Any method (PROPFIND, MKCOL…) with headers and a raw body; the answer's body as bytes.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> RawResp {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.server.request(method, self.server.url(path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let mut resp = req
+            .send_body(body)
+            .await
+            .expect("the request reaches the server");
+        let body = resp.body().limit(256 << 20).await.unwrap().to_vec();
+        RawResp {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body,
+        }
+    }
+
     /// Uploads files as multipart/form-data.
     pub async fn upload(&self, key: &str, files: &[(&str, &[u8])]) -> Resp {
         let boundary = "libris-test-boundary-7d1f";

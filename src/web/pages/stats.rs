@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::goals::{panel as goals_panel, Typed};
 use crate::error::Error;
 use crate::reading::goals::{self, GoalProgress};
-use crate::reading::stats::Stats;
+use crate::reading::stats::{MinutesFrom, Stats};
 use crate::web::charts::{self, Column, Frame};
 use crate::web::error::WebError;
 use crate::web::form::Errors;
@@ -248,6 +248,15 @@ fn calendar(r: &Range, s: &Stats) -> Markup {
     }
 }
 
+/// Where the minutes come from, said under the chart.
+fn minutes_from(from: MinutesFrom) -> &'static str {
+    match from {
+        MinutesFrom::PageTurns => "Minutes are KOReader's own page turns (its statistics, synced over WebDAV).",
+        MinutesFrom::Both => "Minutes are KOReader's own page turns where its statistics were synced over WebDAV, and estimated from progress sync (first to last report of each sitting) elsewhere.",
+        MinutesFrom::SyncReports | MinutesFrom::None => "Minutes are estimated from progress sync: first to last report of each sitting. Sync KOReader's statistics over WebDAV for the real page turns (see Connect your devices).",
+    }
+}
+
 fn daily(r: &Range, s: &Stats) -> Markup {
     let from = r.from.max(r.to - Duration::days(DAILY_DAYS - 1));
     let span = (r.to - from).num_days() + 1;
@@ -290,6 +299,7 @@ fn daily(r: &Range, s: &Stats) -> Markup {
         section.panel aria-labelledby="daily-h" {
             h2 #daily-h { "Minutes a day" }
             (charts::columns(&Frame { id: "daily", title: "Minutes read a day, with a 7-day average", summary }, &values, Some(&average), "minutes"))
+            p.muted.source { (minutes_from(s.minutes_from)) }
         }
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE reading_page_events;
+DROP TABLE reading_stat_books;

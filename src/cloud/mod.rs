@@ -1,0 +1,6 @@
+//! KOReader's cloud storage, served by libris: a WebDAV space per reader (`space`: plain
+//! files, written atomically) and what libris reads out of what arrives there
+//! (`statistics`: the Statistics plugin's database).
+
+pub mod space;
+pub mod statistics;
