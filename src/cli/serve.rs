@@ -73,6 +73,12 @@ pub fn run(config: Config) -> Result<(), String> {
             "data dir not checked: another libris process (serve or import) uses {}",
             config.data_dir.display()
         );
+    } else {
+        // WebDAV uploads a crash cut off (hidden meanwhile): nobody else writes there now.
+        let swept = crate::cloud::space::sweep_temporaries(&config.data_dir);
+        if swept > 0 {
+            log::info!("removed {swept} WebDAV uploads a stop cut off");
+        }
     }
     let _lock = lock_data_dir(&config)?;
     let pool = db::pool(

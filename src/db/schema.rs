@@ -266,6 +266,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    reading_aliases (api_key_id, alias) {
+        api_key_id -> Uuid,
+        alias -> Text,
+        kind -> Text,
+        document -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     reading_goals (id) {
         id -> Uuid,
         api_key_id -> Uuid,
@@ -351,6 +361,7 @@ diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
 diesel::joinable!(device_passwords -> api_keys (api_key_id));
+diesel::joinable!(reading_aliases -> api_keys (api_key_id));
 diesel::joinable!(reading_goals -> api_keys (api_key_id));
 diesel::joinable!(reading_page_events -> api_keys (api_key_id));
 diesel::joinable!(reading_progress -> api_keys (api_key_id));
@@ -379,6 +390,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     library_state,
     reading_aggregate,
     reading_forgotten,
+    reading_aliases,
     reading_goals,
     reading_page_events,
     reading_progress,

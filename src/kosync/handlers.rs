@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 use super::auth::{authenticate, authorized, authorized_as, authorized_read};
 use super::error::KosyncError;
 use super::request::{self, Object, BODY_LIMIT};
-use crate::auth::accounts;
+use crate::auth::{accounts, credentials};
 use crate::error::Error;
+use crate::reading::identifiers::{self, Identifier};
 use crate::{db, reading, AppState};
 
 type Reply = Result<HttpResponse, KosyncError>;
@@ -109,15 +110,23 @@ pub async fn put_progress(
     accept(&req, &state)?;
     let body = json_body(&req, payload).await?;
     let creds = credentials(&req)?;
+    let identifiers = body.get("identifiers").cloned();
     // Field errors are reported only to an authenticated reader.
-    let report = match request::progress_report(body) {
-        Ok(report) => report,
+    let checked = request::progress_report(body).and_then(|report| {
+        let list = identifiers::from_body(identifiers.as_ref(), &report.document)?;
+        Ok((report, list))
+    });
+    let (report, list) = match checked {
+        Ok(checked) => checked,
         Err(invalid) => {
             authenticate(&state, &req, creds).await?;
             return Err(invalid.into());
         }
     };
     let timestamp = unix_now();
+    if let Some(list) = list {
+        return put_with_identifiers(&req, &state, creds, report, list, timestamp).await;
+    }
     let document = report.document.clone();
     let report = std::sync::Arc::new(report);
     // Written with the reports that arrive meanwhile, in one transaction (reading::batch).
@@ -132,6 +141,48 @@ pub async fn put_progress(
     )
 }
 
+/// A push that names identifiers (the extension: `reading::identifiers`): resolved, its
+/// aliases registered and the report recorded in one transaction, outside the batch (rare,
+/// and its answer depends on the resolution).
+async fn put_with_identifiers(
+    req: &HttpRequest,
+    state: &AppState,
+    creds: (String, String),
+    report: reading::Report,
+    list: Vec<Identifier>,
+    timestamp: i64,
+) -> Reply {
+    let username = creds.0.clone();
+    let (reader, hash) = authorized_read(state, req, creds, |conn, user| {
+        Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, h)| (id, h.clone(), (id, h))))
+    })
+    .await?;
+    let rules = state.rules.clone();
+    let pushed = db::run(&state.pool, move |conn| {
+        let rules = rules.get(conn)?;
+        identifiers::push(
+            conn, &rules, reader, &username, &hash, &report, &list, timestamp,
+        )
+    })
+    .await?;
+    let (document, matched) = pushed.ok_or(Error::Unauthorized)?;
+    reply(
+        StatusCode::OK,
+        json!({ "document": document, "match": matched, "timestamp": timestamp }),
+    )
+}
+
+/// The `ids` of a pull's query, if named (the last, if named twice); other parameters are
+/// ignored, as before the extension.
+fn ids_of(req: &HttpRequest) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .ok()?
+        .into_iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v)
+        .next_back()
+}
+
 pub async fn get_progress(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -140,6 +191,9 @@ pub async fn get_progress(
     accept(&req, &state)?;
     let creds = credentials(&req)?;
     let document = path.into_inner();
+    if let Some(ids) = ids_of(&req) {
+        return get_with_identifiers(&req, &state, creds, document, Some(ids)).await;
+    }
     let valid = request::valid_document(&document);
     let position = authorized_read(&state, &req, creds, move |conn, user| {
         reading::credential_and_latest(conn, user, if valid { document.as_str() } else { "" })
@@ -159,6 +213,53 @@ pub async fn get_progress(
         "timestamp": p.timestamp,
     });
     if let Some(device_id) = p.device_id {
+        body["device_id"] = Value::String(device_id);
+    }
+    reply(StatusCode::OK, body)
+}
+
+/// A pull that names identifiers: the record they lead to, with `match` and
+/// `progress_match`; `{}` when they lead nowhere.
+async fn get_with_identifiers(
+    req: &HttpRequest,
+    state: &AppState,
+    creds: (String, String),
+    document: String,
+    ids: Option<String>,
+) -> Reply {
+    let list = if request::valid_document(&document) {
+        identifiers::from_query(ids.as_deref(), &document)
+    } else {
+        Err(Error::invalid("document", "invalid"))
+    };
+    let list = match list {
+        Ok(list) => list.unwrap_or_default(),
+        Err(invalid) => {
+            authenticate(state, req, creds).await?;
+            return Err(invalid.into());
+        }
+    };
+    let (reader, _) = authorized_read(state, req, creds, |conn, user| {
+        Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, h)| (id, h, (id, ()))))
+    })
+    .await?;
+    let pulled = db::run(&state.pool, move |conn| {
+        identifiers::pull(conn, reader, &document, &list)
+    })
+    .await?;
+    let Some(p) = pulled else {
+        return reply(StatusCode::OK, json!({}));
+    };
+    let mut body = json!({
+        "document": p.position.document,
+        "progress": p.position.progress,
+        "percentage": request::percentage_json(p.position.percentage),
+        "device": p.position.device,
+        "timestamp": p.position.timestamp,
+        "match": p.matched,
+        "progress_match": p.progress_match,
+    });
+    if let Some(device_id) = p.position.device_id {
         body["device_id"] = Value::String(device_id);
     }
     reply(StatusCode::OK, body)

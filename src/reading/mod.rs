@@ -5,6 +5,7 @@ pub mod changed;
 pub mod derive;
 pub mod devices;
 pub mod goals;
+pub mod identifiers;
 pub mod jobs;
 pub mod page_events;
 pub mod progress;

@@ -90,12 +90,16 @@ pub fn set_external(
     })
 }
 
-/// Forgets everything a reader read: current positions, history, aggregates, and the page
+/// Forgets everything a reader read: current positions, history, aggregates, KoSync's
+/// aliases of their documents, and the page
 /// turns of KOReader's statistics (a later upload of the file brings those back: KOReader
 /// keeps them).
 pub fn forget_reader(conn: &mut PgConnection, reader: Uuid) -> Result<(), Error> {
-    use crate::db::schema::{reading_page_events as pe, reading_stat_books as sb};
+    use crate::db::schema::{
+        reading_aliases as al, reading_page_events as pe, reading_stat_books as sb,
+    };
     conn.transaction(|conn| {
+        diesel::delete(al::table.filter(al::api_key_id.eq(reader))).execute(conn)?;
         diesel::delete(rp::table.filter(rp::api_key_id.eq(reader))).execute(conn)?;
         diesel::delete(rh::table.filter(rh::api_key_id.eq(reader))).execute(conn)?;
         diesel::delete(ra::table.filter(ra::api_key_id.eq(reader))).execute(conn)?;

@@ -12,6 +12,7 @@ mod formats;
 mod group_commit;
 mod hardcover;
 mod kosync;
+mod kosync_identifiers;
 mod library;
 mod opds;
 mod page_covers;
