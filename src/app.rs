@@ -40,6 +40,7 @@ pub fn build_app(
         .service(opds::shared_feed())
         .service(kosync::scope("/kosync"))
         .service(crate::dav::scope())
+        .service(crate::notes::scope())
         // The web app's own paths only (its guard), before KoSync's scope takes everything.
         .service(crate::web::scope())
         // A path nobody serves, asked for by a browser: the web app's 404 page. KoSync's JSON

@@ -2,7 +2,7 @@
 //!
 //! Layers, dependencies pointing one way (docs/architecture.md; `tests/layers.rs` checks it):
 //! core (`error`, `db`, `config`, `secret`, `settings`, `http`) ← domain (`auth`, `reading`,
-//! `library`, `hardcover`, `cloud`) ← faces (`kosync`, `opds`, `api`, `web`, `dav`) ← the app
+//! `library`, `hardcover`, `cloud`) ← faces (`kosync`, `opds`, `api`, `web`, `dav`, `notes`) ← the app
 //! (`state`, `app`, `background`, `cli`).
 
 pub mod api;
@@ -19,6 +19,7 @@ pub mod hardcover;
 pub mod http;
 pub mod kosync;
 pub mod library;
+pub mod notes;
 pub mod opds;
 pub mod reading;
 pub mod secret;

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("api", 2),
     ("web", 2),
     ("dav", 2),
+    ("notes", 2),
     ("state", 3),
     ("app", 3),
     ("background", 3),

@@ -10,6 +10,7 @@ pub mod error;
 mod goals;
 mod hardcover;
 mod health;
+mod highlights;
 pub mod json;
 mod keys;
 mod reading;
@@ -84,6 +85,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(device_passwords::list)
         .service(device_passwords::create)
         .service(device_passwords::revoke)
+        .service(highlights::list)
+        .service(highlights::unlinked)
+        .service(highlights::link)
+        .service(highlights::of_book)
         .service(goals::list)
         .service(goals::set)
         .service(goals::remove)

@@ -16,7 +16,7 @@ use super::xml;
 use crate::auth::basic;
 use crate::auth::device_passwords::Via;
 use crate::cloud::space::{self, Entry, Path, Preconditions, Upload};
-use crate::cloud::statistics;
+use crate::cloud::{highlights, statistics};
 use crate::error::Error;
 use crate::http::throttle;
 use crate::{db, AppState};
@@ -323,6 +323,8 @@ async fn put(
     }
     if statistics::is_statistics(path.name()) {
         statistics::ingest(&state.pool, reader, &upload.temp).await?;
+    } else if highlights::may_be_export(path.name()) {
+        highlights::ingest(&state.pool, reader, &upload.temp).await?;
     }
     let p = path.clone();
     let entry = blocking(move || upload.commit(&p)).await?;

@@ -15,6 +15,27 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    annotations (id) {
+        id -> Uuid,
+        api_key_id -> Uuid,
+        book_id -> Nullable<Uuid>,
+        book_title -> Text,
+        book_authors -> Text,
+        chapter -> Nullable<Text>,
+        page -> Nullable<Text>,
+        text -> Text,
+        note -> Nullable<Text>,
+        drawer -> Nullable<Text>,
+        color -> Nullable<Text>,
+        highlighted_at -> Nullable<Timestamptz>,
+        source -> Text,
+        fingerprint -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Uuid,
         key_prefix -> Text,
@@ -157,6 +178,18 @@ diesel::table! {
         search_vector -> Nullable<Tsvector>,
         hardcover_searched_at -> Nullable<Timestamptz>,
         format_of -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    export_notes (id) {
+        id -> Int8,
+        api_key_id -> Uuid,
+        title -> Text,
+        content -> Text,
+        category -> Text,
+        favorite -> Bool,
+        modified -> Timestamptz,
     }
 }
 
@@ -346,6 +379,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(annotations -> api_keys (api_key_id));
+diesel::joinable!(annotations -> books (book_id));
 diesel::joinable!(book_files -> books (book_id));
 diesel::joinable!(book_metadata_candidates -> books (book_id));
 diesel::joinable!(collection_books -> books (book_id));
@@ -361,6 +396,7 @@ diesel::joinable!(reading_aggregate -> api_keys (api_key_id));
 diesel::joinable!(reading_aggregate -> books (book_id));
 diesel::joinable!(reading_forgotten -> api_keys (api_key_id));
 diesel::joinable!(device_passwords -> api_keys (api_key_id));
+diesel::joinable!(export_notes -> api_keys (api_key_id));
 diesel::joinable!(reading_aliases -> api_keys (api_key_id));
 diesel::joinable!(reading_goals -> api_keys (api_key_id));
 diesel::joinable!(reading_page_events -> api_keys (api_key_id));
@@ -374,6 +410,7 @@ diesel::joinable!(upload_registry -> api_keys (api_key_id));
 diesel::joinable!(web_sessions -> api_keys (api_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    annotations,
     api_keys,
     app_settings,
     author_sort_names,
@@ -385,6 +422,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     collections,
     device_passwords,
     document_links,
+    export_notes,
     hardcover_sync_log,
     hardcover_sync_runs,
     library_state,

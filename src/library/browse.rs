@@ -180,6 +180,21 @@ pub fn organized_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<B
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
+/// The first `limit` organized books a search of the library's words finds, in the
+/// library's order (none for a query without a word): what pickers (link a document, add to a
+/// collection, link highlights) offer.
+pub fn search_books(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<Book>, Error> {
+    let Some(q) = super::catalog::search_query(query) else {
+        return Ok(vec![]);
+    };
+    let narrow = Narrow {
+        q: Some(q),
+        ..Default::default()
+    };
+    let (_, ids) = page(conn, &narrow, None, 1, limit)?;
+    organized_in_order(conn, &ids)
+}
+
 /// Books added to the library (organized now) in each month of `from..=to` (UTC), as
 /// ("YYYY-MM", count), oldest first; months with none are left out.
 pub fn added_per_month(

@@ -1,9 +1,11 @@
 //! Reading state: the KoSync write path, the current position, and the reading aggregate.
 
+pub mod annotations;
 pub mod batch;
 pub mod changed;
 pub mod derive;
 pub mod devices;
+pub mod export_notes;
 pub mod goals;
 pub mod identifiers;
 pub mod jobs;

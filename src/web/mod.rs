@@ -47,6 +47,7 @@ pub const OWNED: &[&str] = &[
     "stats",
     "year",
     "collections",
+    "highlights",
     "s",
 ];
 

@@ -11,6 +11,7 @@ mod failures;
 mod formats;
 mod group_commit;
 mod hardcover;
+mod highlights;
 mod kosync;
 mod kosync_identifiers;
 mod library;

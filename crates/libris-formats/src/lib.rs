@@ -16,6 +16,7 @@ pub mod clean;
 pub mod covers;
 pub mod hash;
 pub mod isbn;
+pub mod koreader_highlights;
 pub mod koreader_statistics;
 pub mod lang;
 pub mod zipsafe;

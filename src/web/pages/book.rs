@@ -4,15 +4,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::cards::{self, percent, when};
+use super::highlights;
 use crate::db::models::{Book, BookFile, BookStatus, ReadingStatus};
 use crate::error::Error;
 use crate::library::{books, browse, catalog, languages, links};
+use crate::reading::annotations::Annotation;
 use crate::reading::derive::{self, Manual};
 use crate::reading::state::{aggregate_of, history, positions, AggregateRow, DevicePosition};
 use crate::reading::timeline::{self, Sitting};
@@ -36,6 +38,8 @@ struct Shown {
     reports: i64,
     /// The collections the reader may add it to.
     collections: Vec<crate::library::collections::Collection>,
+    /// The reader's highlights of it (those asked for), its chapters, and whether any.
+    highlights: (Vec<Annotation>, Vec<String>, bool),
 }
 
 /// Reports the timeline is built from (the newest); older ones are counted, not shown.
@@ -85,11 +89,22 @@ pub fn book_id(raw: &str) -> Result<Uuid, WebError> {
 pub async fn show(
     state: web::Data<AppState>,
     v: Visitor,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     v.signed()?;
     let id = book_id(&id)?;
-    page(&state, &v, id, None, &Errors::default(), StatusCode::OK).await
+    let asked = highlights::Asked::of(&req);
+    page(
+        &state,
+        &v,
+        id,
+        None,
+        &Errors::default(),
+        StatusCode::OK,
+        asked,
+    )
+    .await
 }
 
 async fn page(
@@ -99,8 +114,10 @@ async fn page(
     input: Option<StatusInput>,
     errors: &Errors,
     status: StatusCode,
+    asked: highlights::Asked,
 ) -> Result<HttpResponse, WebError> {
     let s = v.signed()?.clone();
+    let hl_asked = asked.clone();
     let shown = db::run(&state.pool, move |conn| {
         let book = books::visible(conn, id, s.is_admin)?;
         let (reports, newest) = history(conn, s.key_id, id, 1, TIMELINE_REPORTS)?;
@@ -125,6 +142,7 @@ async fn page(
         };
         let collections = crate::library::collections::editable_by(conn, who)?;
         Ok(Shown {
+            highlights: highlights::of_book(conn, s.key_id, id, &hl_asked)?,
             collections,
             timeline,
             reports,
@@ -183,6 +201,7 @@ async fn page(
                 (neighbours(&shown))
                 (reading_panel(v, &shown, &input, errors))
                 (timeline_panel(&shown))
+                (highlights::panel(shown.book.id, &shown.highlights.0, &shown.highlights.1, &asked, shown.highlights.2))
                 @if shown.book.status == BookStatus::Organized {
                     (super::collections::add_form(v, shown.book.id, &shown.collections))
                 }
@@ -505,6 +524,7 @@ pub async fn set_status(
             Some(input),
             &errors,
             StatusCode::UNPROCESSABLE_ENTITY,
+            highlights::Asked::default(),
         )
         .await;
     };

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::book::book_id;
 use super::cards::{self, when};
 use crate::error::Error;
+use crate::library::browse;
 use crate::library::collections::{self, Asker, Collection, Listed};
-use crate::library::{browse, catalog};
 use crate::web::error::WebError;
 use crate::web::form::{Errors, Form};
 use crate::web::layout::{self, csrf_field, Field, Nav};
@@ -220,16 +220,10 @@ async fn page(
     let (c, books, shared, found) = db::run(&state.pool, move |conn| {
         let c = collections::get(conn, who, id)?;
         let shared = collections::share_of(conn, id)?;
-        let found = match catalog::search_query(&q).filter(|_| c.editable_by(who)) {
-            Some(q) => {
-                let narrow = browse::Narrow {
-                    q: Some(q),
-                    ..Default::default()
-                };
-                let (_, ids) = browse::page(conn, &narrow, None, 1, FOUND)?;
-                browse::organized_in_order(conn, &ids)?
-            }
-            None => vec![],
+        let found = if c.editable_by(who) {
+            browse::search_books(conn, &q, FOUND)?
+        } else {
+            vec![]
         };
         Ok((c.clone(), collections::books_of(conn, id)?, shared, found))
     })

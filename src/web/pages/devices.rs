@@ -20,7 +20,7 @@ use crate::auth::device_passwords::{self, DevicePassword};
 use crate::auth::keys;
 use crate::db::models::Book;
 use crate::error::Error;
-use crate::library::{books, browse, catalog, links};
+use crate::library::{books, browse, links};
 use crate::reading::devices::{self, Device, Unmatched, BURST};
 use crate::reading::store;
 use crate::web::error::WebError;
@@ -281,17 +281,7 @@ pub async fn link_form(
         let found = find_unmatched(conn, key_id, &doc)?;
         // Until the reader searches, what KOReader said of the book is the search.
         let query = typed.unwrap_or_else(|| found.title.clone().unwrap_or_default());
-        let books: Vec<Book> = match catalog::search_query(&query) {
-            Some(q) => {
-                let narrow = browse::Narrow {
-                    q: Some(q),
-                    ..Default::default()
-                };
-                let (_, ids) = browse::page(conn, &narrow, None, 1, CHOICES)?;
-                browse::organized_in_order(conn, &ids)?
-            }
-            None => vec![],
-        };
+        let books: Vec<Book> = browse::search_books(conn, &query, CHOICES)?;
         Ok((found, query, books))
     })
     .await?;

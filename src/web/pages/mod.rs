@@ -11,6 +11,7 @@ mod device_passwords;
 mod devices;
 mod files;
 mod goals;
+mod highlights;
 mod home;
 mod inbox;
 mod library;
@@ -126,6 +127,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readers/{id}/revoke", web::get().to(readers::revoke_form))
         .route("/readers/{id}/revoke", web::post().to(readers::revoke))
         .route("/devices", web::get().to(devices::show))
+        .route("/highlights", web::get().to(highlights::show))
+        .route("/highlights/link", web::get().to(highlights::link_form))
+        .route("/highlights/link", web::post().to(highlights::link))
+        .route(
+            "/books/{id}/highlights.md",
+            web::get().to(highlights::markdown),
+        )
         .route("/devices/link", web::get().to(devices::link_form))
         .route("/devices/link", web::post().to(devices::link))
         .route("/devices/forget", web::post().to(devices::forget))

@@ -137,6 +137,7 @@ pub async fn show(
         Nav::Reading,
         html! {
             h1 { "Reading" }
+            p { a href="/highlights" { "Your highlights and notes" } }
             section aria-labelledby="continue-h" {
                 h2 #continue-h { "Continue reading" }
                 @if shelves.continuing.is_empty() {

@@ -1,4 +1,4 @@
-// connect.js: the Connect page's copy buttons. Each `button[data-copy]` is hidden in the
+// connect.js: copy buttons (the Connect page, highlights). Each `button[data-copy]` is hidden in the
 // HTML (without a script the address is there to select) and shown here; a click copies the
 // attribute's value and says so on the button for a moment. On plain http (a server at home)
 // browsers refuse the Clipboard API, so a selected scratch field and "copy" stand in.

@@ -1,0 +1,2 @@
+DROP TABLE annotations;
+DROP TABLE export_notes;
