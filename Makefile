@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test browser db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-mixed bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test browser db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-webdav bench-mixed bench-hardcover reliability schemathesis fuzz deps
 
 deps:
 	@scripts/deps.sh
@@ -71,6 +71,11 @@ bench-opds: deps
 # The web app's pages, signed in, on the library of bench-opds (scripts/bench-web.sh).
 bench-web: deps
 	@scripts/bench-web.sh
+
+# KOReader's statistics sync: a statistics.sqlite3 of 200,000 page events uploaded and
+# ingested over WebDAV, then PROPFIND and GET at 16 connections (scripts/bench-webdav.sh).
+bench-webdav: deps
+	@scripts/bench-webdav.sh
 
 # KoSync PUT p99 alone and beside 32 connections of cold OPDS searches (scripts/bench-opds.sh).
 bench-mixed: deps

@@ -13,6 +13,7 @@ mod guessing;
 mod hostile_kosync;
 mod process;
 mod slow_clients;
+mod webdav;
 
 use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
@@ -75,6 +76,9 @@ async fn reliability() {
     }
     if wanted("guessing") {
         guessing::run(&mut figures).await;
+    }
+    if wanted("webdav") {
+        webdav::run(&mut figures).await;
     }
     if wanted("crash") {
         crash::run(&mut figures).await;
