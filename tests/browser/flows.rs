@@ -490,3 +490,97 @@ async fn an_unmatched_document_is_linked_from_the_devices_page_and_shelved() {
     look(&phone, "stats-dark").await;
     phone.close().await;
 }
+
+#[actix_web::test]
+async fn a_device_password_is_made_used_for_highlights_and_revoked() {
+    if browser::unavailable() {
+        return;
+    }
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let name = "lighthouse-epub3.epub";
+    let r = app
+        .upload(&admin, &[(name, &std::fs::read(fixture(name)).unwrap())])
+        .await;
+    let id = r.body["files"][0]["book_id"].as_str().unwrap().to_owned();
+    let approved = app
+        .api(
+            "POST",
+            &format!("/api/books/{id}/approve"),
+            Some(&admin),
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(approved.status, 200);
+    app.set_credential(&admin, "web", ADMIN, PASSWORD).await;
+
+    let b = Browser::open(1440, true).await;
+    sign_in(&b, &app, ADMIN, PASSWORD).await;
+    b.goto(&app.server.url("/connect")).await;
+    b.fill("New device password for", "Kobo Libra").await;
+    b.click_button("Make a password").await;
+    b.wait_for_text("shown only this once").await;
+    let password = b.find("#new-device-password").await.text().await.unwrap();
+    assert_eq!(password.len(), 23, "{password}");
+    look(&b, "connect-device-password").await;
+
+    // KOReader's Nextcloud export, with the device password under the web username.
+    let note = "# The Lighthouse Keeper\n##### Jane Doe\n\n## Chapter 1\n### Page 5 @ 05 March 2024 02:15:30 PM\n*The lamp was lit at dusk.*\n### Page 7 @ 05 March 2024 02:20:00 PM\n++The sea kept its counsel.++\n\n---\nLovely line.\n## Chapter 2\n### Page 12 @ 06 March 2024 09:05:10 AM\n**Storms came in threes.**";
+    let auth = libris_test_support::basic(ADMIN, &password);
+    let export = |auth: String| {
+        let app = &app;
+        async move {
+            let body = serde_json::json!({ "title": "Jane Doe - The Lighthouse Keeper", "content": note, "category": "KOReader" });
+            app.send(
+                "POST",
+                "/index.php/apps/notes/api/v1/notes",
+                &[
+                    ("authorization", &auth),
+                    ("ocs-apirequest", "true"),
+                    ("content-type", "application/json"),
+                ],
+                body.to_string().into_bytes(),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(export(auth.clone()).await, 200);
+
+    b.goto(&app.server.url(&format!("/books/{id}"))).await;
+    b.wait_for_text("Your highlights").await;
+    assert!(b.text().await.contains("Storms came in threes."));
+    // connect.js shows the copy buttons.
+    assert!(b
+        .find("li.highlight button.copy")
+        .await
+        .is_displayed()
+        .await
+        .unwrap());
+    look(&b, "book-highlights").await;
+    b.select("Chapter", "Chapter 2").await;
+    b.click_button("Show").await;
+    b.wait_until("only chapter 2", async |b: &Browser| {
+        !b.text().await.contains("The lamp was lit")
+    })
+    .await;
+    b.goto(&app.server.url("/highlights")).await;
+    b.wait_for_text("Lovely line.").await;
+    look(&b, "highlights").await;
+    b.goto(&app.server.url("/connect#device-passwords")).await;
+    b.wait_for_text("by the Notes export").await;
+    b.click_button("Revoke").await;
+    b.wait_for_text("The device password is revoked").await;
+    assert_eq!(export(auth).await, 401);
+    b.close().await;
+
+    let phone = Browser::open(390, true).await;
+    sign_in(&phone, &app, ADMIN, PASSWORD).await;
+    phone.goto(&app.server.url("/highlights")).await;
+    look(&phone, "highlights").await;
+    phone
+        .goto(&app.server.url("/connect#device-passwords"))
+        .await;
+    look(&phone, "connect").await;
+    phone.close().await;
+}

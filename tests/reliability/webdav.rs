@@ -309,7 +309,7 @@ async fn hostile(figures: &mut Figures) {
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(18);
     let (mut server_errors, mut sent) = (0, 0);
-    for _ in 0..1_000 {
+    while sent < 1_000 {
         let method = methods[rng.random_range(0..methods.len())];
         let path = &paths[rng.random_range(0..paths.len())];
         let extra = &headers[rng.random_range(0..headers.len())];

@@ -174,6 +174,25 @@ fn page(v: &Visitor, c: &Connect, posted: Option<(&str, &Form)>, errors: &Errors
                 }.render(v, errors))
             }
             (device_passwords::section(v, &c.passwords, c.created.as_ref(), posted_for("device-passwords"), errors))
+            section #cloud aria-labelledby="h-cloud" {
+                h2 #h-cloud { "Statistics and highlights from KOReader" }
+                p { "KOReader can keep its reading statistics in sync through libris, and send your highlights here. Use a device password with any of your usernames." }
+                dl.meta {
+                    (address("WebDAV (Cloud storage)", &format!("{}/dav", c.base)))
+                    (address("Nextcloud URL (highlights export)", &c.base))
+                }
+                h3 { "Reading statistics" }
+                ol.steps {
+                    li { "In KOReader's file browser, open " strong { "Cloud storage" } ", add a " strong { "WebDAV" } " service: the WebDAV address above, your username and the device password." }
+                    li { "In a book: " strong { "Tools" } " → " strong { "Reader statistics" } " → " strong { "Settings" } " → " strong { "Cloud sync" } ", and pick that service and a folder (the same on every device)." }
+                    li { strong { "Reader statistics" } " → " strong { "Synchronize now" } ". Your statistics here then count real minutes from page turns." }
+                }
+                h3 { "Highlights" }
+                ol.steps {
+                    li { "In a book: " strong { "Tools" } " → " strong { "Export highlights" } " → " strong { "Choose formats and services" } " → " strong { "Nextcloud" } ": the Nextcloud URL above, your username and the device password as the app password." }
+                    li { "Tick " strong { "Nextcloud" } " and export. Your highlights show on each book's page and under " a href="/highlights" { "Highlights" } "." }
+                }
+            }
             section #hardcover aria-labelledby="h-hardcover" {
                 h2 #h-hardcover { "Hardcover" }
                 p { "With your Hardcover API token, libris sends your reading statuses to Hardcover and takes theirs in, every day and when you ask." }

@@ -57,7 +57,7 @@ pub fn section(
             @if passwords.is_empty() {
                 p.muted { "You have no device passwords yet." }
             } @else {
-                table.list #device-password-list {
+                div.table-wrap { table.list #device-password-list {
                     caption { "Your device passwords" }
                     thead { tr {
                         th scope="col" { "Device" }
@@ -89,7 +89,7 @@ pub fn section(
                             }
                         }
                     }
-                }
+                } }
             }
             form method="post" action="/connect/device-passwords" novalidate {
                 (csrf_field(v))
