@@ -117,27 +117,38 @@ pub fn unmatched(conn: &mut PgConnection, key_id: Uuid) -> Result<Vec<Unmatched>
 
 /// Whether the reader has reported `document` and it matched no book.
 pub fn is_unmatched(conn: &mut PgConnection, key_id: Uuid, document: &str) -> Result<bool, Error> {
-    use crate::db::schema::reading_progress as rp;
-    Ok(diesel::select(diesel::dsl::exists(
-        rp::table.filter(
-            rp::api_key_id
-                .eq(key_id)
-                .and(rp::document.eq(document))
-                .and(rp::book_id.is_null()),
-        ),
-    ))
-    .get_result(conn)?)
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    // A report's row without a book, or a document of the statistics that resolves to none.
+    let found: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM reading_progress
+                WHERE api_key_id = $1 AND document = $2 AND book_id IS NULL)
+             OR (EXISTS (SELECT 1 FROM reading_stat_books WHERE api_key_id = $1 AND document = $2)
+                 AND (SELECT l.book_id FROM libris_document_book($2) l) IS NULL) AS found",
+    )
+    .bind::<SqlUuid, _>(key_id)
+    .bind::<diesel::sql_types::Text, _>(document)
+    .get_result(conn)?;
+    Ok(found.found)
 }
 
-/// Whether a reader other than `key_id` has reported `document`.
+/// Whether a reader other than `key_id` has reported `document` (or uploaded statistics of it).
 pub fn reported_by_others(
     conn: &mut PgConnection,
     key_id: Uuid,
     document: &str,
 ) -> Result<bool, Error> {
-    use crate::db::schema::reading_progress as rp;
-    Ok(diesel::select(diesel::dsl::exists(
+    use crate::db::schema::{reading_progress as rp, reading_stat_books as sb};
+    let reports = diesel::select(diesel::dsl::exists(
         rp::table.filter(rp::document.eq(document).and(rp::api_key_id.ne(key_id))),
     ))
-    .get_result(conn)?)
+    .get_result(conn)?;
+    let statistics = diesel::select(diesel::dsl::exists(
+        sb::table.filter(sb::document.eq(document).and(sb::api_key_id.ne(key_id))),
+    ))
+    .get_result(conn)?;
+    Ok(reports || statistics)
 }

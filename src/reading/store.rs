@@ -157,6 +157,25 @@ pub fn merge_books(conn: &mut PgConnection, into: Uuid, from: &[Uuid]) -> Result
     Ok(())
 }
 
+/// Forgets the page turns of a reader's statistics of a document that resolves to no book
+/// (and the statistics' book row). Ok(false) when there were none.
+fn forget_unmatched_statistics(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    document: &str,
+) -> Result<bool, Error> {
+    use crate::db::schema::{reading_page_events as pe, reading_stat_books as sb};
+    if !super::devices::is_unmatched(conn, reader, document)? {
+        return Ok(false);
+    }
+    diesel::delete(pe::table.filter(pe::api_key_id.eq(reader).and(pe::document.eq(document))))
+        .execute(conn)?;
+    let books =
+        diesel::delete(sb::table.filter(sb::api_key_id.eq(reader).and(sb::document.eq(document))))
+            .execute(conn)?;
+    Ok(books > 0)
+}
+
 /// Forgets a reader's reports of a document that matched no book (its current rows and
 /// history): a file they no longer read, or a test. Ok(false) when there was none; a document
 /// of a book keeps its rows (they count for the book: forget the book's reading instead).
@@ -170,7 +189,7 @@ pub fn forget_unmatched(
         let current =
             diesel::delete(rp::table.filter(mine.and(rp::book_id.is_null()))).execute(conn)?;
         if current == 0 {
-            return Ok(false);
+            return forget_unmatched_statistics(conn, reader, document);
         }
         diesel::delete(
             rh::table.filter(

@@ -439,6 +439,24 @@ async fn statistics_sqlite3_is_read_into_page_turns_once_and_served_back_as_sent
     assert!((minutes - (41.0 + 5.0 + 0.75)).abs() < 0.01, "{minutes}");
     assert_eq!(stats.body["totals"]["sessions"], 3);
 
+    // The stray document is listed with the unmatched ones of the devices page, and forgotten.
+    let mut w = crate::web_library::browser(&app, &key, "ann-web").await;
+    let devices = w.get("/devices").await;
+    assert!(
+        devices.has("KOReader statistics") && devices.has(STRAY) && devices.has("Somebody Else"),
+        "{}",
+        devices.html
+    );
+    let forgotten = w.post("/devices/forget", &[("document", STRAY)]).await;
+    assert_eq!(forgotten.status, 303, "{}", forgotten.html);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) FROM reading_page_events WHERE document = '{STRAY}'"
+        )),
+        0
+    );
+    assert_eq!(app.db.count("SELECT count(*) FROM reading_page_events"), 51);
+
     // Hostile files: refused whole with the reason, nothing stored, the old file kept.
     let etag = again.header("etag");
     let junk = dav
@@ -482,7 +500,7 @@ async fn statistics_sqlite3_is_read_into_page_turns_once_and_served_back_as_sent
         .go("GET", "/dav/KOReader/statistics.sqlite3", &[], b"")
         .await;
     assert_eq!((kept.body == merged, kept.header("etag")), (true, etag));
-    assert_eq!(app.db.count("SELECT count(*) FROM reading_page_events"), 52);
+    assert_eq!(app.db.count("SELECT count(*) FROM reading_page_events"), 51);
 }
 
 #[actix_web::test]
