@@ -1,10 +1,10 @@
 //! All the work a server does besides answering requests, started in one place: the reading
-//! sweep, deleting ended web sessions, the inbox watcher, the covers of PDFs and DjVus (their first page), Hardcover's
+//! sweep, deleting ended web sessions, removing the WebDAV spaces of readers who are gone, the inbox watcher, the covers of PDFs and DjVus (their first page), Hardcover's
 //! metadata lookups and its daily sync. (A rebuild of reading aggregates after a change of
 //! rules is started by the settings endpoint that changes them; its state shows in
 //! `GET /api/health`.)
 
-use crate::{auth, hardcover, library, reading, AppState};
+use crate::{auth, cloud, hardcover, library, reading, AppState};
 
 /// Spawns every background task on the current actix system; each runs for the life of the
 /// server.
@@ -15,6 +15,10 @@ pub fn start(state: &AppState) {
     }
     let lifetimes = auth::sessions::Lifetimes::of(config);
     actix_web::rt::spawn(auth::sessions::sweep_forever(state.pool.clone(), lifetimes));
+    actix_web::rt::spawn(cloud::space::sweep_forever(
+        state.pool.clone(),
+        config.data_dir.clone(),
+    ));
     if let Some(dir) = config.inbox_dir.clone() {
         actix_web::rt::spawn(library::inbox::watch(state.inbox(), dir));
     }

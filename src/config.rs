@@ -22,6 +22,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// The largest file an upload may carry.
     pub max_upload_bytes: u64,
+    /// What one reader's WebDAV space may hold, in bytes (LIBRIS_DAV_QUOTA_MB).
+    pub dav_quota_bytes: u64,
     /// A folder watched for new books, if any.
     pub inbox_dir: Option<PathBuf>,
     /// How often reading aggregates left alone are moved to paused; `None`: never.
@@ -102,6 +104,7 @@ impl Config {
             db_pool_size: parse_or(&get, "LIBRIS_DB_POOL_SIZE", "", parse_pool_size)?,
             workers: parse_or(&get, "LIBRIS_WORKERS", "", parse_workers)?,
             max_upload_bytes: parse_or(&get, "LIBRIS_MAX_UPLOAD_MB", "500", parse_megabytes)?,
+            dav_quota_bytes: parse_or(&get, "LIBRIS_DAV_QUOTA_MB", "2048", parse_megabytes)?,
             sweep_every: parse_or(&get, "LIBRIS_SWEEP_MINUTES", "60", parse_minutes)?,
             inbox_dir: get("LIBRIS_INBOX_DIR")
                 .filter(|d| !d.trim().is_empty())
@@ -291,6 +294,7 @@ mod tests {
         assert!(!c.kosync_strict_accept);
         assert_eq!(c.db_wait, Duration::from_secs(30));
         assert_eq!(c.max_upload_bytes, 500 * 1024 * 1024);
+        assert_eq!(c.dav_quota_bytes, 2048 * 1024 * 1024);
         assert_eq!(c.inbox_dir, None);
         assert_eq!(
             with(&[("LIBRIS_MAX_UPLOAD_MB", "big")]).unwrap_err().name,

@@ -126,6 +126,46 @@ impl AppState {
         });
     }
 
+    /// The reader an HTTP Basic `Authorization` header names, for the faces that take nothing
+    /// else (WebDAV, the Notes API): a device password (its use recorded as `via`), an API key
+    /// as the password, or the reader's OPDS login (bcrypt off the connection). `None`: no,
+    /// or wrong, credentials; told to the login throttle as a sign-in when they are right.
+    pub async fn basic_login(
+        &self,
+        req: &actix_web::HttpRequest,
+        via: auth::device_passwords::Via,
+    ) -> Result<Option<uuid::Uuid>, Error> {
+        let Some((user, password)) = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, rest)| scheme.eq_ignore_ascii_case("basic") && rest.len() <= 2048)
+            .and_then(|(_, rest)| http::basic::decode(rest))
+            .filter(|(_, password)| !password.is_empty())
+        else {
+            return Ok(None);
+        };
+        let verifier = self.verifier.clone();
+        let found = db::run(&self.pool, move |conn| {
+            auth::basic::look_up(conn, &verifier, "opds", &user, &password)
+        })
+        .await?;
+        if let auth::basic::Found::Device(opened) = &found {
+            self.device_used(&opened.key_sha256, via, None);
+        }
+        let verifier = self.verifier.clone();
+        let reader = if found.needs_bcrypt() {
+            self.bcrypt(move || found.verify(&verifier)).await?
+        } else {
+            found.verify(&verifier)
+        };
+        if reader.is_some() {
+            http::throttle::signed_in(req);
+        }
+        Ok(reader)
+    }
+
     /// The one-time token that claims a server without keys (see `secret::setup_token`).
     pub fn setup_token(&self) -> String {
         secret::setup_token(&self.secret)

@@ -11,8 +11,9 @@ use crate::db::{self, DbPool};
 use crate::error::Error;
 use crate::reading::annotations::{self, Source, Stored};
 
-/// Larger JSON files are stored without being read.
-const MAX_READ: u64 = 32 * 1024 * 1024;
+/// Larger JSON files are stored without being read (an export of a whole library's
+/// highlights is a few MB; a parsed JSON value takes several times its size).
+const MAX_READ: u64 = 8 * 1024 * 1024;
 
 /// Whether a file of this name may be an export.
 pub fn may_be_export(name: Option<&str>) -> bool {

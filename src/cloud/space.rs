@@ -32,6 +32,10 @@ const MAX_DEPTH: usize = 32;
 const MAX_SEGMENT: usize = 255;
 /// Entries a folder listing shows at most.
 pub const MAX_LISTED: usize = 10_000;
+/// Bytes a whole path may have (the file system's PATH_MAX is 4096, with the data dir before).
+const MAX_PATH: usize = 1024;
+/// Files and folders a reader's space may hold.
+pub const MAX_ENTRIES: u64 = 10_000;
 
 /// Where a reader's space is.
 pub fn root(data_dir: &std::path::Path, reader: Uuid) -> PathBuf {
@@ -58,6 +62,9 @@ impl Path {
         if trimmed.is_empty() {
             return Ok(Path::root());
         }
+        if trimmed.len() > MAX_PATH {
+            return Err(Error::invalid("path", "longer than 1,024 bytes"));
+        }
         let mut segments = vec![];
         for segment in trimmed.split('/') {
             let bad = segment.is_empty()
@@ -65,7 +72,9 @@ impl Path {
                 || segment == ".."
                 || segment.len() > MAX_SEGMENT
                 || segment.starts_with(HIDDEN_PREFIX)
-                || segment.chars().any(|c| c.is_control() || c == '\\');
+                || segment
+                    .chars()
+                    .any(|c| c.is_control() || c == '\\' || matches!(c, '\u{fffe}' | '\u{ffff}'));
             if bad {
                 return Err(Error::invalid("path", "not a path inside your space"));
             }
@@ -123,7 +132,8 @@ pub struct Entry {
     pub etag: Option<String>,
 }
 
-fn etag(meta: &fs::Metadata) -> String {
+/// The strong ETag of a file's present version.
+pub fn etag(meta: &fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
     let nanos = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
     format!("\"{:x}-{:x}-{:x}\"", meta.len(), nanos, meta.ino())
@@ -191,12 +201,14 @@ pub struct Preconditions {
     pub if_none_match: Option<String>,
 }
 
-fn matches_any(header: &str, etag: Option<&str>) -> bool {
+/// Whether a header's list names the version `etag`: strongly (If-Match: a weak tag never
+/// matches), or weakly (If-None-Match: `W/` is looked past).
+fn matches_any(header: &str, etag: Option<&str>, weak: bool) -> bool {
     let Some(etag) = etag else { return false };
     header.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate == etag
-        // A client that kept a weak marker still names the same version.
-        || candidate.strip_prefix("W/") == Some(etag)
+        candidate == "*"
+            || candidate == etag
+            || (weak && candidate.strip_prefix("W/") == Some(etag))
     })
 }
 
@@ -210,7 +222,7 @@ impl Preconditions {
             let ok = if h.trim() == "*" {
                 exists
             } else {
-                matches_any(h, etag)
+                matches_any(h, etag, false)
             };
             if !ok {
                 return false;
@@ -220,7 +232,7 @@ impl Preconditions {
             let hit = if h.trim() == "*" {
                 exists
             } else {
-                matches_any(h, etag)
+                matches_any(h, etag, true)
             };
             if hit {
                 return false;
@@ -304,6 +316,101 @@ impl Drop for Upload {
     }
 }
 
+/// What a reader's space holds: bytes and entries (files and folders, not uploads under
+/// way), counted up to a little past the entry limit.
+pub fn usage(root: &std::path::Path) -> (u64, u64) {
+    fn walk(dir: &std::path::Path, bytes: &mut u64, entries: &mut u64, depth: usize) {
+        let Ok(items) = fs::read_dir(dir) else { return };
+        for item in items.flatten() {
+            if *entries > MAX_ENTRIES {
+                return;
+            }
+            // Uploads under way (this one's too) are not counted.
+            if item
+                .file_name()
+                .to_string_lossy()
+                .starts_with(HIDDEN_PREFIX)
+            {
+                continue;
+            }
+            let Ok(meta) = item.metadata() else { continue };
+            *entries += 1;
+            if meta.is_dir() && depth <= MAX_DEPTH {
+                walk(&item.path(), bytes, entries, depth + 1);
+            } else if meta.is_file() {
+                *bytes += meta.len();
+            }
+        }
+    }
+    let (mut bytes, mut entries) = (0, 0);
+    walk(root, &mut bytes, &mut entries, 0);
+    (bytes, entries)
+}
+
+/// Whether a space holding `usage` may take `adding` bytes (replacing `replacing` bytes) and
+/// `new_entries` entries within `quota` bytes.
+pub fn fits(usage: (u64, u64), adding: u64, replacing: u64, new_entries: u64, quota: u64) -> bool {
+    usage.0.saturating_sub(replacing).saturating_add(adding) <= quota
+        && usage.1 + new_entries <= MAX_ENTRIES
+}
+
+/// Removes a reader's whole space (the reader is gone).
+pub fn remove(data_dir: &std::path::Path, reader: Uuid) -> Result<(), Error> {
+    match fs::remove_dir_all(root(data_dir, reader)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the spaces of readers that no longer exist (deleted keys, deleted KoSync
+/// accounts); the number removed. At start, then hourly ([`sweep_forever`]).
+pub fn remove_orphans(
+    conn: &mut diesel::PgConnection,
+    data_dir: &std::path::Path,
+) -> Result<usize, Error> {
+    use crate::db::schema::api_keys;
+    use diesel::prelude::*;
+    let spaces = readers_with_spaces(data_dir);
+    if spaces.is_empty() {
+        return Ok(0);
+    }
+    let living: Vec<Uuid> = api_keys::table
+        .filter(api_keys::id.eq_any(&spaces))
+        .select(api_keys::id)
+        .load(conn)?;
+    let mut removed = 0;
+    for reader in spaces.into_iter().filter(|r| !living.contains(r)) {
+        remove(data_dir, reader)?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// [`remove_orphans`] every hour, for the life of the server.
+pub async fn sweep_forever(pool: crate::db::DbPool, data_dir: std::path::PathBuf) {
+    loop {
+        let dir = data_dir.clone();
+        match crate::db::run(&pool, move |conn| remove_orphans(conn, &dir)).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("WebDAV: the spaces of {n} readers who are gone removed"),
+            Err(e) => log::warn!("WebDAV spaces sweep: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}
+
+/// The reader ids that have a space.
+pub fn readers_with_spaces(data_dir: &std::path::Path) -> Vec<Uuid> {
+    fs::read_dir(data_dir.join("dav"))
+        .map(|items| {
+            items
+                .flatten()
+                .filter_map(|i| i.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Makes a folder (MKCOL): its parent must exist (409), it must not (405, as RFC 4918 says).
 pub fn make_folder(root: &std::path::Path, path: &Path) -> Result<(), Error> {
     if stat(root, path)?.is_some() {
@@ -377,6 +484,11 @@ mod tests {
         }
         assert!(Path::parse(&"a/".repeat(40)).is_err());
         assert!(Path::parse(&"x".repeat(256)).is_err());
+        assert!(
+            Path::parse(&format!("{}/x", "abcdefghij/".repeat(100))).is_err(),
+            "too long"
+        );
+        assert!(Path::parse("a\u{fffe}").is_err());
         let root = std::path::Path::new("/data/dav/r");
         assert_eq!(
             Path::parse("a/b").unwrap().on_disk(root),
@@ -404,7 +516,14 @@ mod tests {
         assert!(p(None, None).hold(Some(&current)));
         assert!(p(None, None).hold(None));
         assert!(p(Some("\"a\""), None).hold(Some(&current)));
-        assert!(p(Some("W/\"a\""), None).hold(Some(&current)));
+        assert!(
+            !p(Some("W/\"a\""), None).hold(Some(&current)),
+            "If-Match is strong"
+        );
+        assert!(
+            !p(None, Some("W/\"a\"")).hold(Some(&current)),
+            "If-None-Match is weak"
+        );
         assert!(p(Some("\"b\", \"a\""), None).hold(Some(&current)));
         assert!(!p(Some("\"b\""), None).hold(Some(&current)));
         assert!(!p(Some("\"a\""), None).hold(None), "no file, no match");
@@ -436,6 +555,10 @@ mod tests {
         let second = up.commit(&path).unwrap();
         assert_ne!(first.etag, second.etag, "same content, new version");
         assert_eq!(list(&root, &Path::root()).unwrap().len(), 1);
+        assert_eq!(usage(&root), (3, 1));
+        assert!(fits((3, 1), 10, 3, 0, 10));
+        assert!(!fits((3, 1), 11, 3, 0, 10));
+        assert!(!fits((3, MAX_ENTRIES), 1, 0, 1, 10));
         assert!(Upload::start(&root, &Path::parse("missing/f").unwrap()).is_err());
         fs::remove_dir_all(dir).unwrap();
     }

@@ -14,6 +14,8 @@ pub enum DavError {
     PreconditionFailed,
     #[error("not allowed on this resource")]
     MethodNotAllowed,
+    #[error("the space is full")]
+    InsufficientStorage,
     #[error(transparent)]
     Other(#[from] Error),
 }
@@ -27,6 +29,10 @@ impl ResponseError for DavError {
             DavError::Unauthorized => StatusCode::UNAUTHORIZED,
             DavError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             DavError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            DavError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+            // A path that cannot name anything in the space is a bad request; a file libris
+            // cannot read (statistics, an export) is refused as unprocessable.
+            DavError::Other(Error::Invalid { field: "path", .. }) => StatusCode::BAD_REQUEST,
             DavError::Other(Error::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             DavError::Other(e) => e.status(),
         }
@@ -65,8 +71,12 @@ impl ResponseError for DavError {
                 );
                 r
             }
+            DavError::InsufficientStorage => text(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Your space is full (LIBRIS_DAV_QUOTA_MB, or 10,000 files and folders): delete something first.\n".into(),
+            ),
             DavError::Other(Error::Invalid { reason, .. }) => {
-                text(StatusCode::UNPROCESSABLE_ENTITY, format!("{reason}\n"))
+                text(self.status_code(), format!("{reason}\n"))
             }
             DavError::Other(Error::MethodNotAllowed) => DavError::MethodNotAllowed.error_response(),
             DavError::Other(e) => {

@@ -13,53 +13,24 @@ use uuid::Uuid;
 
 use super::error::{DavError, ALLOW};
 use super::xml;
-use crate::auth::basic;
 use crate::auth::device_passwords::Via;
 use crate::cloud::space::{self, Entry, Path, Preconditions, Upload};
 use crate::cloud::{highlights, statistics};
 use crate::error::Error;
-use crate::http::throttle;
-use crate::{db, AppState};
+use crate::AppState;
 
 type Reply = Result<HttpResponse, DavError>;
 
 /// The largest PROPFIND body read (its properties are not needed: every property is sent).
 const PROPFIND_BODY_LIMIT: usize = 64 * 1024;
 
-/// The signed-in reader: HTTP Basic with a device password, an API key as the password, or
-/// the reader's OPDS login (`auth::basic`).
+/// The signed-in reader (`AppState::basic_login`: a device password, an API key as the
+/// password, or the reader's OPDS login).
 async fn reader(req: &HttpRequest, state: &AppState) -> Result<Uuid, DavError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(DavError::Unauthorized)?;
-    let (user, password) = header
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, rest)| scheme.eq_ignore_ascii_case("basic") && rest.len() <= 2048)
-        .and_then(|(_, rest)| crate::http::basic::decode(rest))
-        .ok_or(DavError::Unauthorized)?;
-    if password.is_empty() {
-        return Err(DavError::Unauthorized);
-    }
-    let verifier = state.verifier.clone();
-    let found = db::run(&state.pool, move |conn| {
-        basic::look_up(conn, &verifier, "opds", &user, &password)
-    })
-    .await?;
-    if let basic::Found::Device(opened) = &found {
-        state.device_used(&opened.key_sha256, Via::Webdav, None);
-    }
-    let verifier = state.verifier.clone();
-    let reader = if found.needs_bcrypt() {
-        state.bcrypt(move || found.verify(&verifier)).await?
-    } else {
-        found.verify(&verifier)
-    };
-    let reader = reader.ok_or(DavError::Unauthorized)?;
-    throttle::signed_in(req);
-    Ok(reader)
+    state
+        .basic_login(req, Via::Webdav)
+        .await?
+        .ok_or(DavError::Unauthorized)
 }
 
 /// The path under /dav/ the request names, percent-decoded and confined.
@@ -99,12 +70,22 @@ fn content_type(e: &Entry) -> String {
         Some(name) if name.ends_with(".sqlite3") || name.ends_with(".sqlite") => {
             "application/vnd.sqlite3".into()
         }
-        Some(name) => std::path::Path::new(name)
-            .extension()
-            .and_then(|x| x.to_str())
-            .map_or("application/octet-stream".into(), |x| {
-                actix_files::file_extension_to_mime(x).to_string()
-            }),
+        Some(name) => {
+            let mime = std::path::Path::new(name)
+                .extension()
+                .and_then(|x| x.to_str())
+                .map(|x| actix_files::file_extension_to_mime(x).to_string())
+                .unwrap_or_default();
+            // Types a browser would render as a page or run are served as plain bytes.
+            let active = ["html", "xml", "svg", "javascript", "xhtml", "ecmascript"]
+                .iter()
+                .any(|t| mime.contains(t));
+            if mime.is_empty() || active {
+                "application/octet-stream".into()
+            } else {
+                mime
+            }
+        }
         None => "httpd/unix-directory".into(),
     }
 }
@@ -131,7 +112,7 @@ pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>, body: web::P
         "PROPFIND" => propfind(&req, &state, root, path, body).await,
         "GET" | "HEAD" => get(&req, root, path).await,
         "PUT" => put(&req, &state, reader, root, path, body).await,
-        "MKCOL" => mkcol(root, path, body).await,
+        "MKCOL" => mkcol(&state, reader, root, path, body).await,
         "DELETE" => delete(&req, &state, reader, root, path).await,
         _ => Err(DavError::MethodNotAllowed),
     }
@@ -254,17 +235,27 @@ async fn get(req: &HttpRequest, root: PathBuf, path: Path) -> Reply {
     .use_etag(false)
     .use_last_modified(true)
     .disable_content_disposition();
+    // The version opened, which a PUT may have replaced since the stat above.
+    let etag = space::etag(named.metadata());
     let mut resp = named.into_response(req);
-    if let Ok(value) = header::HeaderValue::from_str(&content_type(&entry)) {
-        resp.headers_mut().insert(header::CONTENT_TYPE, value);
-    }
-    resp.headers_mut().insert(
-        header::ETAG,
-        header::HeaderValue::from_str(&etag).map_err(|e| Error::Internal(e.to_string()))?,
-    );
-    resp.headers_mut().insert(
+    let headers = resp.headers_mut();
+    let value =
+        |v: &str| header::HeaderValue::from_str(v).map_err(|e| Error::Internal(e.to_string()));
+    headers.insert(header::ETAG, value(&etag)?);
+    headers.insert(header::CONTENT_TYPE, value(&content_type(&entry))?);
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-cache"),
+    );
+    // A reader's file is never a page of libris's: an uploaded HTML or SVG file must not run
+    // on the app's origin. Downloaded, sandboxed, of a type no browser renders as a page.
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        header::HeaderValue::from_static("attachment"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     Ok(resp)
 }
@@ -311,24 +302,48 @@ async fn put(
     drop(file);
 
     // Check and replace under the reader's lock: of two uploads naming the same ETag, the
-    // second finds the first's new file and fails.
-    let lock = state.dav_locks.of(reader);
-    let _held = lock.lock().await;
-    let current = stat(&root, &path).await?;
-    if current.as_ref().is_some_and(|e| e.folder) {
-        return Err(DavError::MethodNotAllowed);
-    }
-    if !preconditions(req.headers()).hold(current.as_ref()) {
-        return Err(DavError::PreconditionFailed);
-    }
-    if statistics::is_statistics(path.name()) {
-        statistics::ingest(&state.pool, reader, &upload.temp).await?;
-    } else if highlights::may_be_export(path.name()) {
-        highlights::ingest(&state.pool, reader, &upload.temp).await?;
-    }
-    let p = path.clone();
-    let entry = blocking(move || upload.commit(&p)).await?;
-    let status = if current.is_some() {
+    // second finds the first's new file and fails. The work runs as its own task, holding the
+    // lock to the end even when the client goes away meanwhile.
+    let state = state.clone();
+    let conditions = preconditions(req.headers());
+    let done = actix_web::rt::spawn(async move {
+        let _held = state.dav_locks.of(reader).lock_owned().await;
+        let current = stat(&root, &path).await?;
+        if current.as_ref().is_some_and(|e| e.folder) {
+            return Err(DavError::MethodNotAllowed);
+        }
+        if !conditions.hold(current.as_ref()) {
+            return Err(DavError::PreconditionFailed);
+        }
+        let (r, quota) = (root.clone(), state.config.dav_quota_bytes);
+        let replacing = current.as_ref().map_or(0, |e| e.size);
+        let new_entries = u64::from(current.is_none());
+        if !blocking(move || {
+            Ok(space::fits(
+                space::usage(&r),
+                written,
+                replacing,
+                new_entries,
+                quota,
+            ))
+        })
+        .await?
+        {
+            return Err(DavError::InsufficientStorage);
+        }
+        if statistics::is_statistics(path.name()) {
+            statistics::ingest(&state.pool, reader, &upload.temp).await?;
+        } else if highlights::may_be_export(path.name()) {
+            highlights::ingest(&state.pool, reader, &upload.temp).await?;
+        }
+        let p = path.clone();
+        let entry = blocking(move || upload.commit(&p)).await?;
+        Ok((current.is_some(), entry))
+    });
+    let (replaced, entry) = done
+        .await
+        .map_err(|e| Error::Internal(format!("a WebDAV upload's task: {e}")))??;
+    let status = if replaced {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::CREATED
@@ -338,7 +353,13 @@ async fn put(
         .finish())
 }
 
-async fn mkcol(root: PathBuf, path: Path, mut body: web::Payload) -> Reply {
+async fn mkcol(
+    state: &AppState,
+    reader: Uuid,
+    root: PathBuf,
+    path: Path,
+    mut body: web::Payload,
+) -> Reply {
     if body
         .next()
         .await
@@ -348,6 +369,11 @@ async fn mkcol(root: PathBuf, path: Path, mut body: web::Payload) -> Reply {
     }
     if path.is_root() {
         return Err(DavError::MethodNotAllowed);
+    }
+    let _held = state.dav_locks.of(reader).lock_owned().await;
+    let r = root.clone();
+    if !blocking(move || Ok(space::fits(space::usage(&r), 0, 0, 1, u64::MAX))).await? {
+        return Err(DavError::InsufficientStorage);
     }
     blocking(move || space::make_folder(&root, &path)).await?;
     Ok(HttpResponse::Created().finish())
@@ -363,8 +389,7 @@ async fn delete(
     if path.is_root() {
         return Err(Error::Forbidden("your space itself is not deleted".into()).into());
     }
-    let lock = state.dav_locks.of(reader);
-    let _held = lock.lock().await;
+    let _held = state.dav_locks.of(reader).lock_owned().await;
     let Some(entry) = stat(&root, &path).await? else {
         return Err(Error::NotFound("nothing at this path".into()).into());
     };

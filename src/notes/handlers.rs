@@ -1,50 +1,43 @@
 //! The Notes API's handlers: list (by category), create, show, update, delete. Answers are
 //! 200 with the note, as Nextcloud's (KOReader counts only 200 as success).
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::NotesError;
-use crate::auth::basic;
 use crate::auth::device_passwords::Via;
 use crate::error::Error;
-use crate::http::throttle;
 use crate::reading::export_notes::{self, Change, Note, MAX_CONTENT};
 use crate::{db, AppState};
 
 type Reply = Result<HttpResponse, NotesError>;
 
-/// The signed-in reader (`auth::basic`, with the OPDS login as the service's).
+/// The signed-in reader (`AppState::basic_login`: a device password, an API key, or the
+/// OPDS login).
 async fn reader(req: &HttpRequest, state: &AppState) -> Result<Uuid, NotesError> {
-    let (user, password) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, rest)| scheme.eq_ignore_ascii_case("basic") && rest.len() <= 2048)
-        .and_then(|(_, rest)| crate::http::basic::decode(rest))
-        .filter(|(_, password)| !password.is_empty())
-        .ok_or(NotesError::Unauthorized)?;
-    let verifier = state.verifier.clone();
-    let found = db::run(&state.pool, move |conn| {
-        basic::look_up(conn, &verifier, "opds", &user, &password)
-    })
-    .await?;
-    if let basic::Found::Device(opened) = &found {
-        state.device_used(&opened.key_sha256, Via::Notes, None);
+    state
+        .basic_login(req, Via::Notes)
+        .await?
+        .ok_or(NotesError::Unauthorized)
+}
+
+/// A write must say it is JSON (KOReader's does), which a page on another site cannot send
+/// without the CORS permission libris never gives: a browser that remembers a reader's Basic
+/// login cannot be made to write notes. A browser's own cross-site request is refused too.
+fn same_site_json(req: &HttpRequest) -> Result<(), NotesError> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|s| s == "cross-site") {
+        return Err(Error::Forbidden("a cross-site request".into()).into());
     }
-    let verifier = state.verifier.clone();
-    let reader = if found.needs_bcrypt() {
-        state.bcrypt(move || found.verify(&verifier)).await?
-    } else {
-        found.verify(&verifier)
-    };
-    let reader = reader.ok_or(NotesError::Unauthorized)?;
-    throttle::signed_in(req);
-    Ok(reader)
+    let json = header("content-type")
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(Error::UnsupportedMedia("send Content-Type: application/json".into()).into());
+    }
+    Ok(())
 }
 
 fn note_json(n: &Note) -> Value {
@@ -122,6 +115,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Reply {
 
 pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Reply {
     let reader = reader(&req, &state).await?;
+    same_site_json(&req)?;
     let change = change(body).await?;
     let note = db::run(&state.pool, move |conn| {
         export_notes::create(conn, reader, change)
@@ -139,6 +133,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Reply {
 
 pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Reply {
     let reader = reader(&req, &state).await?;
+    same_site_json(&req)?;
     let id = id_of(&req)?;
     let change = change(body).await?;
     let note = db::run(&state.pool, move |conn| {
@@ -150,6 +145,13 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
 
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> Reply {
     let reader = reader(&req, &state).await?;
+    if req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|s| s == "cross-site")
+    {
+        return Err(Error::Forbidden("a cross-site request".into()).into());
+    }
     let id = id_of(&req)?;
     db::run(&state.pool, move |conn| {
         export_notes::delete(conn, reader, id)

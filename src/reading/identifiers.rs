@@ -91,7 +91,9 @@ fn check(list: Vec<Identifier>, document: &str) -> Result<Vec<Identifier>, Error
 
 /// The `identifiers` of a push body; `None` when the body names none.
 pub fn from_body(value: Option<&Value>, document: &str) -> Result<Option<Vec<Identifier>>, Error> {
-    let Some(value) = value else { return Ok(None) };
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
     let Value::Array(items) = value else {
         return Err(invalid("not a list"));
     };
@@ -290,7 +292,6 @@ pub fn push(
     list: &[Identifier],
     timestamp: i64,
 ) -> Result<Option<(String, String)>, Error> {
-    use crate::db::schema::reading_aliases as al;
     conn.transaction(|conn| {
         let known = known(conn, reader, list)?;
         let resolved = resolve(list, &report.document, &known, true)
@@ -301,18 +302,19 @@ pub fn push(
             return Ok(None);
         }
         for (alias, kind) in to_register(list, &resolved, &known) {
-            // A dead alias (its document has no position) is repointed; a live one never.
-            diesel::insert_into(al::table)
-                .values((
-                    al::api_key_id.eq(reader),
-                    al::alias.eq(alias),
-                    al::kind.eq(kind),
-                    al::document.eq(&resolved.document),
-                ))
-                .on_conflict((al::api_key_id, al::alias))
-                .do_update()
-                .set((al::document.eq(&resolved.document), al::kind.eq(kind)))
-                .execute(conn)?;
+            // A dead alias (its document has no position) is repointed; a live one never,
+            // even when another push made it since `known` was read.
+            diesel::sql_query(
+                "INSERT INTO reading_aliases (api_key_id, alias, kind, document) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (api_key_id, alias) DO UPDATE SET document = excluded.document, kind = excluded.kind
+                 WHERE NOT EXISTS (SELECT 1 FROM reading_progress p
+                     WHERE p.api_key_id = reading_aliases.api_key_id AND p.document = reading_aliases.document)",
+            )
+            .bind::<SqlUuid, _>(reader)
+            .bind::<Text, _>(alias)
+            .bind::<Text, _>(kind)
+            .bind::<Text, _>(&resolved.document)
+            .execute(conn)?;
         }
         Ok(Some((
             resolved.document,
@@ -413,6 +415,11 @@ mod tests {
         let ok = json!([{"type": "content", "value": "C1"}, {"type": "structure", "value": "S1"}]);
         assert_eq!(from_body(Some(&ok), "C1").unwrap().unwrap().len(), 2);
         assert_eq!(from_body(None, "C1").unwrap(), None);
+        assert_eq!(
+            from_body(Some(&Value::Null), "C1").unwrap(),
+            None,
+            "null is none"
+        );
         // The document may be any entry [K-ID-8b]; it must be one [K-ID-8].
         assert!(from_body(Some(&ok), "S1").is_ok());
         assert!(from_body(Some(&ok), "X").is_err());

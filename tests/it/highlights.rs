@@ -187,15 +187,40 @@ async fn the_nextcloud_target_exports_highlights_into_libris() {
         body["message"].as_str().unwrap().contains("content"),
         "{body}"
     );
+    let json = ("content-type", "application/json");
     let bad = app
         .send(
             "POST",
             &format!("{API}/notes"),
-            &[("authorization", &auth)],
+            &[("authorization", &auth), json],
             b"{not json".to_vec(),
         )
         .await;
     assert_eq!(bad.status, 400);
+    // A page elsewhere cannot write with a browser's remembered login: a form's body is not
+    // JSON, and a cross-site fetch says where it comes from.
+    let form = app
+        .send(
+            "POST",
+            &format!("{API}/notes"),
+            &[("authorization", &auth), ("content-type", "text/plain")],
+            br#"{"content":"x"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(form.status, 415);
+    let cross = app
+        .send(
+            "POST",
+            &format!("{API}/notes"),
+            &[
+                ("authorization", &auth),
+                json,
+                ("sec-fetch-site", "cross-site"),
+            ],
+            br#"{"content":"x"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(cross.status, 403);
     assert_eq!(
         notes(
             &app,

@@ -343,8 +343,11 @@ async fn the_space_answers_every_method_as_webdav_clients_expect() {
 }
 
 #[actix_web::test]
-async fn an_upload_over_the_limit_is_refused_and_leaves_nothing() {
-    let app = TestApp::builder().max_upload_bytes(1024).start();
+async fn an_upload_over_the_limit_or_the_quota_is_refused_and_leaves_nothing() {
+    let app = TestApp::builder()
+        .max_upload_bytes(1024)
+        .dav_quota_bytes(1500)
+        .start();
     let admin = app.admin_key().await;
     let (_, auth) = reader(&app, &admin, "Ann").await;
     let dav = Dav { app: &app, auth };
@@ -353,6 +356,61 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing() {
     assert_eq!(dav.go("GET", "/dav/big.bin", &[], b"").await.status, 404);
     let left = crate::common::files_under(&app.state.config.data_dir.join("dav"));
     assert!(left.is_empty(), "{left:?}");
+    // The quota: 1,000 bytes fit, 1,000 more do not; replacing the file with as much does.
+    let kb = vec![b'k'; 1000];
+    assert_eq!(dav.go("PUT", "/dav/one.bin", &[], &kb).await.status, 201);
+    let full = dav.go("PUT", "/dav/two.bin", &[], &kb).await;
+    assert_eq!(full.status, 507);
+    assert!(String::from_utf8_lossy(&full.body).contains("Your space is full"));
+    assert_eq!(dav.go("PUT", "/dav/one.bin", &[], &kb).await.status, 204);
+    assert_eq!(dav.go("GET", "/dav/two.bin", &[], b"").await.status, 404);
+}
+
+#[actix_web::test]
+async fn a_readers_files_never_run_as_pages_and_go_with_the_reader() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let (key, auth) = reader(&app, &admin, "Ann").await;
+    let dav = Dav { app: &app, auth };
+    let page = b"<html><script>alert(document.cookie)</script></html>";
+    assert_eq!(dav.go("PUT", "/dav/x.html", &[], page).await.status, 201);
+    assert_eq!(
+        dav.go("PUT", "/dav/x.svg", &[], b"<svg/>").await.status,
+        201
+    );
+    for file in ["/dav/x.html", "/dav/x.svg"] {
+        let got = dav.go("GET", file, &[], b"").await;
+        assert_eq!(got.status, 200);
+        assert_eq!(
+            got.header("content-type"),
+            "application/octet-stream",
+            "{file}"
+        );
+        assert_eq!(got.header("content-disposition"), "attachment");
+        assert!(got.header("content-security-policy").starts_with("sandbox"));
+    }
+    assert_eq!(
+        dav.go("PUT", "/dav/notes.txt", &[], b"hi").await.status,
+        201
+    );
+    let text = dav.go("GET", "/dav/notes.txt", &[], b"").await;
+    assert!(text.header("content-type").starts_with("text/plain"));
+
+    // The reader is deleted: their space goes with them (the hourly sweep, and at start).
+    let id: String = {
+        let keys = app.api("GET", "/api/keys", Some(&key), None).await.body;
+        keys[0]["id"].as_str().unwrap().to_owned()
+    };
+    let data = app.state.config.data_dir.clone();
+    let space = libris::cloud::space::root(&data, id.parse().unwrap());
+    assert!(space.join("notes.txt").is_file());
+    let revoked = app
+        .api("DELETE", &format!("/api/keys/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(revoked.status, 204);
+    let removed = libris::cloud::space::remove_orphans(&mut app.db.conn(), &data).unwrap();
+    assert_eq!(removed, 1);
+    assert!(!space.exists());
 }
 
 #[actix_web::test]

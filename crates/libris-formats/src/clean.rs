@@ -8,6 +8,21 @@ pub use super::lang::{normalize_language, valid_language_tag};
 use super::Metadata;
 
 /// Trims and collapses every run of whitespace (Unicode, incl. NBSP and newlines) to one space.
+/// Text from a file a client sent, as stored: trimmed, without NUL characters (PostgreSQL keeps
+/// none), at most `max_chars` characters.
+pub fn bounded_text(s: &str, max_chars: usize) -> String {
+    let s = s.trim();
+    let s: std::borrow::Cow<str> = if s.contains('\0') {
+        s.replace('\0', "").into()
+    } else {
+        s.into()
+    };
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => s[..end].trim_end().to_owned(),
+        None => s.into_owned(),
+    }
+}
+
 pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {

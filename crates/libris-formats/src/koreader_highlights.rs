@@ -5,8 +5,7 @@
 //!   `*…*` lighten, `++…++` underscore, `~~…~~` strikeout, `**…**` invert by default), and
 //!   an optional note after a line `---`;
 //! - JSON (`target/json.lua`, version "json/1.0.0"): one book, or `documents` of several,
-//!   each with `title`, `author`, `file`, optional `md5sum` (MD5 of the whole file) and
-//!   `entries` (`page`, `time` in Unix seconds, `text`, `note`, `chapter`, `drawer`, `color`).
+//!   each with `title`, `author`, `file` (the path on the device) and `entries` (`page`, `time` in Unix seconds, `text`, `note`, `chapter`, `drawer`, `color`).
 //!
 //! Times are the device's local time without a zone (KOReader writes them so); they are read
 //! as UTC.
@@ -37,8 +36,6 @@ pub struct BookHighlights {
     pub authors: String,
     /// The file on the device (JSON only).
     pub file: Option<String>,
-    /// MD5 of the whole file (JSON, when "Include book checksum" was on).
-    pub md5: Option<String>,
     pub highlights: Vec<Highlight>,
 }
 
@@ -51,11 +48,14 @@ pub enum HighlightsError {
 }
 
 fn clip(s: &str) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(MAX_TEXT) {
-        Some((end, _)) => s[..end].to_owned(),
-        None => s.to_owned(),
-    }
+    crate::clean::bounded_text(s, MAX_TEXT)
+}
+
+/// A time KOReader could have written (1990–2200): anything else is no time.
+fn plausible(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (631_152_000..7_258_118_400)
+        .contains(&t.timestamp())
+        .then_some(t)
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -101,7 +101,8 @@ fn page_heading(rest: &str) -> (Option<String>, Option<DateTime<Utc>>) {
     let page = page.strip_prefix("Page ").unwrap_or(page);
     let time = when
         .and_then(|w| NaiveDateTime::parse_from_str(w.trim(), "%d %B %Y %I:%M:%S %p").ok())
-        .map(|t| t.and_utc());
+        .map(|t| t.and_utc())
+        .and_then(plausible);
     (non_empty(page), time)
 }
 
@@ -188,7 +189,6 @@ pub fn parse_markdown(content: &str) -> Result<BookHighlights, HighlightsError> 
             authors
         },
         file: None,
-        md5: None,
         highlights: out,
     })
 }
@@ -219,22 +219,19 @@ fn book(v: &Value) -> Result<BookHighlights, HighlightsError> {
                 time: e
                     .get("time")
                     .and_then(Value::as_i64)
-                    .and_then(|t| DateTime::from_timestamp(t, 0)),
+                    .and_then(|t| DateTime::from_timestamp(t, 0))
+                    .and_then(plausible),
                 note: text_of(e, "note"),
                 drawer: text_of(e, "drawer"),
                 color: text_of(e, "color"),
             })
         })
         .collect();
-    let md5 = text_of(v, "md5sum")
-        .map(|m| m.to_ascii_lowercase())
-        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()));
     Ok(BookHighlights {
         title: text_of(v, "title")
             .ok_or_else(|| HighlightsError::NotAnExport("a book without a title".into()))?,
         authors: text_of(v, "author").unwrap_or_default().replace('\n', ", "),
         file: text_of(v, "file"),
-        md5,
         highlights,
     })
 }
@@ -324,6 +321,13 @@ mod tests {
         );
         assert_eq!(h.chapter, None);
         assert!(parse_markdown("hello").is_err());
+        // A year PostgreSQL cannot keep is no time; a NUL is dropped.
+        let far =
+            parse_markdown("# T\n### Page 1 @ 01 January -200000 10:00:00 AM\nA\u{0}B").unwrap();
+        assert_eq!(
+            (far.highlights[0].time, far.highlights[0].text.as_str()),
+            (None, "AB")
+        );
         assert!(parse_markdown("").is_err());
     }
 
@@ -334,7 +338,6 @@ mod tests {
         assert_eq!(books.len(), 1);
         let b = &books[0];
         assert_eq!(b.authors, "Jane Doe, John Roe");
-        assert_eq!(b.md5.as_deref(), Some("0123456789abcdef0123456789abcdef"));
         assert_eq!(b.file.as_deref(), Some("/mnt/onboard/Example Book.epub"));
         assert_eq!(b.highlights.len(), 2, "the empty one is left out");
         assert_eq!(b.highlights[1].note.as_deref(), Some("My note."));

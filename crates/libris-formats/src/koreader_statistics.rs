@@ -85,11 +85,34 @@ const LATEST: i64 = 4_102_444_800;
 const MAX_DURATION: i64 = 86_400;
 
 fn text(value: Option<String>) -> String {
-    let value = value.unwrap_or_default();
-    let trimmed = value.trim();
-    match trimmed.char_indices().nth(MAX_TEXT) {
-        Some((end, _)) => trimmed[..end].to_owned(),
-        None => trimmed.to_owned(),
+    crate::clean::bounded_text(&value.unwrap_or_default(), MAX_TEXT)
+}
+
+/// How long reading a file may take before it is interrupted (a file of this size is read
+/// in well under a second; a crafted one must not hold a thread longer).
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Interrupts the connection's statement when dropped late: a watchdog thread.
+struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    fn arm(conn: &Connection, after: std::time::Duration) -> Watchdog {
+        let handle = conn.get_interrupt_handle();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(after) {
+                handle.interrupt();
+            }
+        });
+        Watchdog(Some(done))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(());
+        }
     }
 }
 
@@ -100,7 +123,9 @@ fn md5(value: Option<String>) -> Option<String> {
 
 fn corrupt(e: rusqlite::Error) -> StatisticsError {
     let text = e.to_string();
-    if text.contains("no such table") || text.contains("no such column") {
+    if text.contains("interrupted") {
+        StatisticsError::TooLarge("reading it took too long".into())
+    } else if text.contains("no such table") || text.contains("no such column") {
         StatisticsError::WrongSchema(text)
     } else if text.contains("not a database") {
         StatisticsError::NotSqlite
@@ -138,6 +163,23 @@ pub fn read(path: &Path, limits: Limits) -> Result<Statistics, StatisticsError> 
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, 1_000_000);
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 10_000);
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0);
+    // A schema from a stranger runs no function of its own and writes nothing.
+    let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true);
+    let _ = conn.pragma_update(None, "trusted_schema", "OFF");
+    let _watchdog = Watchdog::arm(&conn, DEADLINE);
+    // Both must be tables: a view could be a query that never ends.
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('book', 'page_stat_data')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(corrupt)?;
+    if tables != 2 {
+        return Err(StatisticsError::WrongSchema(
+            "no tables book and page_stat_data".into(),
+        ));
+    }
 
     let count = |table: &str| -> Result<usize, StatisticsError> {
         conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {

@@ -324,6 +324,11 @@ impl Builder {
         self
     }
 
+    pub fn dav_quota_bytes(mut self, bytes: u64) -> Builder {
+        self.config.dav_quota_bytes = bytes;
+        self
+    }
+
     pub fn max_upload_bytes(mut self, bytes: u64) -> Builder {
         self.config.max_upload_bytes = bytes;
         self
