@@ -100,11 +100,13 @@ where
 
 /// Authenticates `(username, key)` around a read that fetches the credential and the data
 /// together: `read(conn, username)` answers `(api_key_id, stored hash, data)` or `None` for
-/// an unknown user. One round trip when the verification is cached.
+/// an unknown user. One round trip when the verification is cached. `device`: the request's
+/// device name and id, recorded when a device password opened it.
 pub async fn authorized_read<T, F>(
     state: &AppState,
     req: &HttpRequest,
     creds: (String, String),
+    device: Option<(String, Option<String>)>,
     read: F,
 ) -> Result<T, Error>
 where
@@ -122,7 +124,7 @@ where
     if let Some((id, _, _)) = &found {
         if let Some(opened) = device_password(state, &username, &key).await? {
             if opened.api_key_id == *id {
-                state.device_used(&opened.key_sha256, Via::Kosync, None);
+                state.device_used(&opened.key_sha256, Via::Kosync, device);
                 return noted(req, Ok(found.unwrap().2));
             }
         }
@@ -196,7 +198,7 @@ pub async fn authenticate(
     req: &HttpRequest,
     creds: (String, String),
 ) -> Result<(), Error> {
-    authorized_read(state, req, creds, |conn, user| {
+    authorized_read(state, req, creds, None, |conn, user| {
         Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, hash)| (id, hash, ())))
     })
     .await

@@ -153,7 +153,8 @@ async fn put_with_identifiers(
     timestamp: i64,
 ) -> Reply {
     let username = creds.0.clone();
-    let (reader, hash) = authorized_read(state, req, creds, |conn, user| {
+    let device = Some((report.device.clone(), report.device_id.clone()));
+    let (reader, hash) = authorized_read(state, req, creds, device, |conn, user| {
         Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, h)| (id, h.clone(), (id, h))))
     })
     .await?;
@@ -195,7 +196,7 @@ pub async fn get_progress(
         return get_with_identifiers(&req, &state, creds, document, Some(ids)).await;
     }
     let valid = request::valid_document(&document);
-    let position = authorized_read(&state, &req, creds, move |conn, user| {
+    let position = authorized_read(&state, &req, creds, None, move |conn, user| {
         reading::credential_and_latest(conn, user, if valid { document.as_str() } else { "" })
     })
     .await?;
@@ -239,7 +240,7 @@ async fn get_with_identifiers(
             return Err(invalid.into());
         }
     };
-    let (reader, _) = authorized_read(state, req, creds, |conn, user| {
+    let (reader, _) = authorized_read(state, req, creds, None, |conn, user| {
         Ok(credentials::lookup(conn, "kosync", user)?.map(|(id, h)| (id, h, (id, ()))))
     })
     .await?;

@@ -154,17 +154,57 @@ struct BookOf {
     book_id: Option<Uuid>,
 }
 
-/// Every page event of a reader, by time, with the book each document resolves to now.
-pub fn of_reader(conn: &mut PgConnection, reader: Uuid) -> Result<Vec<PageEvent>, Error> {
-    let rows: Vec<EventRow> = sql_query(
-        "SELECT document, extract(epoch FROM start_time)::int8 AS start, duration, page, total_pages
-         FROM reading_page_events WHERE api_key_id = $1 ORDER BY start_time",
+/// A reader's page events from `from` to `to` (whole UTC days), by time, with the book each
+/// document resolves to now; and every day any event of theirs started on.
+pub fn for_statistics(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<
+    (
+        Vec<PageEvent>,
+        std::collections::BTreeSet<chrono::NaiveDate>,
+    ),
+    Error,
+> {
+    #[derive(QueryableByName)]
+    struct Day {
+        #[diesel(sql_type = diesel::sql_types::Date)]
+        day: chrono::NaiveDate,
+    }
+    let days = sql_query(
+        "SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date AS day
+         FROM reading_page_events WHERE api_key_id = $1",
     )
     .bind::<SqlUuid, _>(reader)
-    .load(conn)?;
-    if rows.is_empty() {
-        return Ok(vec![]);
+    .load::<Day>(conn)?
+    .into_iter()
+    .map(|d| d.day)
+    .collect::<std::collections::BTreeSet<_>>();
+    if days.is_empty() {
+        return Ok((vec![], days));
     }
+    let start = from
+        .pred_opt()
+        .unwrap_or(from)
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let end = to
+        .succ_opt()
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(to)
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let rows: Vec<EventRow> = sql_query(
+        "SELECT document, extract(epoch FROM start_time)::int8 AS start, duration, page, total_pages
+         FROM reading_page_events
+         WHERE api_key_id = $1 AND start_time >= $2 AND start_time < $3 ORDER BY start_time",
+    )
+    .bind::<SqlUuid, _>(reader)
+    .bind::<diesel::sql_types::Timestamptz, _>(start)
+    .bind::<diesel::sql_types::Timestamptz, _>(end)
+    .load(conn)?;
     let mut documents: Vec<&str> = rows.iter().map(|r| r.document.as_str()).collect();
     documents.sort_unstable();
     documents.dedup();
@@ -176,7 +216,7 @@ pub fn of_reader(conn: &mut PgConnection, reader: Uuid) -> Result<Vec<PageEvent>
     .into_iter()
     .map(|b| (b.document, b.book_id))
     .collect();
-    Ok(rows
+    let events = rows
         .into_iter()
         .filter_map(|r| {
             Some(PageEvent {
@@ -192,5 +232,6 @@ pub fn of_reader(conn: &mut PgConnection, reader: Uuid) -> Result<Vec<PageEvent>
                 document: r.document,
             })
         })
-        .collect())
+        .collect();
+    Ok((events, days))
 }

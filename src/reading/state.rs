@@ -23,7 +23,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::derive::Rules;
-use super::stats::{compute_with_pages, days_to_finish, shares, BookFacts, Row, Stats};
+use super::stats::{compute_with_pages, days_to_finish, shares, BookFacts, PageTurns, Row, Stats};
 use crate::db::models::{Book, BookStatus, ReadingStatus};
 use crate::db::schema::app_settings;
 use crate::error::Error;
@@ -455,8 +455,9 @@ pub fn statistics(
         .into_iter()
         .map(|f| (f.book, f.finished_at))
         .collect();
-    let events = super::page_events::of_reader(conn, reader)?;
-    let mut stats = compute_with_pages(&rows, &events, &finished, from, to, today);
+    let (events, days) = super::page_events::for_statistics(conn, reader, from, to)?;
+    let turns = PageTurns { events, days };
+    let mut stats = compute_with_pages(&rows, &turns, &finished, from, to, today);
     stats.days_to_finish = days_to_finish(&spans, from, to);
     (stats.top_authors, stats.top_genres, stats.top_languages) = shares(&stats.sessions, &facts);
     Ok(stats)

@@ -404,14 +404,32 @@ pub fn compute(
     to: NaiveDate,
     today: NaiveDate,
 ) -> Stats {
-    compute_with_pages(rows, &[], finished, from, to, today)
+    compute_with_pages(rows, &PageTurns::default(), finished, from, to, today)
 }
 
-/// [`compute`], with KOReader's page turns (`events`) where the reader uploaded them: their
-/// sessions replace the reports' estimate wherever they overlap (see [`MinutesFrom`]).
+/// A reader's page turns for the statistics: those of the range (and a day either side), and
+/// every day with any, for the streaks (a heavy reader has hundreds of thousands of them; only
+/// the range's are loaded whole).
+#[derive(Debug, Clone, Default)]
+pub struct PageTurns {
+    pub events: Vec<PageEvent>,
+    pub days: BTreeSet<NaiveDate>,
+}
+
+impl PageTurns {
+    /// All of `events`, their days with them.
+    pub fn all(events: Vec<PageEvent>) -> PageTurns {
+        let days = events.iter().map(|e| e.start.date_naive()).collect();
+        PageTurns { events, days }
+    }
+}
+
+/// [`compute`], with KOReader's page turns where the reader uploaded them: their sessions
+/// replace the reports' estimate wherever they overlap (see [`MinutesFrom`]), and their days
+/// count for the streaks.
 pub fn compute_with_pages(
     rows: &[Row],
-    events: &[PageEvent],
+    turns: &PageTurns,
     finished: &[(String, DateTime<Utc>)],
     from: NaiveDate,
     to: NaiveDate,
@@ -433,10 +451,11 @@ pub fn compute_with_pages(
         .map(|(month, books)| MonthCount { month, books })
         .collect();
 
-    let built = merged_sessions(rows, events);
+    let built = merged_sessions(rows, &turns.events);
 
-    let reading_days: BTreeSet<NaiveDate> =
+    let mut reading_days: BTreeSet<NaiveDate> =
         built.iter().map(|b| b.session.start.date_naive()).collect();
+    reading_days.extend(turns.days.iter().copied());
     let current_streak = match today.pred_opt() {
         _ if reading_days.contains(&today) => run_ending_at(&reading_days, today),
         Some(yesterday) => run_ending_at(&reading_days, yesterday),
@@ -677,7 +696,14 @@ mod tests {
             .collect();
         events.push(page("a", t0 + Duration::minutes(13), 30, 19));
         let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-        let s = compute_with_pages(&rows, &events, &[], day(1), day(31), day(31));
+        let s = compute_with_pages(
+            &rows,
+            &PageTurns::all(events),
+            &[],
+            day(1),
+            day(31),
+            day(31),
+        );
         assert_eq!(s.minutes_from, MinutesFrom::Both);
         assert_eq!(s.sessions.len(), 2);
         let turns = &s.sessions[0];
@@ -716,7 +742,7 @@ mod tests {
             ),
         ];
         let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-        let s = compute_with_pages(&[], &events, &[], day(1), day(31), day(31));
+        let s = compute_with_pages(&[], &PageTurns::all(events), &[], day(1), day(31), day(31));
         assert_eq!(s.minutes_from, MinutesFrom::PageTurns);
         assert_eq!(s.sessions.len(), 2);
         assert_eq!(s.sessions[0].reports, 2);
