@@ -15,6 +15,8 @@ use crate::error::Error;
 /// The largest note kept (a book's highlights fit many times over).
 pub const MAX_CONTENT: usize = 2 * 1024 * 1024;
 const MAX_TITLE: usize = 1_000;
+/// Notes a reader may keep (the Exporter makes one a book).
+pub const MAX_NOTES: i64 = 10_000;
 const MAX_CATEGORY: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -131,6 +133,16 @@ pub fn create(conn: &mut PgConnection, reader: Uuid, change: Change) -> Result<N
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| title_from(&content));
     conn.transaction(|conn| {
+        let held: i64 = en::table
+            .filter(en::api_key_id.eq(reader))
+            .count()
+            .get_result(conn)?;
+        if held >= MAX_NOTES {
+            return Err(Error::invalid(
+                "notes",
+                "you keep 10,000 notes: delete some first",
+            ));
+        }
         let note = diesel::insert_into(en::table)
             .values((
                 en::api_key_id.eq(reader),

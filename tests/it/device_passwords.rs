@@ -1,6 +1,6 @@
 //! Device passwords through HTTP: made on the connect page (shown once), each opens KoSync
-//! (md5 key or plain, under the KoSync username), OPDS Basic (under any of the reader's
-//! usernames) and records its last use; revoked, it is refused at once everywhere while the
+//! (md5 key or plain, under the KoSync username), OPDS Basic and WebDAV (under any of the
+//! reader's usernames) and records its last use; revoked, it is refused at once everywhere while the
 //! reader's own logins keep working; bad labels change nothing.
 
 use serde_json::json;
@@ -98,6 +98,22 @@ async fn a_device_password_opens_kosync_and_opds_until_it_is_revoked() {
     assert_eq!(opds_status(&app, "ann-web", &password).await, 200);
     assert_eq!(opds_status(&app, "ann", &password).await, 200);
     assert_eq!(opds_status(&app, "somebody", &password).await, 401);
+    // WebDAV: the same.
+    let dav = |password: String| {
+        let app = &app;
+        async move {
+            let auth = basic("ann-opds", &password);
+            app.send(
+                "PROPFIND",
+                "/dav/",
+                &[("authorization", &auth), ("depth", "0")],
+                vec![],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(dav(password.clone()).await, 207);
 
     // Its last use, and the device that used it, are recorded (off the request's path).
     let mut listed = json!(null);
@@ -143,6 +159,7 @@ async fn a_device_password_opens_kosync_and_opds_until_it_is_revoked() {
     assert_eq!(app.auth("ann", &md5).await.status, 401);
     assert_eq!(app.get_progress("ann", &md5, DOC).await.status, 401);
     assert_eq!(opds_status(&app, "ann-opds", &password).await, 401);
+    assert_eq!(dav(password.clone()).await, 401);
     assert_eq!(put(&app, KEY, 0.75).await, 200);
     assert_eq!(opds_status(&app, "ann-opds", "opds secret").await, 200);
     assert_eq!(
