@@ -147,6 +147,46 @@ impl Config {
     }
 }
 
+/// The file in a data dir that says how to reach its database: written by `serve` (mode 0600),
+/// read by every command when DATABASE_URL is unset, so that after `make run` the CLI works in
+/// another terminal with nothing exported. One `DATABASE_URL=…` line (dotenv's shape).
+pub const REMEMBERED: &str = "libris.env";
+
+/// The database URL a data dir remembers, if it has one.
+pub fn remembered_database(data_dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(REMEMBERED)).ok()?;
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("DATABASE_URL="))
+        .map(|v| v.trim().trim_matches('\'').to_owned())
+        .find(|v| !v.is_empty())
+}
+
+/// Records `url` as the data dir's database (mode 0600: it may hold a password), unless it
+/// says so already.
+pub fn remember_database(data_dir: &std::path::Path, url: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if remembered_database(data_dir).as_deref() == Some(url) || url.contains(['\n', '\r']) {
+        return Ok(());
+    }
+    let path = data_dir.join(REMEMBERED);
+    let temp = data_dir.join(format!(".{REMEMBERED}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    writeln!(
+        f,
+        "# Written by `libris serve`: how the commands reach this data dir's database when\n\
+         # DATABASE_URL is unset (`libris --data-dir {} keys list`).\nDATABASE_URL='{url}'",
+        data_dir.display()
+    )?;
+    f.sync_all()?;
+    std::fs::rename(temp, path)
+}
+
 type Parser<T> = fn(&str) -> Result<T, &'static str>;
 
 fn parse_or<T>(
@@ -275,6 +315,28 @@ fn parse_megabytes(value: &str) -> Result<u64, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_data_dir_remembers_its_database_privately() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("libris-remember-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(remembered_database(&dir), None);
+        let url = "postgresql:///libris?host=/tmp/libris-pg-run-1&user=postgres";
+        remember_database(&dir, url).unwrap();
+        assert_eq!(remembered_database(&dir).as_deref(), Some(url));
+        let mode = std::fs::metadata(dir.join(REMEMBERED))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        remember_database(&dir, "postgresql://other/db").unwrap();
+        assert_eq!(
+            remembered_database(&dir).as_deref(),
+            Some("postgresql://other/db")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

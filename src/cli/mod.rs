@@ -23,9 +23,13 @@ use crate::{db, reading, Config};
     about = "KOReader progress sync (KoSync) and OPDS catalog server on PostgreSQL"
 )]
 #[command(
-    after_help = "Settings come from the environment (DATABASE_URL, LIBRIS_*); see README.md."
+    after_help = "Settings come from the environment (DATABASE_URL, LIBRIS_*); without DATABASE_URL, from the data dir's libris.env, which `serve` writes. See README.md."
 )]
 pub struct Cli {
+    /// The data dir [env: LIBRIS_DATA_DIR, default ./data]. Its libris.env (written by
+    /// `serve`) names the database when DATABASE_URL is unset.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,9 +41,6 @@ enum Command {
         /// Address to listen on [env: LIBRIS_BIND, default 127.0.0.1:8080].
         #[arg(long, value_parser = parse_bind)]
         bind: Option<std::net::SocketAddr>,
-        /// Where files are kept [env: LIBRIS_DATA_DIR, default ./data].
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -108,14 +109,26 @@ enum Command {
 
 /// Runs `cli` with `config` (from the environment); the process's exit code.
 pub fn run(cli: Cli, mut config: Config) -> ExitCode {
+    config.data_dir = cli.data_dir.unwrap_or(config.data_dir);
     if config.database_url.is_empty() {
-        eprintln!("libris: DATABASE_URL is not set (e.g. postgresql://user@host/libris); `make run` sets one up");
-        return ExitCode::from(2);
+        match crate::config::remembered_database(&config.data_dir) {
+            Some(url) => config.database_url = url,
+            None => {
+                eprintln!(
+                    "libris: DATABASE_URL is not set, and the data dir {} names no database \
+                     (its {} is written by `libris serve`). Set DATABASE_URL \
+                     (e.g. postgresql://user@host/libris), run `make run` once, or point \
+                     --data-dir at a server's data dir.",
+                    config.data_dir.display(),
+                    crate::config::REMEMBERED
+                );
+                return ExitCode::from(2);
+            }
+        }
     }
     let result = match cli.command {
-        Command::Serve { bind, data_dir } => {
+        Command::Serve { bind } => {
             config.bind = bind.unwrap_or(config.bind);
-            config.data_dir = data_dir.unwrap_or(config.data_dir);
             serve::run(config)
         }
         Command::Migrate => connect(&config).map(|_| ()),

@@ -81,6 +81,14 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     let _lock = lock_data_dir(&config)?;
+    // The commands find this database from the data dir alone (config::REMEMBERED).
+    if let Err(e) = crate::config::remember_database(&config.data_dir, &config.database_url) {
+        log::warn!(
+            "{}/{} not written ({e}): commands need DATABASE_URL",
+            config.data_dir.display(),
+            crate::config::REMEMBERED
+        );
+    }
     let pool = db::pool(
         &config.database_url,
         config.db_pool_size,

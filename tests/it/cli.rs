@@ -413,3 +413,77 @@ async fn setup_token_is_printed_until_setup_is_done() {
         "{done:?}"
     );
 }
+
+/// `libris` without DATABASE_URL in its environment.
+fn libris_bare(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_libris"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("LIBRIS_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn commands_find_the_database_from_the_data_dir_serve_wrote() {
+    let db = TestDb::new();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap().to_owned();
+    // Nothing to go by: a clear message, exit 2.
+    let none = libris_bare(&["--data-dir", &dir, "keys", "list"]);
+    assert_eq!(none.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        said.contains("names no database") && said.contains(&dir),
+        "{said}"
+    );
+
+    // `serve` records its database in the data dir (0600)…
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_libris"))
+        .args([
+            "serve",
+            "--data-dir",
+            &dir,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .env("LIBRIS_HARDCOVER_SYNC_AT", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let file = data.path().join(libris::config::REMEMBERED);
+    for _ in 0..200 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // …and every command finds it there, with nothing exported.
+    let made = libris_bare(&["--data-dir", &dir, "keys", "create", "--label", "Ann"]);
+    assert!(made.status.success(), "{made:?}");
+    let list = libris_bare(&["--data-dir", &dir, "keys", "list"]);
+    assert!(
+        list.status.success() && stdout(&list).contains("Ann"),
+        "{list:?}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM api_keys WHERE label = 'Ann'"),
+        1
+    );
+}
