@@ -21,7 +21,7 @@ test: deps
 	@url="$$DATABASE_URL"; \
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
 	python=$$(scripts/test-tools.sh) || exit 1; \
-	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" LIBRIS_REQUIRE_BROWSER=1 cargo test --locked
+	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" LIBRIS_REQUIRE_BROWSER=1 LIBRIS_REQUIRE_TOOLS=1 cargo test --locked
 
 # The browser tests alone (tests/browser: headless Chromium; docs/testing.md). Screenshots go
 # to target/screenshots/.

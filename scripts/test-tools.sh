@@ -42,6 +42,8 @@ esac
 missing=()
 if [ "$mode" = all ]; then
     command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+    # packaging/libris.service is checked with systemd-analyze (tests/packaging.rs).
+    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 fi
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
