@@ -128,7 +128,7 @@ async fn propfind(
     state: &AppState,
     root: PathBuf,
     path: Path,
-    mut body: web::Payload,
+    body: web::Payload,
 ) -> Reply {
     let depth = match req.headers().get("depth").map(|v| v.to_str().unwrap_or("")) {
         Some("0") => 0,
@@ -141,14 +141,8 @@ async fn propfind(
         }
     };
     // The body asks for properties; all of them are sent. It must still be XML if there.
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| Error::BadJson("the body was cut off".into()))?;
-        if bytes.len() + chunk.len() > PROPFIND_BODY_LIMIT {
-            return Err(Error::PayloadTooLarge.into());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes =
+        crate::http::slow_body::read_limited(req.headers(), body, PROPFIND_BODY_LIMIT).await?;
     if !bytes.is_empty() && !well_formed(&bytes) {
         return Ok(HttpResponse::BadRequest()
             .content_type("text/plain; charset=utf-8")

@@ -35,6 +35,32 @@ pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<u
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// A request body read whole, refused once it passes `limit` bytes (413, before reading when
+/// the declared length says so already); a body cut off is a bad request.
+pub async fn read_limited(
+    headers: &actix_web::http::header::HeaderMap,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<actix_web::web::BytesMut, crate::error::Error> {
+    use crate::error::Error;
+    use futures_util::StreamExt;
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => Error::PayloadTooLarge,
+            other => Error::BadJson(other.to_string()),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

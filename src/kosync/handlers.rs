@@ -1,6 +1,5 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::auth::{authenticate, authorized, authorized_as, authorized_read};
@@ -35,22 +34,8 @@ fn credentials(req: &HttpRequest) -> Result<(String, String), Error> {
 }
 
 /// Reads at most [`BODY_LIMIT`] bytes and parses them as a JSON object.
-async fn json_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Object, KosyncError> {
-    if crate::http::slow_body::declared_length(req.headers()).is_some_and(|n| n > BODY_LIMIT as u64)
-    {
-        return Err(Error::PayloadTooLarge.into());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| match e {
-            actix_web::error::PayloadError::Overflow => Error::PayloadTooLarge,
-            other => Error::BadJson(other.to_string()),
-        })?;
-        if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(Error::PayloadTooLarge.into());
-        }
-        body.extend_from_slice(&chunk);
-    }
+async fn json_body(req: &HttpRequest, payload: web::Payload) -> Result<Object, KosyncError> {
+    let body = crate::http::slow_body::read_limited(req.headers(), payload, BODY_LIMIT).await?;
     request::parse_body(&body)
 }
 

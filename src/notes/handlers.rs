@@ -2,7 +2,6 @@
 //! 200 with the note, as Nextcloud's (KOReader counts only 200 as success).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -62,16 +61,9 @@ fn id_of(req: &HttpRequest) -> Result<i64, NotesError> {
 }
 
 /// A note's fields from a JSON body (at most a note's size, and some).
-async fn change(mut payload: web::Payload) -> Result<Change, NotesError> {
+async fn change(req: &HttpRequest, payload: web::Payload) -> Result<Change, NotesError> {
     let limit = MAX_CONTENT + 64 * 1024;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadJson(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge.into());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::http::slow_body::read_limited(req.headers(), payload, limit).await?;
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| Error::BadJson(format!("the body: {e}")))?;
     let Value::Object(o) = value else {
@@ -116,7 +108,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Reply {
 pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> Reply {
     let reader = reader(&req, &state).await?;
     same_site_json(&req)?;
-    let change = change(body).await?;
+    let change = change(&req, body).await?;
     let note = db::run(&state.pool, move |conn| {
         export_notes::create(conn, reader, change)
     })
@@ -135,7 +127,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
     let reader = reader(&req, &state).await?;
     same_site_json(&req)?;
     let id = id_of(&req)?;
-    let change = change(body).await?;
+    let change = change(&req, body).await?;
     let note = db::run(&state.pool, move |conn| {
         export_notes::update(conn, reader, id, change)
     })

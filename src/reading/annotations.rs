@@ -236,6 +236,14 @@ pub fn list(
     .load(conn)?)
 }
 
+/// Whether the reader has any highlight of the book.
+pub fn any_of_book(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<bool, Error> {
+    Ok(diesel::select(diesel::dsl::exists(
+        an::table.filter(an::api_key_id.eq(reader).and(an::book_id.eq(book))),
+    ))
+    .get_result(conn)?)
+}
+
 /// The chapters a reader highlighted in a book, in the order first highlighted.
 pub fn chapters(conn: &mut PgConnection, reader: Uuid, book: Uuid) -> Result<Vec<String>, Error> {
     let rows: Vec<(Option<String>, Option<DateTime<Utc>>)> = an::table

@@ -136,11 +136,13 @@ pub fn of_book(
     book: Uuid,
     asked: &Asked,
 ) -> Result<(Vec<Annotation>, Vec<String>, bool), Error> {
+    // Most books have none: one probe, and nothing else read.
+    if !annotations::any_of_book(conn, reader, book)? {
+        return Ok((vec![], vec![], false));
+    }
     let chapters = annotations::chapters(conn, reader, book)?;
     let shown = annotations::list(conn, reader, Some(book), &asked.filter())?;
-    let any = !shown.is_empty()
-        || !annotations::list(conn, reader, Some(book), &Filter::default())?.is_empty();
-    Ok((shown, chapters, any))
+    Ok((shown, chapters, true))
 }
 
 /// `/books/{id}/highlights.md`: the reader's highlights of a book as Markdown, in KOReader's
