@@ -85,6 +85,7 @@ bench-mixed: deps
 # With DATABASE_URL unset it uses (and restarts) the project-local test cluster. Then the REST
 # API against its OpenAPI document (make schemathesis).
 reliability: deps
+	@scripts/test-tools.sh reliability
 	@url="$$DATABASE_URL"; cluster=; \
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; cluster=test; fi; \
 	DATABASE_URL="$$url" RELIABILITY_CLUSTER="$$cluster" cargo test --release --locked --test reliability -- --nocapture

@@ -10,7 +10,7 @@
 #
 # `test-tools.sh` sets up both and prints the python to use (the only line on stdout: the
 # Makefile captures it). `test-tools.sh browser` sets up the browser tools alone, printing
-# nothing on stdout.
+# nothing on stdout; `test-tools.sh reliability` installs nginx for `make reliability`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "test-tools.sh: $*" >&2; }
@@ -35,7 +35,11 @@ apt_install() {
 mode=${1:-all}
 case "$mode" in
     all | browser) ;;
-    *) say "usage: test-tools.sh [browser]"; exit 2 ;;
+    # `make reliability`'s two instances run behind Debian's nginx.
+    reliability)
+        [ -x /usr/sbin/nginx ] || apt_install nginx
+        exit 0 ;;
+    *) say "usage: test-tools.sh [browser|reliability]"; exit 2 ;;
 esac
 
 # Debian's packages first, in one apt-get run.

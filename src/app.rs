@@ -29,12 +29,14 @@ pub fn build_app(
         .app_data(throttle)
         .app_data(grace)
         .wrap(actix_web::middleware::from_fn(slow_body::middleware))
+        .wrap(actix_web::middleware::from_fn(crate::telemetry::middleware))
         // One line per request. Paths and statuses only: never headers, where keys travel.
         .wrap(
             Logger::new("%{method}xi %U %s %Dms")
                 .custom_request_replace("method", |req| req.method().to_string()),
         )
         .service(api::scope())
+        .service(api::metrics::scope())
         .service(opds::scope())
         .service(opds::root_redirect())
         .service(opds::shared_feed())

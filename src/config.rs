@@ -13,6 +13,11 @@ pub const HARDCOVER_PACE: Duration = Duration::from_secs(1);
 pub struct Config {
     pub database_url: String,
     pub bind: SocketAddr,
+    /// A second address serving only `/metrics`, without a key (LIBRIS_METRICS_BIND): for a
+    /// Prometheus on a private network. `None`: `/metrics` on `bind`, for an admin key only.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Lines for people or JSON for log collectors (LIBRIS_LOG_FORMAT: text, json).
+    pub log_format: crate::telemetry::LogFormat,
     pub data_dir: PathBuf,
     pub kosync_registration: bool,
     pub kosync_strict_accept: bool,
@@ -92,6 +97,12 @@ impl Config {
         Ok(Config {
             database_url,
             bind: parse_or(&get, "LIBRIS_BIND", "127.0.0.1:8080", parse_bind)?,
+            metrics_bind: parse_or(&get, "LIBRIS_METRICS_BIND", "", |v| {
+                (!v.is_empty()).then(|| parse_bind(v)).transpose()
+            })?,
+            log_format: parse_or(&get, "LIBRIS_LOG_FORMAT", "text", |v| {
+                v.parse().map_err(|_| "expected text or json")
+            })?,
             data_dir: PathBuf::from(get("LIBRIS_DATA_DIR").unwrap_or_else(|| "./data".into())),
             kosync_registration: parse_or(&get, "LIBRIS_KOSYNC_REGISTRATION", "false", parse_bool)?,
             kosync_strict_accept: parse_or(
@@ -404,6 +415,22 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
+        assert_eq!(
+            with(&[("LIBRIS_METRICS_BIND", "10.0.0.2:9090")])
+                .unwrap()
+                .metrics_bind,
+            Some("10.0.0.2:9090".parse().unwrap())
+        );
+        assert_eq!(with(&[]).unwrap().metrics_bind, None);
+        assert!(with(&[("LIBRIS_METRICS_BIND", "9090")]).is_err());
+        assert_eq!(
+            with(&[("LIBRIS_LOG_FORMAT", "json")]).unwrap().log_format,
+            crate::telemetry::LogFormat::Json
+        );
+        assert_eq!(
+            with(&[("LIBRIS_LOG_FORMAT", "xml")]).unwrap_err().name,
+            "LIBRIS_LOG_FORMAT"
+        );
         let err = with(&[("LIBRIS_BIND", "localhost")]).unwrap_err();
         assert_eq!(err.name, "LIBRIS_BIND");
         assert!(err

@@ -1,7 +1,8 @@
 //! libris: KOReader progress sync and an OPDS catalog on PostgreSQL.
 //!
 //! Layers, dependencies pointing one way (docs/architecture.md; `tests/layers.rs` checks it):
-//! core (`error`, `db`, `config`, `secret`, `settings`, `http`) ← domain (`auth`, `reading`,
+//! core (`error`, `db`, `config`, `secret`, `settings`, `http`,
+//! `telemetry`) ← domain (`auth`, `reading`,
 //! `library`, `hardcover`, `cloud`) ← faces (`kosync`, `opds`, `api`, `web`, `dav`, `notes`) ← the app
 //! (`state`, `app`, `background`, `cli`).
 
@@ -25,6 +26,7 @@ pub mod reading;
 pub mod secret;
 pub mod settings;
 pub mod state;
+pub mod telemetry;
 pub mod web;
 
 use std::time::Duration;

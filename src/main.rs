@@ -10,9 +10,11 @@ use libris::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match Config::from_env() {
-        Ok(config) => cli::run(cli, config),
+        Ok(config) => {
+            libris::telemetry::init_logging(config.log_format);
+            cli::run(cli, config)
+        }
         Err(e) => {
             eprintln!("libris: {e}");
             ExitCode::from(2)

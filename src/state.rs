@@ -48,6 +48,7 @@ impl AppState {
     /// Reads (or makes) the server secret now, so that a missing or unwritable data dir stops
     /// the start, not the first request that signs a link.
     pub fn new(config: Config, pool: db::DbPool) -> Result<AppState, Error> {
+        crate::telemetry::install();
         let secret = secret::of(&config)?;
         let config = Arc::new(config);
         let hardcover = hardcover::Context::new(pool.clone(), config.clone(), &secret);
@@ -63,10 +64,13 @@ impl AppState {
             reports,
             opds_cache: Arc::new(opds::pages::CatalogCache::new(config.db_pool_size)),
             hardcover,
-            throttle: Arc::new(http::throttle::Throttle::new(
-                config.auth_failures_per_minute,
-                config.trust_proxy,
-            )),
+            throttle: Arc::new(
+                http::throttle::Throttle::new(config.auth_failures_per_minute, config.trust_proxy)
+                    .with_shared(
+                        Arc::new(auth::login_failures::InDatabase(pool.clone())),
+                        secret::derive(&secret, "login throttle fingerprints"),
+                    ),
+            ),
             bcrypt_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("secret", 0),
     ("settings", 0),
     ("http", 0),
+    ("telemetry", 0),
     ("auth", 1),
     ("reading", 1),
     ("library", 1),

@@ -13,6 +13,7 @@ mod health;
 mod highlights;
 pub mod json;
 mod keys;
+pub mod metrics;
 mod reading;
 mod settings;
 mod uploads;
@@ -28,7 +29,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
-use self::error::ApiError;
+pub use self::error::ApiError;
 use crate::error::Error;
 use crate::http::throttle;
 

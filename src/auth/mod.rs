@@ -5,6 +5,7 @@ pub mod basic;
 pub mod credentials;
 pub mod device_passwords;
 pub mod keys;
+pub mod login_failures;
 pub mod readers;
 pub mod sessions;
 pub mod verifier;

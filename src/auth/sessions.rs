@@ -197,15 +197,25 @@ pub fn sweep(conn: &mut PgConnection, lifetimes: Lifetimes) -> Result<usize, Err
     .execute(conn)?)
 }
 
-/// Deletes ended sessions every hour, for the life of the server (a session is refused the
-/// moment it ends; this only keeps the table small).
-pub async fn sweep_forever(pool: crate::db::DbPool, lifetimes: Lifetimes) {
+/// Deletes ended sessions and the login throttle's ended windows every hour, for the life of
+/// the server (a session is refused the moment it ends; this only keeps the tables small).
+pub async fn sweep_forever(
+    pool: crate::db::DbPool,
+    lifetimes: Lifetimes,
+    locks: crate::db::advisory::Locks,
+) {
+    use crate::db::advisory::Job;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        match crate::db::run(&pool, move |conn| sweep(conn, lifetimes)).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("web sessions: {n} ended sessions deleted"),
-            Err(e) => log::warn!("web sessions sweep: {e}"),
+        let swept = crate::db::run(&pool, move |conn| {
+            // The login throttle's ended windows go with them.
+            super::login_failures::sweep(conn)?;
+            sweep(conn, lifetimes)
+        });
+        match locks.turn(Job::SessionSweep, swept).await {
+            None | Some(Ok(0)) => {}
+            Some(Ok(n)) => log::info!("web sessions: {n} ended sessions deleted"),
+            Some(Err(e)) => log::warn!("web sessions sweep: {e}"),
         }
     }
 }

@@ -14,8 +14,7 @@ pub fn run(
 ) -> Result<(), String> {
     use crate::library::{import, ingest::Options};
     use std::io::IsTerminal;
-    drop(connect(config)?);
-    let _lock = lock_data_dir(config)?;
+    let _lock = lock_data_dir(config, connect(config)?)?;
     let found = import::collect(paths)?;
     let jobs = jobs
         // Most of a book's import is waiting (its commit's fsync, a file copy), not CPU:

@@ -2,6 +2,7 @@
 //! started, and HTTP served until SIGTERM or SIGINT.
 
 use super::connect;
+use crate::db::advisory;
 use crate::library::check;
 use crate::{background, build_app, db, AppState, Config};
 
@@ -12,13 +13,25 @@ pub fn check_data_dir(
     config: &Config,
 ) -> Result<Option<check::Report>, String> {
     let dir = config.data_dir.display();
-    let Some(lock) = check::try_lock_exclusive(&config.data_dir)
-        .map_err(|e| format!("locking {dir}/.lock: {e}"))?
-    else {
+    // The database's lock holds where the file's may not (a data dir on NFS shared by
+    // several instances): both must be free.
+    if !advisory::try_lock(conn, advisory::PLACING_FILES).map_err(|e| e.to_string())? {
         return Ok(None);
+    }
+    let lock = check::try_lock_exclusive(&config.data_dir)
+        .map_err(|e| format!("locking {dir}/.lock: {e}"));
+    let report = match lock {
+        Ok(Some(lock)) => {
+            check::run(conn, &config.data_dir, &lock).map_err(|e| format!("checking {dir}: {e}"))
+        }
+        Ok(None) => {
+            advisory::unlock(conn, advisory::PLACING_FILES).map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
+        Err(e) => Err(e),
     };
-    let report =
-        check::run(conn, &config.data_dir, &lock).map_err(|e| format!("checking {dir}: {e}"))?;
+    advisory::unlock(conn, advisory::PLACING_FILES).map_err(|e| e.to_string())?;
+    let report = report?;
     if report.is_clean() {
         log::info!("data dir checked: files and rows agree");
     } else {
@@ -42,10 +55,22 @@ pub fn check(conn: &mut diesel::PgConnection, config: &Config) -> Result<(), Str
     Ok(())
 }
 
-/// Held by the processes that place files, for as long as they run (see `check`).
-pub fn lock_data_dir(config: &Config) -> Result<check::DataDirLock, String> {
-    check::lock_shared(&config.data_dir)
-        .map_err(|e| format!("locking {}/.lock: {e}", config.data_dir.display()))
+/// Held by the processes that place files, for as long as they run (see `check`): the data
+/// dir's file lock and, on `conn`, the database's.
+pub struct Placing {
+    _file: check::DataDirLock,
+    _conn: diesel::PgConnection,
+}
+
+/// Takes both locks shared, waiting while another process checks the data dir.
+pub fn lock_data_dir(config: &Config, mut conn: diesel::PgConnection) -> Result<Placing, String> {
+    advisory::lock_shared(&mut conn, advisory::PLACING_FILES).map_err(|e| e.to_string())?;
+    let file = check::lock_shared(&config.data_dir)
+        .map_err(|e| format!("locking {}/.lock: {e}", config.data_dir.display()))?;
+    Ok(Placing {
+        _file: file,
+        _conn: conn,
+    })
 }
 
 pub fn run(config: Config) -> Result<(), String> {
@@ -80,7 +105,7 @@ pub fn run(config: Config) -> Result<(), String> {
             log::info!("removed {swept} WebDAV uploads a stop cut off");
         }
     }
-    let _lock = lock_data_dir(&config)?;
+    let _lock = lock_data_dir(&config, conn)?;
     // The commands find this database from the data dir alone (config::REMEMBERED).
     if let Err(e) = crate::config::remember_database(&config.data_dir, &config.database_url) {
         log::warn!(
@@ -95,10 +120,12 @@ pub fn run(config: Config) -> Result<(), String> {
         crate::DB_CHECKOUT_TIMEOUT,
     );
     let bind = config.bind;
+    let metrics_bind = config.metrics_bind;
     let workers = config.workers;
     let state = AppState::new(config, pool).map_err(|e| e.to_string())?;
     actix_web::rt::System::new().block_on(async move {
         background::start(&state);
+        let metrics_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || build_app(state.clone()))
             // Files go out as headers then chunks: with Nagle's algorithm on, the first chunk
             // waits for the client's delayed ACK of the headers (40 ms on Linux).
@@ -119,6 +146,34 @@ pub fn run(config: Config) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         );
         // actix stops accepting on SIGTERM/SIGINT, lets in-flight requests finish, then returns.
-        server.run().await.map_err(|e| format!("server error: {e}"))
+        let served = server.run();
+        match metrics_bind {
+            None => served.await,
+            Some(addr) => {
+                let metrics = metrics_server(metrics_state, addr)?;
+                log::info!("metrics at http://{addr}/metrics (no key asked there)");
+                futures_util::future::try_join(served, metrics)
+                    .await
+                    .map(|_| ())
+            }
+        }
+        .map_err(|e| format!("server error: {e}"))
     })
+}
+
+/// LIBRIS_METRICS_BIND's listener: `/metrics` only, without a key, one worker.
+fn metrics_server(
+    state: AppState,
+    addr: std::net::SocketAddr,
+) -> Result<actix_web::dev::Server, String> {
+    use actix_web::{web, App, HttpServer};
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .route("/metrics", web::get().to(crate::api::metrics::open))
+    })
+    .workers(1)
+    .bind(addr)
+    .map_err(|e| format!("cannot listen on {addr} (LIBRIS_METRICS_BIND): {e}"))?
+    .run())
 }

@@ -387,13 +387,19 @@ pub fn remove_orphans(
 }
 
 /// [`remove_orphans`] every hour, for the life of the server.
-pub async fn sweep_forever(pool: crate::db::DbPool, data_dir: std::path::PathBuf) {
+pub async fn sweep_forever(
+    pool: crate::db::DbPool,
+    data_dir: std::path::PathBuf,
+    locks: crate::db::advisory::Locks,
+) {
+    use crate::db::advisory::Job;
     loop {
         let dir = data_dir.clone();
-        match crate::db::run(&pool, move |conn| remove_orphans(conn, &dir)).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("WebDAV: the spaces of {n} readers who are gone removed"),
-            Err(e) => log::warn!("WebDAV spaces sweep: {e}"),
+        let swept = crate::db::run(&pool, move |conn| remove_orphans(conn, &dir));
+        match locks.turn(Job::SpaceSweep, swept).await {
+            None | Some(Ok(0)) => {}
+            Some(Ok(n)) => log::info!("WebDAV: the spaces of {n} readers who are gone removed"),
+            Some(Err(e)) => log::warn!("WebDAV spaces sweep: {e}"),
         }
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }

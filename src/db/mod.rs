@@ -1,5 +1,6 @@
 //! The connection pool, migrations, and the one way handlers reach the database.
 
+pub mod advisory;
 pub mod cached;
 pub mod models;
 pub mod schema;
@@ -18,6 +19,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::sync::Semaphore;
 
 use crate::error::Error;
+use crate::telemetry;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -158,7 +160,10 @@ where
     let started = Instant::now();
     let permit = tokio::time::timeout(pool.wait, pool.permits.clone().acquire_owned())
         .await
-        .map_err(|_| Error::Unavailable("no database connection became free in time".into()))?
+        .map_err(|_| {
+            metrics::counter!(telemetry::DB_TIMEOUTS).increment(1);
+            Error::Unavailable("no database connection became free in time".into())
+        })?
         .map_err(|_| Error::Internal("the database queue is closed".into()))?;
     // The whole wait, queue and checkout together, stays within `wait`.
     let left = pool
@@ -168,9 +173,15 @@ where
     let r2d2_pool = pool.pool.clone();
     actix_web::web::block(move || {
         let _permit = permit;
-        let mut conn = r2d2_pool.get_timeout(left)?;
+        let mut conn = r2d2_pool.get_timeout(left).inspect_err(|_| {
+            metrics::counter!(telemetry::DB_TIMEOUTS).increment(1);
+        })?;
+        metrics::histogram!(telemetry::DB_WAIT).record(started.elapsed().as_secs_f64());
         let result = work(&mut conn);
         if let Err(e) = &result {
+            if matches!(e, Error::Database(_)) {
+                metrics::counter!(telemetry::DB_ERRORS).increment(1);
+            }
             conn.note(e);
         }
         result

@@ -242,12 +242,18 @@ async fn batch(cx: &Context, made: &mut usize) -> Result<bool, Error> {
 
 /// Looks books up for the life of the server: when woken (a book entered review) and every
 /// ten minutes.
-pub async fn work(cx: Context) {
+pub async fn work(cx: Context, locks: crate::db::advisory::Locks) {
+    use crate::db::advisory::Job;
     loop {
-        match pass(&cx).await {
-            Ok(0) => {}
-            Ok(n) => log::info!("hardcover: {n} metadata proposal(s) made"),
-            Err(e) => log::warn!("hardcover: metadata lookups: {e}"),
+        if let Some(passed) = locks.turn(Job::HardcoverLookups, pass(&cx)).await {
+            let outcome = if passed.is_ok() { "ok" } else { "failed" };
+            metrics::counter!(crate::telemetry::HARDCOVER_RUNS, "run" => "lookup", "outcome" => outcome)
+                .increment(1);
+            match passed {
+                Ok(0) => {}
+                Ok(n) => log::info!("hardcover: {n} metadata proposal(s) made"),
+                Err(e) => log::warn!("hardcover: metadata lookups: {e}"),
+            }
         }
         tokio::select! {
             _ = cx.client.lookups.notified() => {}

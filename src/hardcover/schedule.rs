@@ -2,8 +2,25 @@
 
 use chrono::{DateTime, Days, Local, NaiveTime, TimeZone};
 
+use diesel::prelude::*;
+
 use super::sync::{self, Trigger};
 use super::Context;
+use crate::db::advisory::{Job, Locks};
+use crate::db::schema::hardcover_sync_runs as runs;
+use crate::db::{self, Conn};
+use crate::error::Error;
+
+/// Whether a scheduled run began in the last 12 hours (by another instance, as a rule).
+fn ran_lately(conn: &mut Conn) -> Result<bool, Error> {
+    let since = chrono::Utc::now() - chrono::Duration::hours(12);
+    Ok(diesel::select(diesel::dsl::exists(
+        runs::table
+            .filter(runs::trigger.eq(Trigger::Schedule.as_str()))
+            .filter(runs::started_at.gt(since)),
+    ))
+    .get_result(&mut **conn)?)
+}
 
 /// The next time after `now` the clock shows `at` in `tz`. A time a DST change skips runs
 /// at the first instant after the gap; a time it repeats runs at its first occurrence.
@@ -28,7 +45,7 @@ pub fn next_run<Tz: TimeZone>(now: &DateTime<Tz>, at: NaiveTime) -> DateTime<Tz>
 }
 
 /// Runs the daily sync for the life of the server.
-pub async fn daily(cx: Context, at: NaiveTime) {
+pub async fn daily(cx: Context, at: NaiveTime, locks: Locks) {
     loop {
         let now = Local::now();
         let next = next_run(&now, at);
@@ -38,7 +55,19 @@ pub async fn daily(cx: Context, at: NaiveTime) {
             next.format("%Y-%m-%d %H:%M %Z")
         );
         tokio::time::sleep(wait).await;
-        for (key_id, result) in sync::run_all(&cx, None, Trigger::Schedule).await {
+        // Every instance wakes now; the first to take the job runs it, and the others find
+        // the day's run done (or under way) and leave it.
+        let turn = locks.turn(Job::HardcoverDaily, async {
+            let pool = cx.pool.clone();
+            if db::run(&pool, ran_lately).await? {
+                return Ok(vec![]);
+            }
+            Ok(sync::run_all(&cx, None, Trigger::Schedule).await)
+        });
+        let Some(Ok(results)) = turn.await else {
+            continue;
+        };
+        for (key_id, result) in results {
             match result {
                 Ok(r) => log::info!(
                     "hardcover: key {key_id}: linked {}, pulled {}, pushed {}, unchanged {}, failed {}{}",

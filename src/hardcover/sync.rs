@@ -47,7 +47,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Trigger::Schedule => "schedule",
             Trigger::Api => "api",
@@ -536,6 +536,22 @@ pub async fn run_waiting(
 
 /// [`run`], telling `started` the run's id once its row exists.
 pub async fn run_announced(
+    cx: &Context,
+    key_id: Uuid,
+    trigger: Trigger,
+    started: Option<tokio::sync::oneshot::Sender<Uuid>>,
+) -> Result<Report, Error> {
+    let result = run_once(cx, key_id, trigger, started).await;
+    let outcome = match &result {
+        Ok(r) if r.error.is_none() => "ok",
+        _ => "failed",
+    };
+    metrics::counter!(crate::telemetry::HARDCOVER_RUNS, "run" => "sync", "outcome" => outcome)
+        .increment(1);
+    result
+}
+
+async fn run_once(
     cx: &Context,
     key_id: Uuid,
     trigger: Trigger,

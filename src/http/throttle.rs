@@ -7,8 +7,11 @@
 //!
 //! Past the limit a client gets 429 with Retry-After, in the protocol's own error format,
 //! before its credentials are checked: refusing costs a lookup, never bcrypt. Requests
-//! that present no credentials are not counted. Everything lives in this process's memory
-//! (see docs/security.md for why): a restart forgets counts and trusted pairs alike.
+//! that present no credentials are not counted. The ledger lives in this process's memory;
+//! with [`Throttle::with_shared`], each failure is also counted where every instance on the
+//! same database sees it ([`Shared`]), and the shared count is taken into the ledger, so
+//! several instances hold one limit (each further instance allows at most one more guess
+//! before it learns the count). Trusted pairs stay per process (see docs/security.md).
 //!
 //! The ledger is shared by the whole server; each face wraps its own scope with [`guard`],
 //! naming how its requests present credentials and how it renders the refusal, and calls
@@ -30,7 +33,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use self::ledger::Ledger;
-pub use self::ledger::{Account, Fingerprint, Login};
+pub use self::ledger::{Account, Fingerprint, Login, WINDOW};
 use crate::error::Error;
 
 /// Where the throttle reads the time: the monotonic clock in a server; a test may hand in a
@@ -42,10 +45,35 @@ pub struct Throttle {
     /// Whether the client's address is the one a proxy appended to X-Forwarded-For.
     trust_proxy: bool,
     ledger: Mutex<Ledger>,
-    /// The key of secrets' fingerprints, random per process: fingerprints are never stored,
-    /// and no one outside the process can test a guess against one.
+    /// The key of secrets' fingerprints: random per process, or derived from the server
+    /// secret when counts are shared (every instance must fingerprint alike). Fingerprints
+    /// are keyed hashes: without the key, no one can test a guess against one.
     key: [u8; 32],
     clock: Clock,
+    /// An instant of `clock` and the wall clock's time then: the shared counts are kept in
+    /// wall-clock time, read as this throttle's clock moves from here.
+    epoch: (Instant, chrono::DateTime<chrono::Utc>),
+    shared: Option<Arc<dyn Shared>>,
+}
+
+/// Failure counts every instance on one database shares (`auth::login_failures`).
+pub trait Shared: Send + Sync {
+    /// Counts one failure with the fingerprint `secret` against each named key at the time
+    /// `at`, as the ledger counts; each key's window as it then is.
+    fn count(
+        &self,
+        keys: Vec<String>,
+        secret: Fingerprint,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> futures_util::future::BoxFuture<'static, Result<Vec<SharedWindow>, Error>>;
+}
+
+/// A key's window as all instances together counted it.
+pub struct SharedWindow {
+    pub key: String,
+    pub failures: u32,
+    /// How long ago the window began.
+    pub age: Duration,
 }
 
 impl Throttle {
@@ -59,12 +87,73 @@ impl Throttle {
             ledger: Mutex::new(Ledger::new(per_minute)),
             key,
             clock: Arc::new(Instant::now),
+            epoch: (Instant::now(), chrono::Utc::now()),
+            shared: None,
         }
     }
 
     /// The same throttle reading the time from `clock`.
     pub fn with_clock(self, clock: Clock) -> Throttle {
-        Throttle { clock, ..self }
+        Throttle {
+            epoch: (clock(), chrono::Utc::now()),
+            clock,
+            ..self
+        }
+    }
+
+    /// A throttle like this one, with an empty ledger, reading the time from `clock` (tests).
+    pub fn clocked(&self, clock: Clock) -> Throttle {
+        Throttle {
+            enabled: self.enabled,
+            trust_proxy: self.trust_proxy,
+            ledger: Mutex::new(Ledger::new(self.ledger().limit())),
+            key: self.key,
+            epoch: (clock(), chrono::Utc::now()),
+            clock,
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The same throttle counting failures in `shared` too, fingerprinting with `key` (the
+    /// same in every instance).
+    pub fn with_shared(self, shared: Arc<dyn Shared>, key: [u8; 32]) -> Throttle {
+        Throttle {
+            shared: Some(shared),
+            key,
+            ..self
+        }
+    }
+
+    /// Counts `login` as a failed login here and in the shared counts, if any.
+    pub async fn failure(&self, login: &Login) {
+        self.failed(login, self.now());
+        self.failed_shared(login).await;
+    }
+
+    /// Counts `login` as failed in the shared counts, and takes their windows in.
+    async fn failed_shared(&self, login: &Login) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let keys = Ledger::keys(login);
+        let names = keys.iter().map(ledger::Key::name).collect();
+        let now = self.now();
+        let (instant, wall) = self.epoch;
+        let at = wall
+            + chrono::Duration::from_std(now.saturating_duration_since(instant))
+                .unwrap_or_default();
+        match shared.count(names, login.secret, at).await {
+            Ok(windows) => {
+                let mut ledger = self.ledger();
+                for w in windows {
+                    if let Some(key) = keys.iter().find(|k| k.name() == w.key) {
+                        ledger.absorb(key.clone(), w.failures, w.age, now);
+                    }
+                }
+            }
+            // The limit of this instance still holds.
+            Err(e) => log::warn!("login failures not shared: {e}"),
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -238,7 +327,7 @@ pub async fn guard(
     if resp.request().extensions().contains::<SignedIn>() {
         throttle.succeeded(&login, throttle.now());
     } else if resp.status() == StatusCode::UNAUTHORIZED {
-        throttle.failed(&login, throttle.now());
+        throttle.failure(&login).await;
     }
     Ok(resp.map_into_boxed_body())
 }

@@ -167,7 +167,7 @@ pub struct Context {
 }
 
 /// Watches the inbox folder for the life of the server.
-pub async fn watch(cx: Context, dir: PathBuf) {
+pub async fn watch(cx: Context, dir: PathBuf, locks: crate::db::advisory::Locks) {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         log::error!("inbox: cannot create {}: {e}", dir.display());
         return;
@@ -176,6 +176,7 @@ pub async fn watch(cx: Context, dir: PathBuf) {
     let mut watcher = Watcher::default();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        watcher.pass(&cx, &dir, Instant::now(), STABLE_FOR).await;
+        let pass = async { Ok(watcher.pass(&cx, &dir, Instant::now(), STABLE_FOR).await) };
+        locks.turn(crate::db::advisory::Job::Inbox, pass).await;
     }
 }

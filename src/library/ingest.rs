@@ -125,6 +125,7 @@ pub fn find_duplicate(
         return Ok(None);
     };
     register_upload(conn, options.uploader, &staged.sha256, name)?;
+    counted("duplicate");
     Ok(Some(Outcome::Duplicate {
         book_id: found.book_id,
         title: found.title,
@@ -157,7 +158,7 @@ fn partial_md5(staged: &Staged) -> Result<String, Error> {
 /// Reads a staged file: format, metadata, cover (rendered and checked), KOReader's hash.
 /// CPU and disk work: run it on a blocking thread, without holding a connection.
 pub fn read(staged: Staged, name: &str) -> Result<ReadFile, Error> {
-    let extracted = libris_formats::extract(&staged.path, name).map_err(refusal)?;
+    let extracted = libris_formats::extract(&staged.path, name).map_err(refused)?;
     let cover = extracted.cover.as_ref().and_then(|raw| {
         covers::render(&raw.bytes)
             // A book is still a book without its cover.
@@ -177,7 +178,7 @@ pub fn read(staged: Staged, name: &str) -> Result<ReadFile, Error> {
 /// Reads only a staged file's format and KOReader's hash: for files whose metadata and cover
 /// come from elsewhere (a calibre book's `metadata.opf` and `cover.jpg`).
 pub fn read_format(staged: Staged, name: &str) -> Result<ReadFile, Error> {
-    let format = libris_formats::identify(&staged.path, name).map_err(refusal)?;
+    let format = libris_formats::identify(&staged.path, name).map_err(refused)?;
     Ok(ReadFile {
         content_hash: partial_md5(&staged)?,
         staged,
@@ -354,11 +355,33 @@ pub fn commit(
     mut prepared: Prepared,
     options: &Options,
 ) -> Result<Outcome, Error> {
-    let outcome = conn.transaction(|conn| store(conn, &prepared, options))?;
+    let outcome = conn
+        .transaction(|conn| store(conn, &prepared, options))
+        .inspect_err(|_| counted("failed"))?;
+    counted(match outcome {
+        Outcome::Created { .. } => "created",
+        Outcome::Added { .. } => "added",
+        Outcome::Duplicate { .. } => "duplicate",
+    });
     if !matches!(outcome, Outcome::Duplicate { .. }) {
         prepared.written.clear();
     }
     Ok(outcome)
+}
+
+/// Counts a file's outcome for `/metrics`.
+fn counted(outcome: &'static str) {
+    metrics::counter!(crate::telemetry::INGEST, "outcome" => outcome).increment(1);
+}
+
+/// [`refusal`], counted.
+fn refused(e: FormatError) -> Error {
+    counted(if matches!(e, FormatError::Io(_)) {
+        "failed"
+    } else {
+        "refused"
+    });
+    refusal(e)
 }
 
 /// One file through the whole pipeline on one connection, as a book of its own (the inbox

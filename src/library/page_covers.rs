@@ -306,19 +306,21 @@ pub async fn pass(cx: &Context) -> Result<Pass, Error> {
 }
 
 /// Renders covers for the life of the server: when woken (a book arrived) and every minute.
-pub async fn work(cx: Context) {
+pub async fn work(cx: Context, locks: crate::db::advisory::Locks) {
+    use crate::db::advisory::Job;
     loop {
-        match pass(&cx).await {
-            Ok(Pass {
+        match locks.turn(Job::PageCovers, pass(&cx)).await {
+            None
+            | Some(Ok(Pass {
                 covered: 0,
                 failed: 0,
-            }) => {}
-            Ok(p) => log::info!(
+            })) => {}
+            Some(Ok(p)) => log::info!(
                 "page covers: {} book(s) given a cover, {} file(s) failed",
                 p.covered,
                 p.failed
             ),
-            Err(e) => log::warn!("page covers: pass stopped: {e}"),
+            Some(Err(e)) => log::warn!("page covers: pass stopped: {e}"),
         }
         tokio::select! {
             _ = cx.wake.notified() => {}

@@ -121,6 +121,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
         let mut compute = Some(compute);
         loop {
             if let Some(found) = self.lookup(&key, version) {
+                looked_up("hit");
                 return Ok(found);
             }
             let next = {
@@ -148,7 +149,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
                 }
             };
             match next {
-                Next::Found(value, v) => return Ok((value, v)),
+                Next::Found(value, v) => {
+                    looked_up("shared");
+                    return Ok((value, v));
+                }
                 Next::Wait(mut done) => {
                     let _waiting = Waiting::new(&self.waiting);
                     // Nothing is ever sent: this returns when the computation's sender is
@@ -161,6 +165,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
                         key: Some(key.clone()),
                         _done: sender,
                     };
+                    looked_up("miss");
                     let compute = compute.take().expect("computed only once");
                     let value = compute().await?;
                     self.store(key, version, value.clone());
@@ -169,6 +174,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Versioned<K, V> {
             }
         }
     }
+}
+
+fn looked_up(result: &'static str) {
+    metrics::counter!(crate::telemetry::CACHE_LOOKUPS, "result" => result).increment(1);
 }
 
 /// What a caller of `Versioned::get` does next.

@@ -28,6 +28,7 @@ use super::progress::{record_all, Recorded, Report, Verified};
 use super::state::RulesCache;
 use crate::db::{self, DbPool};
 use crate::error::Error;
+use crate::telemetry;
 
 /// The most reports one statement carries.
 pub const MAX_BATCH: usize = 64;
@@ -52,6 +53,18 @@ pub struct Written {
 /// Writes `batch` (see the module's comment) in one statement or, when that fails and there
 /// is more than one report, each on its own.
 pub fn write(conn: &mut PgConnection, rules: &Rules, batch: &[Verified]) -> Written {
+    let written = write_batch(conn, rules, batch);
+    let stored = written
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Some(_))))
+        .count();
+    metrics::counter!(telemetry::KOSYNC_REPORTS).increment(stored as u64);
+    metrics::histogram!(telemetry::KOSYNC_BATCH).record(batch.len() as f64);
+    written
+}
+
+fn write_batch(conn: &mut PgConnection, rules: &Rules, batch: &[Verified]) -> Written {
     match record_all(conn, rules, batch) {
         Ok(outcomes) => Written {
             outcomes: outcomes.into_iter().map(Ok).collect(),

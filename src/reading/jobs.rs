@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::state;
+use crate::db::advisory::{Job, Locks};
 use crate::db::{self, DbPool};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -105,18 +106,20 @@ async fn rebuild_all(pool: &DbPool) -> Result<state::Rebuilt, crate::error::Erro
 }
 
 /// Moves reading → paused as time passes, every `every`, for the life of the server.
-pub async fn sweep_forever(pool: DbPool, every: Duration) {
+pub async fn sweep_forever(pool: DbPool, every: Duration, locks: Locks) {
     loop {
         tokio::time::sleep(every).await;
-        let swept = db::run(&pool, |conn| {
-            let rules = state::rules(conn)?;
-            state::sweep(conn, &rules)
-        })
-        .await;
-        match swept {
-            Ok(0) => {}
-            Ok(n) => log::info!("reading sweep: {n} aggregates now paused"),
-            Err(e) => log::warn!("reading sweep: {e}"),
+        let swept = locks.turn(
+            Job::ReadingSweep,
+            db::run(&pool, |conn| {
+                let rules = state::rules(conn)?;
+                state::sweep(conn, &rules)
+            }),
+        );
+        match swept.await {
+            None | Some(Ok(0)) => {}
+            Some(Ok(n)) => log::info!("reading sweep: {n} aggregates now paused"),
+            Some(Err(e)) => log::warn!("reading sweep: {e}"),
         }
     }
 }

@@ -170,7 +170,7 @@ fn serve_logs_requests_and_stops_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_libris"))
+    let child = Command::new(env!("CARGO_BIN_EXE_libris"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &db.url)
         .env("RUST_LOG", "info")
@@ -197,11 +197,23 @@ fn serve_logs_requests_and_stops_on_sigterm() {
     }
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 
-    let status = Command::new("kill")
+    let (code, log) = stop(child);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("GET /users/auth 401"),
+        "one line per request: {log}"
+    );
+    assert!(!log.contains(secret), "the key must never be logged: {log}");
+}
+
+/// SIGTERM to a `serve` whose stderr is piped: its exit code and its log.
+fn stop(mut child: std::process::Child) -> (Option<i32>, String) {
+    use std::io::Read;
+    let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success());
+    assert!(sent.success());
     let code = child.wait().unwrap();
     let mut log = String::new();
     child
@@ -210,12 +222,75 @@ fn serve_logs_requests_and_stops_on_sigterm() {
         .unwrap()
         .read_to_string(&mut log)
         .unwrap();
-    assert_eq!(code.code(), Some(0), "{log}");
+    (code.code(), log)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A request's whole answer, once `port` listens.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            s.write_all(request.as_bytes()).unwrap();
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).unwrap();
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("nothing listens on {port}");
+}
+
+/// LIBRIS_LOG_FORMAT=json: every line of the log is one JSON object. LIBRIS_METRICS_BIND:
+/// `/metrics` without a key there, and only `/metrics`; the main address still asks a key.
+#[test]
+fn json_logs_and_a_metrics_listener_of_its_own() {
+    let db = TestDb::new();
+    let (port, metrics_port) = (free_port(), free_port());
+    let data = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_libris"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "info")
+        .env("LIBRIS_LOG_FORMAT", "json")
+        .env("LIBRIS_METRICS_BIND", format!("127.0.0.1:{metrics_port}"))
+        .env("LIBRIS_DATA_DIR", data.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(http_get(port, "/healthcheck").starts_with("HTTP/1.1 200"));
+    let metrics = http_get(metrics_port, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(
-        log.contains("GET /users/auth 401"),
-        "one line per request: {log}"
+        metrics.contains("libris_http_requests_total{family=\"kosync\",status=\"200\"} 1"),
+        "{metrics}"
     );
-    assert!(!log.contains(secret), "the key must never be logged: {log}");
+    assert!(http_get(metrics_port, "/api/health").starts_with("HTTP/1.1 404"));
+    assert!(http_get(port, "/metrics").starts_with("HTTP/1.1 401"));
+    let (code, log) = stop(child);
+    assert_eq!(code, Some(0), "{log}");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["ts"].is_string() && l["level"].is_string()));
+    assert!(
+        lines.iter().any(|l| l["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /healthcheck 200")),
+        "{log}"
+    );
 }
 
 #[actix_web::test]

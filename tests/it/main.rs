@@ -16,6 +16,7 @@ mod kosync;
 mod kosync_identifiers;
 mod library;
 mod opds;
+mod operations;
 mod page_covers;
 use libris_test_support::opds_validators;
 mod reading;

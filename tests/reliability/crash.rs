@@ -23,7 +23,7 @@ const PUT_CLIENTS: usize = 16;
 const UPLOAD_CLIENTS: usize = 3;
 const BOOKS_READ: u64 = PUT_CLIENTS as u64;
 
-async fn upload(
+pub async fn upload(
     client: &awc::Client,
     url: &str,
     admin: &str,
@@ -44,7 +44,7 @@ async fn upload(
         .flatten()
 }
 
-fn epub(n: u64) -> Vec<u8> {
+pub fn epub(n: u64) -> Vec<u8> {
     let file = tempfile::NamedTempFile::new().unwrap();
     libris::library::sample::write_epub(file.path(), n).unwrap();
     std::fs::read(file.path()).unwrap()
@@ -314,7 +314,7 @@ pub async fn run(figures: &mut Figures) {
     let _ = std::fs::remove_file(&log);
 }
 
-fn quoted(values: &[String]) -> String {
+pub fn quoted(values: &[String]) -> String {
     if values.is_empty() {
         return "NULL".into();
     }
@@ -326,7 +326,7 @@ fn quoted(values: &[String]) -> String {
 }
 
 /// File rows whose file is missing, and files (besides the secret) no row claims.
-fn disagreements(conn: &mut PgConnection, data: &Path) -> (usize, usize) {
+pub fn disagreements(conn: &mut PgConnection, data: &Path) -> (usize, usize) {
     use libris::db::schema::{book_files as f, books as b};
     let files: Vec<String> = f::table
         .select((f::inbox_path, f::storage_path))

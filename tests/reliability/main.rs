@@ -11,6 +11,7 @@ mod enumeration;
 mod files;
 mod guessing;
 mod hostile_kosync;
+mod instances;
 mod process;
 mod slow_clients;
 mod webdav;
@@ -79,6 +80,9 @@ async fn reliability() {
     }
     if wanted("webdav") {
         webdav::run(&mut figures).await;
+    }
+    if wanted("instances") {
+        instances::run(&mut figures).await;
     }
     if wanted("crash") {
         crash::run(&mut figures).await;

@@ -12,6 +12,8 @@ pub struct Server {
     pub url: String,
     database_url: String,
     data: std::path::PathBuf,
+    /// What [`start_with`] added (the server secret, say).
+    settings: Vec<(String, String)>,
 }
 
 impl Server {
@@ -21,6 +23,7 @@ impl Server {
             .arg("setup-token")
             .env("DATABASE_URL", &self.database_url)
             .env("LIBRIS_DATA_DIR", &self.data)
+            .envs(self.settings.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("libris setup-token runs");
         assert!(out.status.success(), "{out:?}");
@@ -29,6 +32,11 @@ impl Server {
 }
 
 pub fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
+    start_with(db, data, log, &[])
+}
+
+/// [`start`] with more settings (later ones win).
+pub fn start_with(db: &TestDb, data: &Path, log: &Path, settings: &[(&str, &str)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,6 +56,7 @@ pub fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
         .env("LIBRIS_AUTH_FAILURES_PER_MINUTE", "0")
         .env("LIBRIS_HARDCOVER_SYNC_AT", "off")
         .env("RUST_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -57,6 +66,10 @@ pub fn start(db: &TestDb, data: &Path, log: &Path) -> Server {
         url: format!("http://127.0.0.1:{port}"),
         database_url: db.url.clone(),
         data: data.to_owned(),
+        settings: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 

@@ -17,7 +17,6 @@ use diesel::sql_types::BigInt;
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
-use libris::http::throttle::Throttle;
 use libris::{build_app, db, AppState, Config};
 
 /// The server DATABASE_URL points at (`make test` starts one).
@@ -349,9 +348,9 @@ impl Builder {
         )
         .expect("the app state builds");
         if let Some(clock) = self.throttle_clock {
-            let config = &state.config;
-            let throttle = Throttle::new(config.auth_failures_per_minute, config.trust_proxy)
-                .with_clock(std::sync::Arc::new(move || clock.now()));
+            let throttle = state
+                .throttle
+                .clocked(std::sync::Arc::new(move || clock.now()));
             state.throttle = std::sync::Arc::new(throttle);
         }
         let app_state = state.clone();

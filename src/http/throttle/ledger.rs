@@ -57,11 +57,22 @@ pub struct Login {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
+pub(super) enum Key {
     Addr(IpAddr),
     User(&'static str, String),
     /// A username from one address: what a trusted pair is held to.
     Pair(IpAddr, &'static str, String),
+}
+
+impl Key {
+    /// The key as the shared counts name it (`auth::login_failures`).
+    pub(super) fn name(&self) -> String {
+        match self {
+            Key::Addr(addr) => format!("addr {addr}"),
+            Key::User(users, name) => format!("user {users} {name}"),
+            Key::Pair(addr, users, name) => format!("pair {addr} {users} {name}"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -104,8 +115,12 @@ impl Ledger {
         }
     }
 
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
     /// The keys a failure of `login` counts against.
-    fn keys(login: &Login) -> Vec<Key> {
+    pub(super) fn keys(login: &Login) -> Vec<Key> {
         let mut keys = Vec::with_capacity(3);
         if let Some(addr) = login.addr {
             keys.push(Key::Addr(addr));
@@ -165,6 +180,26 @@ impl Ledger {
             if window.seen.len() < MAX_SEEN.min(limit as usize) {
                 window.seen.push(login.secret);
             }
+        }
+    }
+
+    /// Takes in a key's window as all instances together counted it: `failures` in a window
+    /// that began `age` ago. A window counted here with more failures keeps its count.
+    pub fn absorb(&mut self, key: Key, failures: u32, age: Duration, now: Instant) {
+        if age >= WINDOW {
+            return;
+        }
+        let start = now.checked_sub(age).unwrap_or(now);
+        let window = self
+            .windows
+            .entry(key)
+            .or_insert_with(|| Window::new(start));
+        if now >= window.start + WINDOW {
+            *window = Window::new(start);
+        }
+        if failures > window.failures {
+            window.failures = failures;
+            window.start = start;
         }
     }
 

@@ -319,3 +319,45 @@ proptest! {
         prop_assert_eq!(key(&plain), key(&with_repeats));
     }
 }
+
+#[test]
+fn a_count_from_another_instance_refuses_here_until_its_window_ends() {
+    let mut l = Ledger::new(LIMIT);
+    let t = Instant::now();
+    let ann = login(1, "ann", 1);
+    for key in Ledger::keys(&ann) {
+        l.absorb(key, LIMIT, secs(20), t);
+    }
+    assert_eq!(
+        l.refused(&ann, t),
+        Some(secs(40)),
+        "the shared window's end"
+    );
+    assert_eq!(l.refused(&ann, t + secs(40)), None);
+    // A shared count that is lower, or a window already over, changes nothing.
+    let mut l = Ledger::new(LIMIT);
+    for s in 0..3 {
+        l.failed(&login(2, "bob", s), t);
+    }
+    for key in Ledger::keys(&login(2, "bob", 0)) {
+        l.absorb(key.clone(), 1, secs(1), t);
+        l.absorb(key, 9, secs(61), t);
+    }
+    assert_eq!(l.refused(&login(2, "bob", 9), t), Some(secs(60)));
+}
+
+#[test]
+fn keys_have_names_that_tell_them_apart() {
+    let names: Vec<String> = Ledger::keys(&login(1, "ann", 0))
+        .iter()
+        .map(Key::name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "addr 10.0.0.1",
+            "user kosync ann",
+            "pair 10.0.0.1 kosync ann"
+        ]
+    );
+}

@@ -170,7 +170,7 @@ pub async fn change_password(
     let right = state
         .bcrypt(move || bcrypt::verify(&current, &hash).unwrap_or(false))
         .await?;
-    super::signin::counted(&state, login.as_ref(), right);
+    super::signin::counted(&state, login.as_ref(), right).await;
     if !right {
         errors.add("current", "That is not your current password.");
     }

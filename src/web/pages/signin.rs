@@ -232,13 +232,13 @@ pub fn attempt(
 }
 
 /// Counts an [`attempt`]'s outcome.
-pub fn counted(state: &AppState, login: Option<&Login>, right: bool) {
+pub async fn counted(state: &AppState, login: Option<&Login>, right: bool) {
     let throttle = &state.throttle;
     if let Some(login) = login {
         if right {
             throttle.succeeded(login, throttle.now());
         } else {
-            throttle.failed(login, throttle.now());
+            throttle.failure(login).await;
         }
     }
 }
@@ -281,7 +281,7 @@ pub async fn signin(
         .bcrypt(move || bcrypt::verify(&password, &hash).unwrap_or(false))
         .await?;
     let right = found.is_some() && right;
-    counted(&state, login.as_ref(), right);
+    counted(&state, login.as_ref(), right).await;
     match found {
         Some((key_id, _)) if right => {
             throttle::signed_in(&req);
