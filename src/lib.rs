@@ -4,7 +4,7 @@
 //! core (`error`, `db`, `config`, `secret`, `settings`, `http`,
 //! `telemetry`) ← domain (`auth`, `reading`,
 //! `library`, `hardcover`, `cloud`) ← faces (`kosync`, `opds`, `api`, `web`, `dav`, `notes`) ← the app
-//! (`state`, `app`, `background`, `cli`).
+//! (`state`, `app`, `background`, `cli`, `ops`).
 
 pub mod api;
 pub mod app;
@@ -22,6 +22,7 @@ pub mod kosync;
 pub mod library;
 pub mod notes;
 pub mod opds;
+pub mod ops;
 pub mod reading;
 pub mod secret;
 pub mod settings;

@@ -32,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("app", 3),
     ("background", 3),
     ("cli", 3),
+    ("ops", 3),
     ("AppState", 3),
     ("build_app", 3),
     ("migrate", 3),

@@ -1,10 +1,12 @@
 //! The command line: each command in its own file, `main.rs` only parses and dispatches.
 
 mod aggregates;
+mod backup;
 mod credentials;
 mod hardcover;
 mod import;
 mod keys;
+mod restore;
 mod serve;
 
 use std::path::PathBuf;
@@ -63,6 +65,21 @@ enum Command {
         /// Files and folders to import.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Write one archive of the database and the data dir (books, covers, WebDAV spaces, the
+    /// server secret), consistent while the server serves.
+    Backup {
+        /// The archive to write, or a folder to write `libris-YYYYMMDD-HHMMSS.tar.gz` (UTC) in.
+        target: PathBuf,
+        /// With a folder: then remove all but the newest N `libris-*.tar.gz` there.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        keep: Option<u32>,
+    },
+    /// Restore an archive of `backup` into an empty database and an empty data dir, after
+    /// checking every checksum in it.
+    Restore {
+        /// The archive.
+        archive: PathBuf,
     },
     /// Check the data dir (LIBRIS_DATA_DIR) against the database and repair what an
     /// interrupted process left (`serve` does it at start-up).
@@ -147,6 +164,8 @@ pub fn run(cli: Cli, mut config: Config) -> ExitCode {
             jobs,
             paths,
         } => import::run(&config, approve, jobs, &paths),
+        Command::Backup { target, keep } => backup::run(&config, &target, keep),
+        Command::Restore { archive } => restore::run(&config, &archive),
         Command::Check => connect(&config).and_then(|mut conn| serve::check(&mut conn, &config)),
         Command::Hardcover(hardcover::HardcoverCommand::Sync { key_id }) => {
             hardcover::sync(config, key_id)
