@@ -3,6 +3,7 @@
 
 mod api;
 mod api_schema;
+mod backup;
 mod check;
 mod cli;
 mod device_passwords;
