@@ -379,6 +379,53 @@ fn with_a_member_changed(archive: &Path, to: &Path) {
     output.into_inner().unwrap().finish().unwrap();
 }
 
+/// The archive rebuilt with `edit` applied to members (path and bytes) and the manifest made
+/// to agree, then `manifest` applied to it: a whole archive that says what a test wants.
+/// Names are written as they are, unchecked (the tar crate would refuse `..`).
+fn rebuilt(
+    archive: &Path,
+    to: &Path,
+    edit: impl Fn(&mut String, &mut Vec<u8>),
+    manifest: impl Fn(&mut serde_json::Value),
+) {
+    use sha2::Digest;
+    let mut input = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(archive).unwrap(),
+    ));
+    let mut members = Vec::new();
+    for entry in input.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        members.push((path, bytes));
+    }
+    let (_, json) = members.pop().unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    for (i, (path, bytes)) in members.iter_mut().enumerate() {
+        edit(path, bytes);
+        json["entries"][i]["path"] = json!(path);
+        json["entries"][i]["size"] = json!(bytes.len());
+        json["entries"][i]["sha256"] = json!(hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    manifest(&mut json);
+    members.push(("manifest.json".into(), serde_json::to_vec(&json).unwrap()));
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(to).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut output = tar::Builder::new(gz);
+    for (path, bytes) in members {
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        output.append(&header, bytes.as_slice()).unwrap();
+    }
+    output.into_inner().unwrap().finish().unwrap();
+}
+
 #[actix_web::test]
 async fn a_damaged_archive_or_a_used_database_is_refused() {
     let (_app, dir, archive) = small_archive().await;
@@ -416,6 +463,67 @@ async fn a_damaged_archive_or_a_used_database_is_refused() {
         );
         assert!(!data.exists(), "{bad:?}: no data dir made");
     }
+
+    // Whole archives refused: from a newer libris; one whose dump pg_restore cannot read
+    // (nothing is then written to the data dir); one with a path out of the data dir.
+    let newer = dir.path().join("newer.tar.gz");
+    rebuilt(
+        &archive,
+        &newer,
+        |_, _| {},
+        |m| m["migration"] = json!("29991231000001"),
+    );
+    let garbage = dir.path().join("garbage.tar.gz");
+    rebuilt(
+        &archive,
+        &garbage,
+        |path, bytes| {
+            if *path == "database.dump" {
+                bytes.truncate(bytes.len() / 2);
+            }
+        },
+        |_| {},
+    );
+    let escaping = dir.path().join("escaping.tar.gz");
+    rebuilt(
+        &archive,
+        &escaping,
+        |path, _| {
+            if path == "data/secret" {
+                *path = "data/../escaped".into();
+            }
+        },
+        |_| {},
+    );
+    for (bad, says) in [
+        (&newer, "newer than this libris knows"),
+        (&garbage, "pg_restore failed"),
+    ] {
+        let target = TestDb::empty();
+        let data = dir.path().join("restored");
+        let out = run(&target.url, &data, &["restore", bad.to_str().unwrap()]);
+        assert!(!out.status.success(), "{bad:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{bad:?}: {}", text(&out));
+        assert_eq!(
+            target.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+            0,
+            "{bad:?}: the database stays empty"
+        );
+        assert!(!data.exists(), "{bad:?}: nothing in the data dir");
+    }
+    let target = TestDb::empty();
+    let out = run(
+        &target.url,
+        &dir.path().join("restored"),
+        &["restore", escaping.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("data/../escaped: not a path libris writes"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("escaped").exists());
 
     // Not into a database that is in use, nor into a data dir that holds something.
     let used = TestDb::new();
