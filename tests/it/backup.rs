@@ -619,3 +619,65 @@ async fn keep_rotates_only_the_archives_in_a_folder() {
     );
     assert!(!out.status.success());
 }
+
+/// An archive of an older schema is migrated once restored; a file the database names but
+/// that was gone when the backup came to it (a book deleted meanwhile) is listed as missing,
+/// and `libris check` reports its row after the restore.
+#[actix_web::test]
+async fn an_older_archive_is_migrated_and_a_missing_file_is_reported() {
+    use diesel_migrations::MigrationHarness;
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    let r = app
+        .upload(&admin, &[(LIGHTHOUSE, &fixture(LIGHTHOUSE))])
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let gone = strings(&app.db, "SELECT inbox_path AS t FROM book_files")[0].clone();
+    std::fs::remove_file(app.data.path().join(&gone)).unwrap();
+    let newest = app
+        .db
+        .conn()
+        .revert_last_migration(libris::db::MIGRATIONS)
+        .unwrap()
+        .to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("older.tar.gz");
+    let out = run(
+        &app.db.url,
+        app.data.path(),
+        &["backup", archive.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 missing"), "{}", text(&out));
+    assert!(
+        text(&out).contains(&gone),
+        "the warning names it: {}",
+        text(&out)
+    );
+
+    let target = TestDb::empty();
+    let data = dir.path().join("data");
+    let out = run(&target.url, &data, &["restore", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("then applied migrations {newest}")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("1 files were deleted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        strings(
+            &target,
+            "SELECT max(version)::text AS t FROM __diesel_schema_migrations"
+        ),
+        [newest]
+    );
+    let out = run(&target.url, &data, &["check"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["missing"], json!([gone]), "{report}");
+}
