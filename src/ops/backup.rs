@@ -22,6 +22,7 @@ use flate2::write::GzEncoder;
 
 use super::manifest::{self, Entry, Manifest};
 use super::{postgres, private_file, Hashing, DATA, DUMP, MANIFEST};
+use crate::db::advisory;
 use crate::db::schema::{book_files, books};
 use crate::library::{check, paths, storage};
 
@@ -81,6 +82,11 @@ pub fn write(
     // `check` moves and removes files: not while they are copied.
     let _lock = check::lock_shared(data_dir)
         .map_err(|e| format!("locking {}/.lock: {e}", data_dir.display()))?;
+    // ...nor while another instance's start-up check holds the database's lock, which holds
+    // where the file's may not (a data dir on NFS).
+    let mut placing = crate::db::connect_with_retry(database_url, db_wait)
+        .map_err(|e| format!("database: {}", e.to_string().trim()))?;
+    advisory::lock_shared(&mut placing, advisory::PLACING_FILES).map_err(|e| e.to_string())?;
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
