@@ -1,4 +1,5 @@
-//! All the work a server does besides answering requests, started in one place: the reading
+//! All the work a server does besides answering requests, started in one place: the metrics'
+//! upkeep, the reading
 //! sweep, deleting ended web sessions, removing the WebDAV spaces of readers who are gone, the
 //! inbox watcher, the covers of PDFs and DjVus (their first page), Hardcover's metadata
 //! lookups and its daily sync. (A rebuild of reading aggregates after a change of rules is
@@ -15,6 +16,12 @@ use crate::{auth, cloud, hardcover, library, reading, AppState};
 /// server.
 pub fn start(state: &AppState) {
     let config = &state.config;
+    actix_web::rt::spawn(async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            crate::telemetry::upkeep();
+        }
+    });
     let locks = Locks::new(&config.database_url);
     if let Some(every) = config.sweep_every {
         actix_web::rt::spawn(reading::jobs::sweep_forever(

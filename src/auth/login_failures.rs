@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, Bytea, Double, Integer, Text, Timestamptz};
+use diesel::sql_types::{Array, Bytea, Double, Integer, Nullable, Text, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 use futures_util::future::BoxFuture;
 
@@ -21,7 +21,7 @@ pub fn count(
     conn: &mut PgConnection,
     keys: &[String],
     secret: Fingerprint,
-    at: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
 ) -> Result<Vec<SharedWindow>, Error> {
     #[derive(QueryableByName)]
     struct Row {
@@ -36,7 +36,7 @@ pub fn count(
         .bind::<Array<Text>, _>(keys)
         .bind::<Bytea, _>(secret.to_be_bytes().to_vec())
         .bind::<Double, _>(crate::http::throttle::WINDOW.as_secs_f64())
-        .bind::<Timestamptz, _>(at)
+        .bind::<Nullable<Timestamptz>, _>(at)
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -65,7 +65,7 @@ impl Shared for InDatabase {
         &self,
         keys: Vec<String>,
         secret: Fingerprint,
-        at: DateTime<Utc>,
+        at: Option<DateTime<Utc>>,
     ) -> BoxFuture<'static, Result<Vec<SharedWindow>, Error>> {
         let pool = self.0.clone();
         Box::pin(async move { db::run(&pool, move |conn| count(conn, &keys, secret, at)).await })

@@ -56,10 +56,9 @@ pub fn check(conn: &mut diesel::PgConnection, config: &Config) -> Result<(), Str
 }
 
 /// Held by the processes that place files, for as long as they run (see `check`): the data
-/// dir's file lock and, on `conn`, the database's.
+/// dir's file lock and the database's (on a connection a thread of its own keeps).
 pub struct Placing {
     _file: check::DataDirLock,
-    _conn: diesel::PgConnection,
 }
 
 /// Takes both locks shared, waiting while another process checks the data dir.
@@ -67,10 +66,42 @@ pub fn lock_data_dir(config: &Config, mut conn: diesel::PgConnection) -> Result<
     advisory::lock_shared(&mut conn, advisory::PLACING_FILES).map_err(|e| e.to_string())?;
     let file = check::lock_shared(&config.data_dir)
         .map_err(|e| format!("locking {}/.lock: {e}", config.data_dir.display()))?;
-    Ok(Placing {
-        _file: file,
-        _conn: conn,
-    })
+    let url = config.database_url.clone();
+    std::thread::spawn(move || keep_placing(conn, &url));
+    Ok(Placing { _file: file })
+}
+
+/// The database's lock lives as long as its connection: when PostgreSQL restarts (or a
+/// firewall drops an idle connection) it is gone, and another instance's start-up check could
+/// take the data dir from under this one. Looked at every 30 s, and taken again on a new
+/// connection when lost.
+fn keep_placing(mut conn: diesel::PgConnection, url: &str) {
+    use diesel::connection::SimpleConnection;
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        if conn.batch_execute("SELECT 1").is_ok() {
+            continue;
+        }
+        log::warn!("the database connection holding the data dir's lock was lost; taking it again");
+        loop {
+            let again = diesel::Connection::establish(url).map_err(|e| e.to_string());
+            let locked = again.and_then(|mut c| {
+                advisory::lock_shared(&mut c, advisory::PLACING_FILES)
+                    .map(|()| c)
+                    .map_err(|e| e.to_string())
+            });
+            match locked {
+                Ok(c) => {
+                    conn = c;
+                    break;
+                }
+                Err(e) => {
+                    log::debug!("data dir lock: {e}");
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                }
+            }
+        }
+    }
 }
 
 pub fn run(config: Config) -> Result<(), String> {

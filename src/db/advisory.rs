@@ -39,7 +39,8 @@ impl Job {
         }
     }
 
-    fn key(self) -> i64 {
+    /// Its advisory lock's key.
+    pub fn key(self) -> i64 {
         JOBS + self as i64
     }
 }
@@ -151,13 +152,45 @@ impl Locks {
                 return None;
             }
         }
+        let mut held = Held {
+            locks: self.clone(),
+            key: job.key(),
+            armed: true,
+        };
         let started = std::time::Instant::now();
         let result = work.await;
         crate::telemetry::job_ran(job.name(), result.is_ok(), started.elapsed());
+        held.armed = false;
         if let Err(e) = self.unlock(job.key()).await {
             // Its connection is gone, and the lock with it.
             log::debug!("{}: unlock: {e}", job.name());
         }
         Some(result)
+    }
+}
+
+/// A job's lock while its turn runs: let go however the turn ends, done or dropped halfway
+/// (the connection is shared by every job, so it would otherwise hold the lock for good).
+struct Held {
+    locks: Locks,
+    key: i64,
+    /// Until the turn ends and lets go itself.
+    armed: bool,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (locks, key) = (self.locks.clone(), self.key);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = locks.unlock(key).await {
+                    // Its connection is gone, and the lock with it.
+                    log::debug!("advisory unlock: {e}");
+                }
+            });
+        }
     }
 }

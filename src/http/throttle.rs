@@ -50,21 +50,23 @@ pub struct Throttle {
     /// are keyed hashes: without the key, no one can test a guess against one.
     key: [u8; 32],
     clock: Clock,
-    /// An instant of `clock` and the wall clock's time then: the shared counts are kept in
-    /// wall-clock time, read as this throttle's clock moves from here.
-    epoch: (Instant, chrono::DateTime<chrono::Utc>),
+    /// With a clock of a test's: an instant of it and the wall clock's time then, so that the
+    /// shared counts move as that clock does. `None`: the shared counts keep the database's
+    /// time, one clock for every instance.
+    epoch: Option<(Instant, chrono::DateTime<chrono::Utc>)>,
     shared: Option<Arc<dyn Shared>>,
 }
 
 /// Failure counts every instance on one database shares (`auth::login_failures`).
 pub trait Shared: Send + Sync {
     /// Counts one failure with the fingerprint `secret` against each named key at the time
-    /// `at`, as the ledger counts; each key's window as it then is.
+    /// `at` (`None`: the shared store's own clock), as the ledger counts; each key's window
+    /// as it then is.
     fn count(
         &self,
         keys: Vec<String>,
         secret: Fingerprint,
-        at: chrono::DateTime<chrono::Utc>,
+        at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> futures_util::future::BoxFuture<'static, Result<Vec<SharedWindow>, Error>>;
 }
 
@@ -87,7 +89,7 @@ impl Throttle {
             ledger: Mutex::new(Ledger::new(per_minute)),
             key,
             clock: Arc::new(Instant::now),
-            epoch: (Instant::now(), chrono::Utc::now()),
+            epoch: None,
             shared: None,
         }
     }
@@ -95,7 +97,7 @@ impl Throttle {
     /// The same throttle reading the time from `clock`.
     pub fn with_clock(self, clock: Clock) -> Throttle {
         Throttle {
-            epoch: (clock(), chrono::Utc::now()),
+            epoch: Some((clock(), chrono::Utc::now())),
             clock,
             ..self
         }
@@ -108,7 +110,7 @@ impl Throttle {
             trust_proxy: self.trust_proxy,
             ledger: Mutex::new(Ledger::new(self.ledger().limit())),
             key: self.key,
-            epoch: (clock(), chrono::Utc::now()),
+            epoch: Some((clock(), chrono::Utc::now())),
             clock,
             shared: self.shared.clone(),
         }
@@ -138,10 +140,10 @@ impl Throttle {
         let keys = Ledger::keys(login);
         let names = keys.iter().map(ledger::Key::name).collect();
         let now = self.now();
-        let (instant, wall) = self.epoch;
-        let at = wall
-            + chrono::Duration::from_std(now.saturating_duration_since(instant))
-                .unwrap_or_default();
+        let at = self.epoch.map(|(instant, wall)| {
+            wall + chrono::Duration::from_std(now.saturating_duration_since(instant))
+                .unwrap_or_default()
+        });
         match shared.count(names, login.secret, at).await {
             Ok(windows) => {
                 let mut ledger = self.ledger();

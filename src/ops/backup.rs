@@ -10,7 +10,7 @@
 //! was. A file the snapshot names but that is gone when its turn comes (its book deleted
 //! meanwhile) is listed in the manifest as `missing`, and a warning says so.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -44,8 +44,36 @@ struct Snapshot {
     migration: String,
     /// Book files and covers, relative to the data dir.
     named: BTreeSet<String>,
+    /// Whose each named path is: where to look when it moved during the backup.
+    origins: BTreeMap<String, Origin>,
     /// Thumbnails: made beside most covers, not all.
     optional: BTreeSet<String>,
+}
+
+/// The row a named path belongs to.
+#[derive(Clone, Copy)]
+enum Origin {
+    File(uuid::Uuid),
+    Cover(uuid::Uuid),
+}
+
+/// Where the row of a path the snapshot named keeps its file now: an approval moves a book's
+/// file from `inbox/` to `library/`, a new cover replaces the old, while the backup copies.
+fn now_at(conn: &mut PgConnection, origin: Origin) -> Option<String> {
+    match origin {
+        Origin::File(id) => book_files::table
+            .find(id)
+            .select((book_files::storage_path, book_files::inbox_path))
+            .first::<(Option<String>, Option<String>)>(conn)
+            .ok()
+            .and_then(|(stored, inbox)| stored.or(inbox)),
+        Origin::Cover(id) => books::table
+            .find(id)
+            .select(books::cover_path)
+            .first::<Option<String>>(conn)
+            .ok()
+            .flatten(),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -133,7 +161,17 @@ pub fn write(
                 entries.push(append(&mut tar, &member, f).map_err(|e| fail(&member, e))?);
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if required {
+                // Moved meanwhile: the same bytes, kept under the name the dump knows.
+                let moved = snapshot
+                    .origins
+                    .get(&rel)
+                    .and_then(|origin| now_at(&mut placing, *origin))
+                    .and_then(|now| storage::resolve(data_dir, &now))
+                    .and_then(|now| fs::File::open(now).ok());
+                if let Some(f) = moved {
+                    let member = format!("{DATA}/{rel}");
+                    entries.push(append(&mut tar, &member, f).map_err(|e| fail(&member, e))?);
+                } else if required {
                     log::warn!("{rel}: named by the database but gone before it was copied");
                     missing.push(rel);
                 }
@@ -199,20 +237,37 @@ fn dump_snapshot(url: &str, db_wait: std::time::Duration, dump: &Path) -> Result
             .map_err(|e| format!("not a libris database (no migrations table?): {e}"))?
             .t
             .ok_or("not a libris database: no migration applied")?;
-    let located: Vec<(Option<String>, Option<String>)> = book_files::table
-        .select((book_files::storage_path, book_files::inbox_path))
+    let located: Vec<(uuid::Uuid, Option<String>, Option<String>)> = book_files::table
+        .select((
+            book_files::id,
+            book_files::storage_path,
+            book_files::inbox_path,
+        ))
         .load(&mut conn)
         .map_err(sql)?;
-    let covers: Vec<Option<String>> = books::table
-        .select(books::cover_path)
+    let covered: Vec<(uuid::Uuid, Option<String>)> = books::table
+        .select((books::id, books::cover_path))
         .filter(books::cover_path.is_not_null())
         .load(&mut conn)
         .map_err(sql)?;
-    let mut named: BTreeSet<String> = located
-        .into_iter()
-        .filter_map(|(stored, inbox)| stored.or(inbox))
+    let mut origins = BTreeMap::new();
+    for (id, stored, inbox) in located {
+        if let Some(path) = stored.or(inbox) {
+            origins.insert(path, Origin::File(id));
+        }
+    }
+    let mut covers: Vec<String> = Vec::new();
+    for (id, cover) in covered {
+        if let Some(path) = cover {
+            origins.insert(path.clone(), Origin::Cover(id));
+            covers.push(path);
+        }
+    }
+    let mut named: BTreeSet<String> = origins
+        .iter()
+        .filter(|(_, o)| matches!(o, Origin::File(_)))
+        .map(|(p, _)| p.clone())
         .collect();
-    let covers: Vec<String> = covers.into_iter().flatten().collect();
     let optional = covers
         .iter()
         .filter_map(|c| paths::thumbnail_of(c))
@@ -225,6 +280,9 @@ fn dump_snapshot(url: &str, db_wait: std::time::Duration, dump: &Path) -> Result
         "--format=custom",
         "--no-owner",
         "--no-privileges",
+        // Fingerprints of recent wrong passwords, keyed with the secret the archive also
+        // holds: never in a backup (a restored server starts with no failures counted).
+        "--exclude-table-data=login_failures",
         &format!("--snapshot={snapshot}"),
     ];
     postgres::run("pg_dump", url, &args, dump)?;
@@ -232,6 +290,7 @@ fn dump_snapshot(url: &str, db_wait: std::time::Duration, dump: &Path) -> Result
     Ok(Snapshot {
         migration,
         named,
+        origins,
         optional,
     })
 }

@@ -14,7 +14,7 @@ pub struct Conninfo {
 }
 
 /// Splits the password out of a `postgres://` or `postgresql://` URL (`user:password@`, or
-/// a `password=` parameter). Other connection strings are passed on as they are.
+/// a `password=` parameter), or out of a `key=value` connection string.
 pub fn conninfo(url: &str) -> Conninfo {
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let Some(scheme_end) = url
@@ -22,10 +22,7 @@ pub fn conninfo(url: &str) -> Conninfo {
         .or_else(|| url.strip_prefix("postgres://"))
         .map(|rest| url.len() - rest.len())
     else {
-        return Conninfo {
-            url: url.to_owned(),
-            password: None,
-        };
+        return key_value_conninfo(url);
     };
     let (main, query) = match url.split_once('?') {
         Some((m, q)) => (m, Some(q)),
@@ -70,6 +67,60 @@ pub fn conninfo(url: &str) -> Conninfo {
         }
     }
     Conninfo { url: out, password }
+}
+
+/// A `host=… password=…` connection string without its password. Values are single words or
+/// single-quoted (with `\'` and `\\` escapes), as libpq reads them.
+fn key_value_conninfo(s: &str) -> Conninfo {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut password = None;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        // One `key = value` pair, from `start` to `i`.
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'=' {
+            i += 1;
+        }
+        let key = s[start..i].trim();
+        i += 1;
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if bytes.get(i) == Some(&b'\'') {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'\'' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                }
+                let c = s[i..].chars().next().unwrap_or_default();
+                value.push(c);
+                i += c.len_utf8();
+            }
+            i += 1;
+        } else {
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                let c = s[i..].chars().next().unwrap_or_default();
+                value.push(c);
+                i += c.len_utf8();
+            }
+        }
+        let pair = &s[start..i.min(s.len())];
+        if key == "password" {
+            password = Some(value);
+        } else {
+            kept.push(pair);
+        }
+    }
+    Conninfo {
+        url: kept.join(" "),
+        password,
+    }
 }
 
 /// `name` (pg_dump, pg_restore): on PATH (Debian's wrapper picks the right version), else
@@ -145,6 +196,20 @@ mod tests {
             Conninfo {
                 url: "postgres:///libris?host=/run/postgresql&user=ann".into(),
                 password: Some("x".into())
+            }
+        );
+        assert_eq!(
+            conninfo("host=/tmp password='s p\\'w' dbname=x"),
+            Conninfo {
+                url: "host=/tmp dbname=x".into(),
+                password: Some("s p'w".into())
+            }
+        );
+        assert_eq!(
+            conninfo("password = pw host=db"),
+            Conninfo {
+                url: "host=db".into(),
+                password: Some("pw".into())
             }
         );
         for plain in [

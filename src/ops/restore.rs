@@ -47,12 +47,35 @@ pub fn restore(
         .map_err(|e| format!("database unreachable: {}", e.to_string().trim()))?;
     database_empty(&mut conn)?;
 
-    let parent = match data_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let dump = parent.join(format!(".libris-restore.{}.dump", std::process::id()));
+    // The dump waits inside the data dir (made private if new): the user who owns the data
+    // dir can restore into it without writing anywhere else. A data dir made here goes again
+    // when the restore fails.
+    let made = !data_dir.exists();
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    }
+    let restored = restore_into(&mut conn, database_url, data_dir, archive);
+    if restored.is_err() && made {
+        let _ = fs::remove_dir_all(data_dir);
+    }
+    restored
+}
+
+fn restore_into(
+    conn: &mut PgConnection,
+    database_url: &str,
+    data_dir: &Path,
+    archive: &Path,
+) -> Result<Restored, String> {
+    let lock = check::try_lock_exclusive(data_dir)
+        .map_err(|e| format!("locking {}/.lock: {e}", data_dir.display()))?
+        .ok_or_else(|| format!("another libris process uses {}", data_dir.display()))?;
+    let dump = data_dir.join(format!(".restore.{}.dump", std::process::id()));
     let _dump_gone = RemoveOnDrop(dump.clone());
     let manifest = verify(archive, Some(&dump))?;
     let known = newest_known_migration();
@@ -76,13 +99,16 @@ pub fn restore(
         &dump,
     )?;
 
-    let lock = check::try_lock_exclusive(data_dir)
-        .map_err(|e| format!("locking {}/.lock: {e}", data_dir.display()))?
-        .ok_or_else(|| format!("another libris process uses {}", data_dir.display()))?;
-    let (files, file_bytes) = extract(archive, &manifest, data_dir)?;
+    let (files, file_bytes) = extract(archive, &manifest, data_dir).map_err(|e| {
+        format!(
+            "{e}. The database was restored but its files were not: drop and create the \
+             database again, empty {} (removed if the restore made it), and restore again",
+            data_dir.display()
+        )
+    })?;
     drop(lock);
 
-    let applied = crate::migrate(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
+    let applied = crate::migrate(conn).map_err(|e| format!("migration failed: {e}"))?;
     if let Err(e) = crate::config::remember_database(data_dir, database_url) {
         log::warn!("{}: {e}", crate::config::REMEMBERED);
     }

@@ -11,7 +11,7 @@ mod recorder;
 
 pub use families::{family, middleware};
 pub use log_format::{init_logging, LogFormat};
-pub use recorder::{install, render};
+pub use recorder::{install, render, upkeep};
 
 /// Requests answered, by route family (`family`) and status (`status`).
 pub const HTTP_REQUESTS: &str = "libris_http_requests_total";

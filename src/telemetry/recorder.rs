@@ -36,14 +36,20 @@ pub fn install() -> bool {
         .is_some()
 }
 
+/// Folds histogram samples into their buckets. Samples pile up in memory until this runs:
+/// the server runs it every few seconds, scraped or not (`background::start`).
+pub fn upkeep() {
+    if let Some(Some(handle)) = HANDLE.get() {
+        handle.run_upkeep();
+    }
+}
+
 /// The Prometheus text format of every metric now, with the pool's connections as they are
 /// (`total`, `idle`) at this moment. `None` when no recorder is installed.
 pub fn render(connections: u32, idle: u32) -> Option<String> {
     let handle = HANDLE.get()?.as_ref()?;
     metrics::gauge!(DB_CONNECTIONS, "state" => "idle").set(idle);
     metrics::gauge!(DB_CONNECTIONS, "state" => "busy").set(connections.saturating_sub(idle));
-    // Histograms keep their samples until upkeep folds them into buckets: a scrape is when
-    // that is needed (and `install`'s caller need not run a timer for it).
     handle.run_upkeep();
     Some(handle.render())
 }

@@ -231,7 +231,7 @@ async fn a_background_job_runs_in_one_instance_at_a_time() {
     assert_eq!(long_turn.await.unwrap().unwrap().unwrap(), 1);
     let after = two.turn(Job::Inbox, async { Ok(4) }).await;
     assert_eq!(after.unwrap().unwrap(), 4, "free once the first is done");
-    // A process that dies lets go: its connection's locks end with it.
+    // A turn dropped halfway (its task cancelled) lets go of its lock.
     let (started, running) = tokio::sync::oneshot::channel::<()>();
     let dying = actix_web::rt::spawn({
         let one = one.clone();
@@ -247,8 +247,6 @@ async fn a_background_job_runs_in_one_instance_at_a_time() {
     running.await.unwrap();
     assert!(two.turn(Job::Inbox, async { Ok(5) }).await.is_none());
     dying.abort();
-    drop(one);
-    // The aborted turn dropped its clone of `one`; the connection closes with the last one.
     let mut freed = None;
     for _ in 0..50 {
         freed = two.turn(Job::Inbox, async { Ok(6) }).await;
@@ -258,4 +256,18 @@ async fn a_background_job_runs_in_one_instance_at_a_time() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(freed.unwrap().unwrap(), 6);
+    // A process that dies lets go too: its connection's locks end with it.
+    let holder = Locks::new(&app.db.url);
+    assert!(holder.try_lock(Job::Inbox.key()).await.unwrap());
+    assert!(two.turn(Job::Inbox, async { Ok(7) }).await.is_none());
+    drop(holder);
+    let mut freed = None;
+    for _ in 0..50 {
+        freed = two.turn(Job::Inbox, async { Ok(8) }).await;
+        if freed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(freed.unwrap().unwrap(), 8);
 }
