@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 PG := scripts/pg.sh
 
-.PHONY: run test browser db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-webdav bench-mixed bench-hardcover reliability schemathesis fuzz deps
+.PHONY: run test browser db-start db-stop docs fmt lint bench-kosync bench-ingest bench-calibre bench-reading bench-opds bench-web bench-webdav bench-mixed bench-hardcover reliability schemathesis fuzz deps test-packaging
 
 deps:
 	@scripts/deps.sh
@@ -22,6 +22,13 @@ test: deps
 	if [ -z "$$url" ]; then url=$$($(PG) start test) || exit 1; fi; \
 	python=$$(scripts/test-tools.sh) || exit 1; \
 	DATABASE_URL="$$url" LIBRIS_TEST_PYTHON="$$python" LIBRIS_REQUIRE_BROWSER=1 LIBRIS_REQUIRE_TOOLS=1 cargo test --locked
+
+# The container packaging end to end (scripts/test-packaging.sh; root, rootful Podman, which
+# scripts/podman-setup.sh installs): builds Containerfile and packaging/postgres.Containerfile,
+# runs compose.yaml through a first start, a book, a KoSync report, OPDS and a restart, and
+# packaging/libris.service under systemd in a container. Not part of `make test`.
+test-packaging:
+	@scripts/test-packaging.sh
 
 # The browser tests alone (tests/browser: headless Chromium; docs/testing.md). Screenshots go
 # to target/screenshots/.
