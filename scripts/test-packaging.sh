@@ -83,6 +83,10 @@ teardown() {
     if [ -f compose.yaml ] && command -v podman-compose >/dev/null; then
         compose down -v -t 30 >>"$work/compose.log" 2>&1 || true
     fi
+    # podman-compose 1.0's down leaves the project's network.
+    if podman network exists "${PROJECT}_default" 2>/dev/null; then
+        podman network rm "${PROJECT}_default" >>"$work/compose.log" 2>&1 || true
+    fi
 }
 
 on_exit() {
@@ -185,10 +189,10 @@ if want build; then
     inspect() { podman image inspect -f "$2" "$1"; }
     [ "$(inspect "$IMAGE" '{{.Config.User}}')" = libris ] || fail "$IMAGE does not run as libris"
     [ "$(inspect "$IMAGE" '{{.Config.StopSignal}}')" = SIGTERM ] || fail "$IMAGE: STOPSIGNAL is not SIGTERM"
-    inspect "$IMAGE" '{{.Config.Healthcheck}}' | grep -q '/api/health' \
+    [[ "$(inspect "$IMAGE" '{{.Config.Healthcheck}}')" == */api/health* ]] \
         || fail "$IMAGE has no HEALTHCHECK on /api/health (built without --format docker?)"
-    inspect "$IMAGE" '{{json .Config.Volumes}}' | grep -q '/var/lib/libris' || fail "$IMAGE: no volume /var/lib/libris"
-    inspect "$IMAGE" '{{json .Config.Env}}' | grep -q 'LIBRIS_BIND=0.0.0.0:8080' || fail "$IMAGE: LIBRIS_BIND"
+    [[ "$(inspect "$IMAGE" '{{json .Config.Volumes}}')" == *'"/var/lib/libris"'* ]] || fail "$IMAGE: no volume /var/lib/libris"
+    [[ "$(inspect "$IMAGE" '{{json .Config.Env}}')" == *'"LIBRIS_BIND=0.0.0.0:8080"'* ]] || fail "$IMAGE: LIBRIS_BIND"
     # Everything libris runs, and links, is in the image; nothing it does not need is.
     podman run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c '
         set -e
@@ -232,7 +236,13 @@ if want compose; then
 
     step "claim the server: setup token, first admin"
     token=$(podman exec "$libris_ctr" libris setup-token) || fail "libris setup-token"
-    [ -n "$token" ] || fail "empty setup token"
+    [[ "$token" =~ ^[0-9a-f]{4}(-[0-9a-f]{4}){4}$ ]] || fail "setup token: $token"
+    # The command compose.yaml and docs/operations.md give (podman-compose adds lines of its own).
+    compose exec -T libris libris setup-token </dev/null >"$work/exec.out" 2>&1 \
+        || fail "podman-compose exec libris libris setup-token: $(tail -3 "$work/exec.out")"
+    grep -qx "$token" "$work/exec.out" || fail "podman-compose exec printed no token: $(cat "$work/exec.out")"
+    podman logs "$libris_ctr" >"$work/libris-start.log" 2>&1
+    grep -q "enter the setup token $token" "$work/libris-start.log" || fail "the setup token is not in libris's log"
     req 403 POST "$BASE/api/auth/setup" -d '{"label": "intruder", "setup_token": "wrong-token"}' >/dev/null
     admin=$(req 201 POST "$BASE/api/auth/setup" -d "{\"label\": \"admin\", \"setup_token\": \"$token\"}")
     ADMIN=$(json key <<<"$admin")
@@ -299,6 +309,19 @@ if want compose; then
     code=$(podman inspect -f '{{.State.ExitCode}}' "$libris_ctr")
     [ "$code" = 0 ] || fail "libris exited $code on SIGTERM"
 
+    step "libris started before its database waits for it (LIBRIS_DB_WAIT)"
+    podman stop -t 30 "$db_ctr" >>"$work/compose.log" 2>&1
+    podman start "$libris_ctr" >>"$work/compose.log" 2>&1
+    sleep 8
+    [ "$(podman inspect -f '{{.State.Running}} {{.RestartCount}}' "$libris_ctr")" = "true $restarts" ] \
+        || fail "libris did not wait for its database: $(podman logs --tail 3 "$libris_ctr" 2>&1)"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$BASE/api/health" || true)
+    [ "$code" != 200 ] || fail "libris answered 200 without its database"
+    podman start "$db_ctr" >>"$work/compose.log" 2>&1
+    wait_for 60 "db healthy" healthy "$db_ctr"
+    wait_for 120 "libris healthy, not restarted" healthy "$libris_ctr"
+    [ "$(podman inspect -f '{{.RestartCount}}' "$libris_ctr")" = "$restarts" ] || fail "libris was restarted"
+
     step "compose down (volumes kept), up again"
     compose down -t 30 >>"$work/compose.log" 2>&1 || fail "compose down"
     [ -z "$(ctr_of libris)" ] || fail "compose down left the libris container"
@@ -350,7 +373,9 @@ if want systemd; then
     step "systemd boots, libris.service active"
     # No --privileged and no added capability: the unit's sandbox works in a container with
     # Podman's default capabilities, because PrivateUsers= has systemd set up the namespaces
-    # from inside a user namespace of the service's own. It is checked below, not assumed.
+    # from inside a user namespace of the service's own. (With PrivateUsers=no, systemd skips
+    # what it cannot do there and starts the service anyway: "PrivateIPC=yes is configured, but
+    # IPC namespace setup failed, ignoring", a writable /.) So it is checked below, not assumed.
     podman run -d --name "$SYSTEMD_CTR" --systemd=always "$SYSTEMD_IMAGE" >/dev/null
     sx() { podman exec "$SYSTEMD_CTR" "$@"; }
     prop() { sx systemctl show -p "$1" --value libris.service; }
@@ -377,6 +402,10 @@ if want systemd; then
     [[ "$(mount_opts /var/lib/libris)" == rw* ]] \
         || fail "/var/lib/libris is not a writable mount for the service: $(mount_opts /var/lib/libris)"
     sx test -s /var/lib/libris/secret || fail "libris wrote no secret into its state directory"
+    sx journalctl -u libris.service --no-pager >"$work/libris-unit.log" 2>&1
+    if grep -E 'is configured, but .*(failed|prohibited)' "$work/libris-unit.log" >&3; then
+        fail "systemd skipped part of the unit's sandbox (above)"
+    fi
     restarts=$(prop NRestarts)
 
     step "kill -9: systemd restarts libris"
