@@ -5,10 +5,13 @@
 #   1. build   the libris image (Containerfile) and PostgreSQL's (packaging/postgres.Containerfile)
 #   2. compose compose.yaml up; health; the first admin through the setup token; a reader with a
 #              KoSync login; a fixture book uploaded and approved; a KoSync progress report;
-#              the OPDS root; SIGTERM stops libris with exit 0; down (volumes kept) and up again:
-#              the admin, the book, its file and the progress are all still there; down -v
-#   3. systemd packaging/systemd-test.Containerfile: libris.service under systemd in a container;
-#              kill -9 is restarted, `systemctl stop` is a clean exit
+#              the OPDS root (links from LIBRIS_PUBLIC_URL); the database stopped (503, unhealthy)
+#              and back; SIGTERM stops libris with exit 0; libris started before its database
+#              waits for it (LIBRIS_DB_WAIT); down (volumes kept) and up again: the admin, the
+#              book, its file, the progress and the server secret are all still there; down -v
+#   3. systemd packaging/systemd-test.Containerfile: libris.service, unchanged, under systemd in
+#              an unprivileged container; its sandbox in force; kill -9 is restarted,
+#              `systemctl stop` is a clean exit (libris exits 0 by itself)
 #
 # Needs root, Podman and podman-compose (scripts/podman-setup.sh installs and configures them,
 # and is run first), curl and python3. Fails at the first check that does not hold, saying which.
