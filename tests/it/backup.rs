@@ -11,19 +11,11 @@ use serde_json::json;
 
 use crate::common::fake_hardcover::{FakeHardcover, GOOD_TOKEN};
 use crate::common::{basic, TestApp, TestDb, KEY};
+use crate::library::{fixture, upload_one};
 
 const LIGHTHOUSE: &str = "lighthouse-epub2.epub";
 const LIGHTHOUSE_PMD5: &str = "51920a085d6f473ec1c3b353653a38fb";
 const COMIC: &str = "comic-with-comicinfo.cbz";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/books")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn libris(db_url: &str, data: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_libris"));
@@ -36,6 +28,15 @@ fn libris(db_url: &str, data: &Path) -> Command {
 
 fn run(db_url: &str, data: &Path, args: &[&str]) -> Output {
     libris(db_url, data).args(args).output().unwrap()
+}
+
+/// `libris backup ARCHIVE` of `app`'s database and data dir.
+fn backup(app: &TestApp, archive: &Path) -> Output {
+    run(
+        &app.db.url,
+        app.data.path(),
+        &["backup", archive.to_str().unwrap()],
+    )
 }
 
 fn text(out: &Output) -> String {
@@ -333,17 +334,10 @@ async fn a_backup_under_load_restores_elsewhere_and_serves() {
 async fn small_archive() -> (TestApp, tempfile::TempDir, PathBuf) {
     let app = TestApp::start();
     let admin = app.admin_key().await;
-    let r = app
-        .upload(&admin, &[(LIGHTHOUSE, &fixture(LIGHTHOUSE))])
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    upload_one(&app, &admin, LIGHTHOUSE).await;
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("small.tar.gz");
-    let out = run(
-        &app.db.url,
-        app.data.path(),
-        &["backup", archive.to_str().unwrap()],
-    );
+    let out = backup(&app, &archive);
     assert!(out.status.success(), "{}", text(&out));
     (app, dir, archive)
 }
@@ -628,10 +622,7 @@ async fn an_older_archive_is_migrated_and_a_missing_file_is_reported() {
     use diesel_migrations::MigrationHarness;
     let app = TestApp::start();
     let admin = app.admin_key().await;
-    let r = app
-        .upload(&admin, &[(LIGHTHOUSE, &fixture(LIGHTHOUSE))])
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    upload_one(&app, &admin, LIGHTHOUSE).await;
     let gone = strings(&app.db, "SELECT inbox_path AS t FROM book_files")[0].clone();
     std::fs::remove_file(app.data.path().join(&gone)).unwrap();
     let newest = app
@@ -643,11 +634,7 @@ async fn an_older_archive_is_migrated_and_a_missing_file_is_reported() {
 
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("older.tar.gz");
-    let out = run(
-        &app.db.url,
-        app.data.path(),
-        &["backup", archive.to_str().unwrap()],
-    );
+    let out = backup(&app, &archive);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("1 missing"), "{}", text(&out));
     assert!(

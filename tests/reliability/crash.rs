@@ -15,7 +15,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::{files_under, TestDb, KEY};
-use crate::process::{first_admin, multipart, ready, start};
+use crate::process::{first_admin, kosync_reader, multipart, ready, start};
 use crate::Figures;
 
 const CYCLES: usize = 5;
@@ -81,13 +81,7 @@ pub async fn run(figures: &mut Figures) {
     let mut server = start(&db, data.path(), &log);
     ready(&client, &server).await;
     let admin = first_admin(&client, &server).await;
-    let r = client
-        .post(format!("{}/users/create", server.url))
-        .insert_header(("accept", "application/vnd.koreader.v1+json"))
-        .send_json(&json!({ "username": "ann", "password": KEY }))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    kosync_reader(&client, &server).await;
     for n in 0..BOOKS_READ {
         upload(&client, &server.url, &admin, n, &books[n as usize].0)
             .await

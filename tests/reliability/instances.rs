@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::common::{TestDb, KEY};
 use crate::crash::{disagreements, epub, quoted, upload};
-use crate::process::{first_admin, ready, start_with, Server};
+use crate::process::{first_admin, kosync_reader, ready, start_with, Server};
 use crate::Figures;
 
 const PUT_CLIENTS: usize = 8;
@@ -137,13 +137,7 @@ pub async fn run(figures: &mut Figures) {
         return;
     };
     let admin = first_admin(&client, &one).await;
-    let r = client
-        .post(format!("{}/users/create", two.url))
-        .insert_header(("accept", "application/vnd.koreader.v1+json"))
-        .send_json(&json!({ "username": "ann", "password": KEY }))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    kosync_reader(&client, &two).await;
     let books: Vec<Vec<u8>> = actix_web::rt::task::spawn_blocking(|| (0..60).map(epub).collect())
         .await
         .unwrap();

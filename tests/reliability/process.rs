@@ -111,3 +111,14 @@ pub async fn first_admin(client: &awc::Client, server: &Server) -> String {
     let body: serde_json::Value = serde_json::from_slice(&r.body().await.unwrap()).unwrap();
     body["key"].as_str().expect("setup gives a key").to_owned()
 }
+
+/// The KoSync reader ann (password `KEY`), registered through `server`.
+pub async fn kosync_reader(client: &awc::Client, server: &Server) {
+    let r = client
+        .post(format!("{}/users/create", server.url))
+        .insert_header(("accept", "application/vnd.koreader.v1+json"))
+        .send_json(&serde_json::json!({ "username": "ann", "password": crate::common::KEY }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
