@@ -6,7 +6,8 @@ use crate::ops::{backup, rotation};
 use crate::Config;
 
 /// Writes an archive to `target`: that file, or a new `libris-<UTC time>.tar.gz` in that
-/// folder, where `keep` then removes all but the newest `keep` archives.
+/// folder, where `keep` then removes all but the newest `keep` archives and the temporaries
+/// that killed backups left there.
 pub fn run(config: &Config, target: &Path, keep: Option<u32>) -> Result<(), String> {
     let path = if target.is_dir() {
         rotation::free_path(target, chrono::Utc::now())
@@ -39,14 +40,22 @@ pub fn run(config: &Config, target: &Path, keep: Option<u32>) -> Result<(), Stri
         eprintln!("libris: warning: {m} was deleted during the backup (listed as missing)");
     }
     if let Some(keep) = keep {
-        let names: Vec<String> = std::fs::read_dir(target)
+        let now = std::time::SystemTime::now();
+        let entries: Vec<(String, std::time::Duration)> = std::fs::read_dir(target)
             .map_err(|e| format!("{}: {e}", target.display()))?
             .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|e| {
+                let meta = e.metadata().ok().filter(|m| m.is_file())?;
+                let idle = now
+                    .duration_since(meta.modified().ok()?)
+                    .unwrap_or_default();
+                Some((e.file_name().into_string().ok()?, idle))
+            })
             .collect();
-        for name in rotation::to_remove(&names, keep as usize) {
-            let old = target.join(&name);
+        let names: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+        let old = rotation::to_remove(&names, keep as usize);
+        for name in old.iter().chain(&rotation::stale_temporaries(&entries)) {
+            let old = target.join(name);
             std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
             println!("removed {}", old.display());
         }

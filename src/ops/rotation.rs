@@ -1,7 +1,9 @@
 //! Archives written into a folder: their names (`libris-YYYYMMDD-HHMMSS.tar.gz`, UTC, so
-//! names sort as times do across daylight saving) and `--keep N`.
+//! names sort as times do across daylight saving) and `--keep N`, which also sweeps the
+//! temporaries of backups that were killed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -55,6 +57,41 @@ pub fn to_remove(names: &[String], keep: usize) -> Vec<String> {
     ours[..old].iter().map(|(_, n)| (*n).clone()).collect()
 }
 
+/// How long a backup's temporary may go unwritten before `--keep` takes it for the leftover of
+/// a killed backup. A running backup writes its dump or its archive all the time; a day of
+/// silence is no backup. The pid in the name cannot tell: the backup may have run in another
+/// container or on another host sharing the folder.
+pub const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Of `entries` (a folder's file names with the time since each was last written), the
+/// temporaries of killed backups: `.<archive name>.<pid>.part` or `.dump`, unwritten for
+/// [`STALE_AFTER`]. Nothing else is ever named.
+pub fn stale_temporaries(entries: &[(String, Duration)]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|(_, idle)| *idle >= STALE_AFTER)
+        .filter(|(n, _)| is_temporary(n))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// `.{archive}.{pid}.part` / `.dump`, as crate::ops::backup names them.
+fn is_temporary(file_name: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix('.') else {
+        return false;
+    };
+    let Some(rest) = rest
+        .strip_suffix(".part")
+        .or_else(|| rest.strip_suffix(".dump"))
+    else {
+        return false;
+    };
+    let Some((archive, pid)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && key(archive).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +135,34 @@ mod tests {
             ]
         );
         assert!(to_remove(&names, 10).is_empty());
+    }
+
+    #[test]
+    fn only_our_idle_temporaries_are_stale() {
+        let day = STALE_AFTER;
+        let hour = Duration::from_secs(3600);
+        let entries: Vec<(String, Duration)> = [
+            (".libris-20261201-040506.tar.gz.123.part", day),
+            (".libris-20261201-040506-2.tar.gz.9.dump", day * 3),
+            // still being written
+            (".libris-20261206-040506.tar.gz.77.part", hour),
+            // not ours: no pid, not hidden, another name, an archive
+            (".libris-20261201-040506.tar.gz.part", day),
+            ("libris-20261201-040506.tar.gz.123.part", day),
+            (".notes.txt.123.part", day),
+            (".libris-20261201-040506.tar.gz.12x.dump", day),
+            ("libris-20261201-040506.tar.gz", day),
+        ]
+        .map(|(n, d)| (n.to_owned(), d))
+        .to_vec();
+        let mut stale = stale_temporaries(&entries);
+        stale.sort();
+        assert_eq!(
+            stale,
+            [
+                ".libris-20261201-040506-2.tar.gz.9.dump",
+                ".libris-20261201-040506.tar.gz.123.part",
+            ]
+        );
     }
 }

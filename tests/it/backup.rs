@@ -558,6 +558,19 @@ async fn keep_rotates_only_the_archives_in_a_folder() {
     let app = TestApp::start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+    // What a backup killed two days ago left, and what one running now is writing.
+    let killed = dir.path().join(".libris-20261201-040506.tar.gz.4242.dump");
+    let running = dir.path().join(".libris-20261206-040506.tar.gz.4243.part");
+    for path in [&killed, &running] {
+        std::fs::write(path, b"half a dump").unwrap();
+    }
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&killed)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
     let folder = dir.path().to_str().unwrap();
     let mut made = Vec::new();
     for _ in 0..3 {
@@ -582,6 +595,7 @@ async fn keep_rotates_only_the_archives_in_a_folder() {
     left.sort();
     let mut want = vec![made[1].clone(), made[2].clone()];
     want.push(dir.path().join("notes.txt").to_string_lossy().into_owned());
+    want.push(running.to_string_lossy().into_owned());
     want.sort();
     assert_eq!(left, want);
     for name in &made[1..] {
