@@ -342,6 +342,54 @@ async fn small_archive() -> (TestApp, tempfile::TempDir, PathBuf) {
     (app, dir, archive)
 }
 
+/// An empty database owned by `role`, and its URL as that role.
+fn owned_by(role: &str) -> (TestDb, String) {
+    let db = TestDb::empty();
+    sql_query(format!("ALTER DATABASE {} OWNER TO {role}", db.name))
+        .execute(&mut db.conn())
+        .unwrap();
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}user={role}", db.url);
+    (db, url)
+}
+
+/// What a managed PostgreSQL gives: a login that owns its database and is no superuser. A
+/// first start migrates (pg_trgm is a trusted extension), and a restore and a check work.
+#[actix_web::test]
+async fn a_database_owner_who_is_no_superuser_migrates_and_restores() {
+    let (_app, dir, archive) = small_archive().await;
+    let role = format!("libris_owner_{}", uuid::Uuid::new_v4().simple());
+    let elsewhere = TestDb::empty();
+    sql_query(format!(
+        "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+    ))
+    .execute(&mut elsewhere.conn())
+    .unwrap();
+
+    let (fresh, fresh_url) = owned_by(&role);
+    let migrated = run(&fresh_url, &dir.path().join("fresh"), &["migrate"]);
+    let (target, url) = owned_by(&role);
+    let data = dir.path().join("restored");
+    let restored = run(&url, &data, &["restore", archive.to_str().unwrap()]);
+    let checked = run(&url, &data, &["check"]);
+    let owners = strings(
+        &target,
+        "SELECT DISTINCT tableowner::text AS t FROM pg_tables WHERE schemaname = 'public'",
+    );
+    let books = target.count("SELECT count(*) FROM books");
+    // The role owns what is in them: its databases go before it does.
+    drop((fresh, target));
+    sql_query(format!("DROP ROLE {role}"))
+        .execute(&mut elsewhere.conn())
+        .unwrap();
+
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    assert!(restored.status.success(), "{}", text(&restored));
+    assert!(checked.status.success(), "{}", text(&checked));
+    assert_eq!(owners, [role]);
+    assert_eq!(books, 1);
+}
+
 /// The archive with one byte of one member's content changed, written again whole (so the
 /// gzip and tar layers are sound and only the manifest can tell).
 fn with_a_member_changed(archive: &Path, to: &Path) {
