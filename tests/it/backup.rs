@@ -342,6 +342,57 @@ async fn small_archive() -> (TestApp, tempfile::TempDir, PathBuf) {
     (app, dir, archive)
 }
 
+/// pg_dump dumps the snapshot the file list was read in, not the database as it is when it
+/// starts: a `pg_dump` first on PATH commits a change, then runs the real one. The change is
+/// in the database and not in the archive.
+#[actix_web::test]
+async fn the_dump_is_of_the_snapshot_not_of_when_pg_dump_starts() {
+    let app = TestApp::start();
+    let admin = app.admin_key().await;
+    upload_one(&app, &admin, LIGHTHOUSE).await;
+    let titles = "SELECT string_agg(title, ',' ORDER BY title) AS t FROM books";
+    let before = strings(&app.db, titles);
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let psql = libris::ops::postgres::tool("psql").unwrap();
+    let real = libris::ops::postgres::tool("pg_dump").unwrap();
+    let script = bin.join("pg_dump");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n'{}' -X -q -v ON_ERROR_STOP=1 '{}' -c \"UPDATE books SET title = 'after the snapshot'\" || exit 3\nexec '{}' \"$@\"\n",
+            psql.display(),
+            app.db.url,
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let archive = dir.path().join("snapshot.tar.gz");
+    let out = libris(&app.db.url, app.data.path())
+        .env("PATH", path)
+        .args(["backup", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(strings(&app.db, titles), ["after the snapshot"]);
+
+    let target = TestDb::empty();
+    let data = dir.path().join("restored");
+    let out = run(&target.url, &data, &["restore", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(strings(&target, titles), before);
+    assert_ne!(before, ["after the snapshot"]);
+}
+
 /// An empty database owned by `role`, and its URL as that role.
 fn owned_by(role: &str) -> (TestDb, String) {
     let db = TestDb::empty();
