@@ -9,15 +9,7 @@ use crate::telemetry;
 use crate::AppState;
 
 /// The `/metrics` scope on the main address: an admin key, counted by the API's throttle.
-pub fn scope() -> actix_web::Scope<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
+pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
     web::scope("/metrics")
         .wrap(actix_web::middleware::from_fn(caller::middleware))
         .wrap(actix_web::middleware::from_fn(super::throttled))

@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::common::{files_under, TestDb, KEY};
-use crate::process::{first_admin, kosync_reader, multipart, ready, start};
+use crate::common::{files_under, TestDb};
+use crate::process::{first_admin, kosync_reader, multipart, put_progress, ready, start};
 use crate::Figures;
 
 const CYCLES: usize = 5;
@@ -99,22 +99,20 @@ pub async fn run(figures: &mut Figures) {
         let stop = Rc::new(RefCell::new(false));
         let url = server.url.clone();
         let puts = (0..PUT_CLIENTS).map(|c| {
-            let (client, url, stop, acked, books) = (&client, &url, stop.clone(), acked.clone(), &books);
+            let (client, url, stop, acked, books) =
+                (&client, &url, stop.clone(), acked.clone(), &books);
             async move {
                 let mut n = 0u32;
                 while !*stop.borrow() {
                     n += 1;
                     let progress = format!("k{cycle}-c{c}-{n}");
-                    let sent = client
-                        .put(format!("{url}/syncs/progress"))
-                        .insert_header(("x-auth-user", "ann"))
-                        .insert_header(("x-auth-key", KEY))
-                        .insert_header(("accept", "application/vnd.koreader.v1+json"))
-                        .send_json(&json!({ "document": books[c].1, "progress": progress,
-                            "percentage": f64::from(n % 100) / 100.0, "device": format!("dev-{c}") }))
-                        .await;
+                    let percentage = f64::from(n % 100) / 100.0;
+                    let device = format!("dev-{c}");
+                    let sent =
+                        put_progress(client, url, &books[c].1, &progress, percentage, &device)
+                            .await;
                     match sent {
-                        Ok(r) if r.status() == 200 => acked.borrow_mut().reports.push(progress),
+                        Ok(status) if status == 200 => acked.borrow_mut().reports.push(progress),
                         Ok(_) => {}
                         Err(_) => actix_web::rt::time::sleep(Duration::from_millis(20)).await,
                     }

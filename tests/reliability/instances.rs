@@ -11,11 +11,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::json;
 
 use crate::common::{TestDb, KEY};
 use crate::crash::{disagreements, epub, quoted, upload};
-use crate::process::{first_admin, kosync_reader, ready, start_with, Server};
+use crate::process::{first_admin, kosync_reader, put_progress, ready, start_with, Server};
 use crate::Figures;
 
 const PUT_CLIENTS: usize = 8;
@@ -153,16 +152,18 @@ pub async fn run(figures: &mut Figures) {
             while !*stop.borrow() {
                 n += 1;
                 let progress = format!("i-c{c}-{n}");
-                let sent = client
-                    .put(format!("{url}/syncs/progress"))
-                    .insert_header(("x-auth-user", "ann"))
-                    .insert_header(("x-auth-key", KEY))
-                    .insert_header(("accept", "application/vnd.koreader.v1+json"))
-                    .send_json(&json!({ "document": document, "progress": progress,
-                        "percentage": f64::from(n % 100) / 100.0, "device": format!("dev-{c}") }))
-                    .await;
+                let percentage = f64::from(n % 100) / 100.0;
+                let sent = put_progress(
+                    client,
+                    url,
+                    &document,
+                    &progress,
+                    percentage,
+                    &format!("dev-{c}"),
+                )
+                .await;
                 match sent {
-                    Ok(r) if r.status() == 200 => seen.borrow_mut().reports.push(progress),
+                    Ok(status) if status == 200 => seen.borrow_mut().reports.push(progress),
                     _ => actix_web::rt::time::sleep(Duration::from_millis(20)).await,
                 }
                 let _ = client

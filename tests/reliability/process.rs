@@ -122,3 +122,26 @@ pub async fn kosync_reader(client: &awc::Client, server: &Server) {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// ann's KoSync report of `progress` in `document` from `device`, to the server at `url`:
+/// its status, or why it never got one (the server killed or restarting).
+pub async fn put_progress(
+    client: &awc::Client,
+    url: &str,
+    document: &str,
+    progress: &str,
+    percentage: f64,
+    device: &str,
+) -> Result<awc::http::StatusCode, awc::error::SendRequestError> {
+    client
+        .put(format!("{url}/syncs/progress"))
+        .insert_header(("x-auth-user", "ann"))
+        .insert_header(("x-auth-key", crate::common::KEY))
+        .insert_header(("accept", "application/vnd.koreader.v1+json"))
+        .send_json(
+            &serde_json::json!({ "document": document, "progress": progress,
+            "percentage": percentage, "device": device }),
+        )
+        .await
+        .map(|r| r.status())
+}
