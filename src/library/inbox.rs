@@ -83,8 +83,18 @@ impl Watcher {
         ready
     }
 
-    /// One look at the folder: ingests what is ready. All file system work runs on the
-    /// blocking pool, beside the database work.
+    /// One look at the folder (on the blocking pool): the files ready to ingest.
+    pub async fn look(&mut self, dir: &Path, now: Instant, stable_for: Duration) -> Vec<PathBuf> {
+        let scanned = {
+            let dir = dir.to_owned();
+            actix_web::web::block(move || scan(&dir))
+                .await
+                .unwrap_or_default()
+        };
+        self.ready(scanned, now, stable_for)
+    }
+
+    /// A look at the folder, then the import of what is ready.
     pub async fn pass(
         &mut self,
         cx: &Context,
@@ -92,14 +102,15 @@ impl Watcher {
         now: Instant,
         stable_for: Duration,
     ) -> Pass {
+        let ready = self.look(dir, now, stable_for).await;
+        self.import(cx, dir, ready).await
+    }
+
+    /// Ingests `ready` files of the folder. The file system work runs on the blocking pool,
+    /// beside the database work.
+    pub async fn import(&mut self, cx: &Context, dir: &Path, ready: Vec<PathBuf>) -> Pass {
         let mut pass = Pass::default();
-        let scanned = {
-            let dir = dir.to_owned();
-            actix_web::web::block(move || scan(&dir))
-                .await
-                .unwrap_or_default()
-        };
-        for file in self.ready(scanned, now, stable_for) {
+        for file in ready {
             let data_dir = cx.data_dir.clone();
             let limit = cx.max_upload_bytes;
             let (path, inbox) = (file.clone(), dir.to_owned());
@@ -176,7 +187,13 @@ pub async fn watch(cx: Context, dir: PathBuf, locks: crate::db::advisory::Locks)
     let mut watcher = Watcher::default();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let pass = async { Ok(watcher.pass(&cx, &dir, Instant::now(), STABLE_FOR).await) };
+        // Looking is local: the instances' shared lock (a database round trip) is taken only
+        // when there is something to import.
+        let ready = watcher.look(&dir, Instant::now(), STABLE_FOR).await;
+        if ready.is_empty() {
+            continue;
+        }
+        let pass = async { Ok(watcher.import(&cx, &dir, ready).await) };
         locks.turn(crate::db::advisory::Job::Inbox, pass).await;
     }
 }
